@@ -1,0 +1,2 @@
+Console.WriteLine("MaeDsl quickstart: not written yet");
+return 1;

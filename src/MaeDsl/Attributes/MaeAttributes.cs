@@ -1,0 +1,63 @@
+namespace MaeDsl;
+
+// The DSL's vocabulary. Each attribute has a parameterless constructor and settable properties; the
+// generator reads them, the analyzer checks them (MAE001–MAE011) and MaeSpec derives every shape.
+// A property left unset takes the default of the official MAE presets and main_pretrain.py.
+
+/// <summary>The ViT encoder: <c>[Encoder(Depth = 24, Width = 1024)]</c> is ViT-L.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class EncoderAttribute : Attribute
+{
+    /// <summary>Number of transformer blocks (required).</summary>
+    public int Depth { get; set; }
+    /// <summary>Token width, embed_dim (required; divisible by 4 and by Heads).</summary>
+    public int Width { get; set; }
+    /// <summary>Attention heads; defaults to Width / 64 when Width is a multiple of 64.</summary>
+    public int Heads { get; set; }
+    /// <summary>MLP hidden size over Width (4.0).</summary>
+    public double MlpRatio { get; set; } = MaeSpec.DefaultMlpRatio;
+    /// <summary>Stochastic-depth rate of the classifier built from this encoder, rising linearly over depth (0.0).</summary>
+    public double DropPath { get; set; }
+}
+
+/// <summary>The light decoder that reconstructs the removed patches: <c>[Decoder(Depth = 8, Width = 512)]</c>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class DecoderAttribute : Attribute
+{
+    /// <summary>Number of transformer blocks (required).</summary>
+    public int Depth { get; set; }
+    /// <summary>Token width, decoder_embed_dim (required).</summary>
+    public int Width { get; set; }
+    /// <summary>Attention heads (16, as in the official presets).</summary>
+    public int Heads { get; set; } = MaeSpec.DefaultDecoderHeads;
+    /// <summary>MLP hidden size over Width (4.0).</summary>
+    public double MlpRatio { get; set; } = MaeSpec.DefaultMlpRatio;
+}
+
+/// <summary>The input images: <c>[Image(Size = 224, PatchSize = 16, Channels = 3)]</c> (the defaults).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class ImageAttribute : Attribute
+{
+    public int Size { get; set; } = MaeSpec.DefaultImageSize;
+    public int PatchSize { get; set; } = MaeSpec.DefaultPatchSize;
+    public int Channels { get; set; } = MaeSpec.DefaultChannels;
+}
+
+/// <summary>Which patches are removed: <c>[Masking(Ratio = 0.75, Strategy = MaskingStrategy.Random)]</c> (the defaults).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class MaskingAttribute : Attribute
+{
+    /// <summary>Fraction of patches removed, in (0, 1).</summary>
+    public double Ratio { get; set; } = MaeSpec.DefaultMaskRatio;
+    public MaskingStrategy Strategy { get; set; } = MaskingStrategy.Random;
+    /// <summary>The paper's "encoder w/ [M]" ablation: the encoder sees all L tokens, a mask token at each removed one.</summary>
+    public bool MaskTokensInEncoder { get; set; }
+}
+
+/// <summary>The reconstruction target: <c>[Loss(NormalizePixels = true)]</c> is the official norm_pix_loss.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class LossAttribute : Attribute
+{
+    /// <summary>Predict per-patch normalised pixels, (x − mean) / sqrt(var + 1e-6).</summary>
+    public bool NormalizePixels { get; set; }
+}
