@@ -61,15 +61,18 @@ public sealed class Mixup
     /// <summary>
     /// Mixes a batch: returns new images (the input is not modified) and soft targets [B, C] (float32).
     /// <paramref name="images"/> is [B, C, H, W] with B even; <paramref name="labels"/> is [B] int64.
+    /// The draws come from <paramref name="random"/> when given (a runner passes one derived from (seed, epoch,
+    /// step) so that a resumed run draws the same), else from this instance's own seeded generator.
     /// </summary>
-    public (Tensor Images, Tensor Targets, MixupDraw Draw) Apply(Tensor images, Tensor labels)
+    public (Tensor Images, Tensor Targets, MixupDraw Draw) Apply(Tensor images, Tensor labels, Random? random = null)
     {
+        random ??= this.random;
         if (images.dim() != 4) throw new ArgumentException($"Mixup.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
         long b = images.shape[0];
         if (b % 2 != 0) throw new ArgumentException($"Mixup.Apply: the batch size must be even (timm mixes image i with image B−1−i), got {b}.", nameof(images));
         if (labels.dim() != 1 || labels.shape[0] != b) throw new ArgumentException($"Mixup.Apply: labels must be [{b}], got [{string.Join(", ", labels.shape)}].", nameof(labels));
 
-        var (lam, useCutmix) = DrawParameters();
+        var (lam, useCutmix) = DrawParameters(random);
         int h = (int)images.shape[2], w = (int)images.shape[3];
         Tensor mixed;
         CutBox? box = null;
@@ -101,7 +104,7 @@ public sealed class Mixup
     }
 
     /// <summary>timm's _params_per_batch: (λ, use CutMix).</summary>
-    (double Lambda, bool UseCutmix) DrawParameters()
+    (double Lambda, bool UseCutmix) DrawParameters(Random random)
     {
         if (!(random.NextDouble() < Prob)) return (1.0, false);
         if (MixupAlpha > 0 && CutmixAlpha > 0)

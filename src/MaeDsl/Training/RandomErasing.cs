@@ -35,9 +35,15 @@ public sealed class RandomErasing
     double LogAspectMin { get; }
     double LogAspectMax { get; }
 
-    /// <summary>Returns a copy of the normalised batch <paramref name="images"/> [B, C, H, W] with boxes erased (the input is not modified).</summary>
-    public Tensor Apply(Tensor images)
+    /// <summary>
+    /// Returns a copy of the normalised batch <paramref name="images"/> [B, C, H, W] with boxes erased (the input is
+    /// not modified). Boxes are drawn from <paramref name="random"/> and the noise from <paramref name="generator"/>
+    /// when given (a runner derives both from (seed, epoch, step)), else from this instance's own seeded generators.
+    /// </summary>
+    public Tensor Apply(Tensor images, Random? random = null, torch.Generator? generator = null)
     {
+        random ??= this.random;
+        generator ??= this.generator;
         if (images.dim() != 4) throw new ArgumentException($"RandomErasing.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
         if (!images.is_floating_point()) throw new ArgumentException($"RandomErasing.Apply: images must be floating point (normalised), got {images.dtype}.", nameof(images));
         using var _ = torch.no_grad();
@@ -47,7 +53,7 @@ public sealed class RandomErasing
         for (long i = 0; i < batch; i++)
         {
             if (!(random.NextDouble() <= Probability) || Probability == 0) continue;
-            var box = DrawBox(height, width);
+            var box = DrawBox(height, width, random);
             if (box is not { } b) continue;
             var noise = torch.randn(new[] { channels, (long)b.Bottom - b.Top, (long)b.Right - b.Left }, generator: generator).to(output.dtype).to(output.device);
             output[i].narrow(1, b.Top, b.Bottom - b.Top).narrow(2, b.Left, b.Right - b.Left).copy_(noise);
@@ -56,13 +62,13 @@ public sealed class RandomErasing
     }
 
     /// <summary>The box of one image (up to 10 attempts), or null when no attempt fits.</summary>
-    CutBox? DrawBox(int height, int width)
+    CutBox? DrawBox(int height, int width, Random random)
     {
         double area = height * (double)width;
         for (int attempt = 0; attempt < 10; attempt++)
         {
-            double targetArea = Uniform(MinArea, MaxArea) * area;
-            double aspect = Math.Exp(Uniform(LogAspectMin, LogAspectMax));
+            double targetArea = Uniform(random, MinArea, MaxArea) * area;
+            double aspect = Math.Exp(Uniform(random, LogAspectMin, LogAspectMax));
             int h = (int)Math.Round(Math.Sqrt(targetArea * aspect), MidpointRounding.ToEven);
             int w = (int)Math.Round(Math.Sqrt(targetArea / aspect), MidpointRounding.ToEven);
             if (w < width && h < height)
@@ -74,5 +80,5 @@ public sealed class RandomErasing
         return null;
     }
 
-    double Uniform(double a, double b) => a + (b - a) * random.NextDouble();
+    static double Uniform(Random random, double a, double b) => a + (b - a) * random.NextDouble();
 }
