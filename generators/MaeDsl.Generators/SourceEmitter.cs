@@ -37,8 +37,8 @@ namespace MaeDsl.Generators
 
             w.Line("/// <summary>");
             w.Line($"/// A masked autoencoder for {I(spec.ImageSize)}×{I(spec.ImageSize)} images with {Plural(spec.Channels, "channel")} in {I(spec.PatchSize)}×{I(spec.PatchSize)} patches (L = {I(spec.NumPatches)}):");
-            w.Line($"/// a {I(spec.EncoderDepth)}-block, {I(spec.EncoderWidth)}-wide encoder sees {(spec.MaskTokensInEncoder ? $"all {I(spec.NumPatches)} patches, a mask token at each of the {I(spec.MaskedCount)} removed ones" : $"the {I(spec.VisibleCount)} visible patches")};");
-            w.Line($"/// a {I(spec.DecoderDepth)}-block, {I(spec.DecoderWidth)}-wide decoder reconstructs the {I(spec.MaskedCount)} removed ones ({StrategyText(spec.Masking)}, ratio {D(spec.MaskRatio)}).");
+            w.Line($"/// {A(spec.EncoderDepth)} {I(spec.EncoderDepth)}-block, {I(spec.EncoderWidth)}-wide encoder sees {(spec.MaskTokensInEncoder ? $"all {I(spec.NumPatches)} patches, a mask token at each of the {I(spec.MaskedCount)} removed ones" : $"the {I(spec.VisibleCount)} visible patches")};");
+            w.Line($"/// {A(spec.DecoderDepth)} {I(spec.DecoderDepth)}-block, {I(spec.DecoderWidth)}-wide decoder reconstructs the {I(spec.MaskedCount)} removed ones ({StrategyText(spec.Masking)}, ratio {D(spec.MaskRatio)}).");
             w.Line("/// </summary>");
             w.Line($"{model.Accessibility} partial class {name} : global::MaeDsl.MaskedAutoencoder, global::MaeDsl.IMaskedAutoencoder<{name}>");
             w.Open();
@@ -63,7 +63,7 @@ namespace MaeDsl.Generators
             Const(w, "Decoder token width (decoder_embed_dim).", "int", "DecoderWidth", I(spec.DecoderWidth));
             Const(w, "Decoder attention heads (decoder_num_heads).", "int", "DecoderHeads", I(spec.DecoderHeads));
             w.Line();
-            Const(w, $"Trainable parameters: {N(spec.EncoderParameterCount)} in the encoder, {N(spec.ParameterCount - spec.EncoderParameterCount)} in the decoder{(spec.MaskTokensInEncoder ? " and mask token" : "")}; the frozen sin-cos position embeddings ({N(spec.FrozenParameterCount)}) are not counted.",
+            Const(w, $"Trainable parameters: {N(spec.EncoderParameterCount)} in the encoder, {N(spec.ParameterCount - spec.EncoderParameterCount)} in the mask token and decoder; the frozen sin-cos position embeddings ({N(spec.FrozenParameterCount)}) are not counted.",
                 "long", "ParameterCount", L(spec.ParameterCount));
             w.Line();
 
@@ -173,6 +173,14 @@ namespace MaeDsl.Generators
             MaskingStrategy.Grid => "grid masking, one patch of every 2×2 kept",
             _ => "random masking",
         };
+
+        /// <summary>"an" before 8, 11, 18, 80–89, 800…; "a" otherwise.</summary>
+        private static string A(int count)
+        {
+            string text = I(count);
+            bool vowel = text[0] == '8' || ((text.Length % 3 == 2) && (text.StartsWith("11") || text.StartsWith("18")));
+            return vowel ? "an" : "a";
+        }
 
         private static string Plural(int count, string noun) => $"{I(count)} {noun}{(count == 1 ? "" : "s")}";
         private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
