@@ -25,7 +25,7 @@ public static class ResultsCommand
     public static Command Create()
     {
         var command = new Command("results", "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and write docs/results.md with the raw logs");
-        var output = new Option<string>("--output") { Description = "Folder of the raw CSV logs", DefaultValueFactory = _ => Path.Combine("docs", "results") };
+        var output = new Option<string>("--logs") { Description = "Folder of the raw CSV logs", DefaultValueFactory = _ => Path.Combine("docs", "results") };
         var doc = new Option<string>("--doc") { Description = "The Markdown report", DefaultValueFactory = _ => Path.Combine("docs", "results.md") };
         var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
         var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
@@ -69,6 +69,9 @@ public static class ResultsCommand
             var notes = new List<string>();
             void Say(string line) { Console.WriteLine(line); Console.Out.Flush(); }
             Say($"results for {settings.Variant.ClassName} on {description}; {Environment.ProcessorCount} cores, {torch.get_num_threads()} torch threads");
+
+            if (parse.GetValue(finetuneWarmup) >= parse.GetValue(finetuneEpochs) || parse.GetValue(linprobeWarmup) >= parse.GetValue(linprobeEpochs))
+                throw new ArgumentException("--finetune-warmup/--linprobe-warmup must be below --finetune-epochs/--linprobe-epochs");
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;
@@ -146,6 +149,8 @@ public static class ResultsCommand
 
             // ---- 4. fine-tuning vs training from scratch ----
             int fEpochs = parse.GetValue(finetuneEpochs);
+            if (parse.GetValue(finetuneWarmup) >= fEpochs)
+                throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
             var ftOptions = new FineTuneOptions
             {
                 NumClasses = train.NumClasses, Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
