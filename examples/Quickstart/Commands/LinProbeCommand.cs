@@ -59,7 +59,7 @@ public static class LinProbeCommand
             using (model)
             using (var probe = new LinearProbe(model, options))
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lr {options.AbsoluteLr:E2} (blr {options.BaseLr:E2} × {options.BatchSize * options.AccumIter} / 256), LARS"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lr {options.AbsoluteLr:E2} ({(options.Lr is null ? $"blr {options.BaseLr:E2} × {options.BatchSize * options.AccumIter} / 256" : "absolute, --lr")}), LARS"));
                 var result = probe.Run(train, test, sources.Normalization, console: null);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in {Path.GetFullPath(options.OutputDir)}"));
