@@ -102,8 +102,11 @@ namespace MaeDsl
             + DecoderDepth * BlockParameters(DecoderWidth, DecoderMlpHidden) + 2L * DecoderWidth
             + ((long)DecoderWidth * PatchDim + PatchDim);
 
-        /// <summary>Trainable parameters of the pre-training model (the sum of numel over parameters() with requires_grad).</summary>
-        public long ParameterCount => EncoderParameterCount + DecoderParameterCount + (MaskTokensInEncoder ? EncoderWidth : 0);
+        /// <summary>
+        /// Trainable parameters of the pre-training model (the sum of numel over parameters() with requires_grad).
+        /// With mask tokens in the encoder, mask_token is [1, 1, EncoderWidth] instead of [1, 1, DecoderWidth].
+        /// </summary>
+        public long ParameterCount => EncoderParameterCount + DecoderParameterCount + (MaskTokensInEncoder ? EncoderWidth - DecoderWidth : 0);
 
         /// <summary>Elements of the frozen pos_embed [1, 1+L, W] and decoder_pos_embed [1, 1+L, D].</summary>
         public long FrozenParameterCount => (1L + NumPatches) * (EncoderWidth + DecoderWidth);
