@@ -64,27 +64,17 @@ public sealed class CheckpointStore
     public string Save(nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointInfo info, bool keep)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        WriteAtomically(LastPath, stream => Write(stream, model, optimizer, info));
+        AtomicFile.Write(LastPath, stream => Write(stream, model, optimizer, info));
         if (!keep) return LastPath;
         string periodic = PeriodicPath(info.Epoch);
-        WriteAtomically(periodic, stream => { using var src = File.OpenRead(LastPath); src.CopyTo(stream); });
-        ExportWeights(model, WeightsPath(info.Epoch));
+        AtomicFile.Write(periodic, stream => { using var src = File.OpenRead(LastPath); src.CopyTo(stream); });
+        ExportWeights(model, WeightsPath(info.Epoch), info.Config);
         return periodic;
     }
 
-    /// <summary>Writes the model's state_dict as .safetensors (official key names) through a temporary file.</summary>
-    public static void ExportWeights(nn.Module model, string path)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        System.IO.Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            StateDictExport.SaveSafetensors(model, tmp);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
-    }
+    /// <summary>Writes the model's state_dict as .safetensors under the official key names (atomically), with the run's config as metadata.</summary>
+    public static void ExportWeights(nn.Module model, string path, JsonObject? config = null) =>
+        StateDicts.Save(model, path, config is null ? null : new Dictionary<string, string> { ["config"] = config.ToJsonString() });
 
     /// <summary>Restores model, optimizer and torch's RNG from a checkpoint; returns its info.</summary>
     public static CheckpointInfo Load(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, string? expectedModelName = null)
@@ -198,23 +188,5 @@ public sealed class CheckpointStore
             (o["config"] as JsonObject)?.DeepClone().AsObject() ?? throw new InvalidDataException($"{path}: checkpoint header lacks 'config'"),
             Convert.FromBase64String(Get<string>("torch_rng_state")))
         { CreatedUtc = DateTime.Parse(Get<string>("created_utc"), null, System.Globalization.DateTimeStyles.RoundtripKind) };
-    }
-
-    /// <summary>Writes through a temporary file in the target's folder, flushed to disk, then renamed over the target.</summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        System.IO.Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
     }
 }
