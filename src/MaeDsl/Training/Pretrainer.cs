@@ -97,7 +97,7 @@ public sealed class Pretrainer : IDisposable
         System.IO.Directory.CreateDirectory(Options.OutputDir);
         AtomicFile.Write(Path.Combine(Options.OutputDir, "config.json"), s =>
         {
-            using var w = new StreamWriter(s);
+            using var w = new StreamWriter(s, leaveOpen: true);
             w.Write(RunConfig(modelName, stepsPerEpoch).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         });
 
@@ -124,11 +124,13 @@ public sealed class Pretrainer : IDisposable
                     {
                         cancel.ThrowIfCancellationRequested();
                         var stepClock = Stopwatch.StartNew();
-                        using var scope = torch.NewDisposeScope();
+                        // The data source owns whatever it keeps between batches, so MoveNext runs outside the
+                        // step's scope; the batch itself is disposed at the end of the step.
                         if (!batches.MoveNext()) break;
                         if (step >= stepsPerEpoch)
                             throw new InvalidOperationException($"the data yielded more than its {stepsPerEpoch} batches in epoch {epoch}");
-                        var images = batches.Current;
+                        using var images = batches.Current;
+                        using var scope = torch.NewDisposeScope();
                         if (images.dim() != 4 || images.shape[0] != Options.BatchSize)
                             throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.BatchSize}, C, H, W] (batch size {Options.BatchSize}, drop_last)");
 
@@ -152,7 +154,6 @@ public sealed class Pretrainer : IDisposable
                             Optimizer.zero_grad();
                             optimizerSteps++;
                         }
-                        images.Dispose();
 
                         stepClock.Stop();
                         lossSum += loss;
