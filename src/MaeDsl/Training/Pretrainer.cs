@@ -57,7 +57,7 @@ public sealed class Pretrainer : IDisposable
     public event Action<CheckpointWritten>? CheckpointWritten;
 
     /// <summary>The seed of the masking-noise generator of one iteration, derived from (seed, epoch, step).</summary>
-    public static long MaskingSeed(long seed, int epoch, int step) => Seeds.Derive(seed, "masking", epoch, step);
+    public static long MaskingSeed(long seed, int epoch, int step) => Data.Seeds.Derive(seed, Data.Seeds.Streams.MaskNoise, epoch, step);
 
     /// <summary>Trains from scratch, or from <paramref name="resumeFrom"/> (a checkpoint of this model and recipe).</summary>
     /// <param name="data">The training images, StepsPerEpoch full batches per epoch.</param>
