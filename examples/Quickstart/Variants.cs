@@ -6,10 +6,10 @@ namespace Quickstart;
 
 /// <summary>
 /// The quickstart's default model, declared with the DSL: 28×28 grey Fashion-MNIST in 4×4 patches (a 7×7 grid,
-/// 49 patches, 12 visible at the paper's 75% masking), an encoder of 4 blocks × 128 (4 heads of 32) and a
+/// 49 patches, 12 visible at the paper's 75% masking), an encoder of 4 blocks × 64 (4 heads of 16) and a
 /// decoder of 2 blocks × 64 (4 heads of 16). See README-quickstart.md for why this size.
 /// </summary>
-[Encoder(Depth = 4, Width = 128, Heads = 4)]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
 [Decoder(Depth = 2, Width = 64, Heads = 4)]
 [Image(Size = 28, PatchSize = 4, Channels = 1)]
 public partial class MaeFashionTiny;

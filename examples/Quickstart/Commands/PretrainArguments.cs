@@ -7,10 +7,10 @@ namespace Quickstart.Commands;
 public sealed class PretrainArguments
 {
     // Defaults of the main job's tiny variant (measured, see README-quickstart.md); the big presets default to the official recipe.
-    public const int TinyEpochs = 8;
+    public const int TinyEpochs = 4;
     public const int TinyBatch = 256;
     public const double TinyBlr = 1.5e-3;
-    public const double TinyWarmupEpochs = 1;
+    public const double TinyWarmupEpochs = 0.5;
 
     public readonly Option<string> Variant = new("--variant") { Description = $"Model: {string.Join(", ", Variants.All.Select(v => $"{v.Key} ({v.Description})"))}", DefaultValueFactory = _ => "tiny" };
     public readonly Option<string> Dataset = new("--dataset") { Description = $"'{DataSources.FashionMnistName}' or the root of an ImageFolder (root/class_x/*.jpg; a sibling 'val' folder of a 'train' root is the held-out split)", DefaultValueFactory = _ => DataSources.FashionMnistName };
