@@ -118,7 +118,7 @@ public static class Knn
         return new KnnResult((double)correct / total, correct, total, k, temperature, bankFeatures.shape[0]);
     }
 
-    /// <summary>Extracts features of the memory bank and the queries with one featurizer, then evaluates.</summary>
+    /// <summary>Extracts features of the memory bank and the queries with one featurizer, then evaluates; <paramref name="progress"/> counts bank then query images.</summary>
     public static KnnResult Evaluate(Func<Tensor, Tensor> featurize, IEnumerable<(Tensor Images, Tensor Labels)> bank,
         IEnumerable<(Tensor Images, Tensor Labels)> queries, int numClasses, int k = DefaultK, double temperature = DefaultTemperature,
         Action<long>? progress = null)
@@ -126,7 +126,8 @@ public static class Knn
         var (bankFeatures, bankLabels) = ExtractFeatures(bank, featurize, progress);
         using var _bf = bankFeatures;
         using var _bl = bankLabels;
-        var (queryFeatures, queryLabels) = ExtractFeatures(queries, featurize, progress);
+        long bankCount = bankFeatures.shape[0];
+        var (queryFeatures, queryLabels) = ExtractFeatures(queries, featurize, progress is null ? null : done => progress(bankCount + done));
         using var _qf = queryFeatures;
         using var _ql = queryLabels;
         return Evaluate(bankFeatures, bankLabels, queryFeatures, queryLabels, numClasses, k, temperature);
