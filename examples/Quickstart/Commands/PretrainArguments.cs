@@ -7,7 +7,7 @@ namespace Quickstart.Commands;
 public sealed class PretrainArguments
 {
     // Defaults of the main job's tiny variant (measured, see README-quickstart.md); the big presets default to the official recipe.
-    public const int TinyEpochs = 4;
+    public const int TinyEpochs = 3;
     public const int TinyBatch = 256;
     public const double TinyBlr = 1.5e-3;
     public const double TinyWarmupEpochs = 0.5;
