@@ -5,4 +5,5 @@ using Quickstart.Commands;
 var root = MainJobCommand.Create();
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await root.Parse(args).InvokeAsync();
