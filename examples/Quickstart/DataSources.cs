@@ -71,7 +71,7 @@ public sealed class DataSources
 
     /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
     public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
-        new LoaderBatches(new BatchLoader(limit is { } n && n < Train.Count ? SubsetDataset.Take(Train, n) : Train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1), this);
+        new LoaderBatches(new BatchLoader(limit is { } n && n < Train.Count ? SubsetDataset.Take(Train, n) : Train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1), ToModelChannels);
 
     /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
     public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)
@@ -85,21 +85,6 @@ public sealed class DataSources
                 var images = ToModelChannels(batch.Images);
                 yield return (images, batch.Labels);
                 if (!ReferenceEquals(images, batch.Images)) images.Dispose();
-            }
-        }
-    }
-
-    sealed class LoaderBatches(BatchLoader loader, DataSources data) : IPretrainBatches
-    {
-        public int StepsPerEpoch => loader.BatchesPerEpoch;
-        public IEnumerable<Tensor> Batches(int epoch)
-        {
-            foreach (var batch in loader.Epoch(epoch))
-            {
-                batch.Labels.Dispose();
-                var images = data.ToModelChannels(batch.Images);
-                if (!ReferenceEquals(images, batch.Images)) batch.Images.Dispose();
-                yield return images; // the Pretrainer disposes it after the step
             }
         }
     }

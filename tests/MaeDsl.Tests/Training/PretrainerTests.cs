@@ -150,3 +150,35 @@ public class PretrainerTests
         Assert.Contains("torn.ckpt.nope", missing.Message);
     }
 }
+
+public class PretrainerWithDataPipelineTests
+{
+    [Fact]
+    public void ResumeIsBitExactThroughTheAugmentingBatchLoader()
+    {
+        // The real pipeline: SyntheticDataset → RandomResizedCrop + flip + normalise on a prefetching loader.
+        torch.set_num_threads(1);
+        var dataset = new MaeDsl.Data.SyntheticDataset(40, channels: 1, height: 8, width: 8, seed: 2);
+        var transform = MaeDsl.Data.Transforms.Pretrain(8, new MaeDsl.Data.Normalization([0.5f], [0.25f]));
+        LoaderBatches Data() => new(new MaeDsl.Data.BatchLoader(dataset, 8, transform, shuffle: true, dropLast: true, seed: 9, workers: 2));
+        PretrainOptions Options(string dir) => new()
+        {
+            Epochs = 3, BatchSize = 8, Lr = 1e-3, WarmupEpochs = 1, Seed = 9, CheckpointEveryEpochs = 1, OutputDir = dir, TensorBoard = false,
+        };
+        string fullDir = Directory.CreateTempSubdirectory("maedsl-pipe-").FullName;
+        string resumedDir = Directory.CreateTempSubdirectory("maedsl-pipe-").FullName;
+        using (var model = new TinyMae(1))
+        using (var trainer = new Pretrainer(model, Options(fullDir)))
+            trainer.Run(Data(), console: TextWriter.Null);
+        using (var model = new TinyMae(2))
+        using (var trainer = new Pretrainer(model, Options(resumedDir)))
+            trainer.Run(Data(), Path.Combine(fullDir, "checkpoints", "checkpoint-0001.ckpt"), TextWriter.Null);
+        var full = TrainingLog.ReadCsv(Path.Combine(fullDir, TrainingLog.CsvFileName));
+        var resumed = TrainingLog.ReadCsv(Path.Combine(resumedDir, TrainingLog.CsvFileName));
+        Assert.Equal(15, full.Count);
+        Assert.Equal(5, resumed.Count);
+        foreach (var m in resumed)
+            Assert.True(BitConverter.SingleToInt32Bits(full[(int)m.Step].Loss) == BitConverter.SingleToInt32Bits(m.Loss),
+                $"step {m.Step}: uninterrupted {full[(int)m.Step].Loss:R}, resumed {m.Loss:R}");
+    }
+}
