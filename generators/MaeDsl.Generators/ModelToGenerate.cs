@@ -21,9 +21,19 @@ namespace MaeDsl.Generators
         EquatableArray<string> ContainingTypes,
         MaeSpec Spec)
     {
-        /// <summary>"MaeDsl.Presets.MaeVitBase16.g.cs": unique per class (generic classes are refused).</summary>
-        public string HintName =>
-            string.Join(".", new[] { Namespace }.Concat(ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1))).Concat(new[] { ClassName, "g", "cs" }).Where(p => p is not null));
+        /// <summary>
+        /// "MaeDsl.Presets.MaeVitBase16.g.cs", "Zoo+SmallMae.g.cs" for a nested class (as metadata names nest
+        /// types), so that namespace A.Outer's X and class A.Outer's X get different files.
+        /// </summary>
+        public string HintName
+        {
+            get
+            {
+                var types = ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1)).Concat(new[] { ClassName });
+                string typeName = string.Join("+", types);
+                return (Namespace is null ? typeName : Namespace + "." + typeName) + ".g.cs";
+            }
+        }
 
         /// <summary>
         /// The model of a class with [Encoder], or null when the class has any MAE error (or a value that did

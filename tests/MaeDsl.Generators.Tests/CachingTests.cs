@@ -86,6 +86,19 @@ public class CachingTests
         Assert.True(outputs >= Variants.All.Count, $"expected the step outputs of {Variants.All.Count} models, walked {outputs}");
     }
 
+    [Fact]
+    public void A_nested_class_and_a_namespace_of_the_same_name_get_different_files()
+    {
+        const string attributes = "[MaeDsl.Encoder(Depth = 1, Width = 64)] [MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)] [MaeDsl.Image(Size = 32, PatchSize = 8)]";
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(
+            $"namespace A.Outer {{ {attributes} public partial class X; }}",
+            $"namespace A {{ public partial class Outer {{ {attributes} public partial class X; }} }}"));
+        // The compiler refuses namespace A.Outer beside class A.Outer (CS0101); the generator must still not
+        // throw on a duplicate hint name (Generate asserts no generator exception).
+        Assert.Equal(new[] { "A.Outer+X.g.cs", "A.Outer.X.g.cs" }, TestCompilation.GeneratedSources(result).Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(output.GetDiagnostics(), d => d.Id == "CS0101");
+    }
+
     private static void AssertHoldsNoRoslynObjects(object? value, string path, HashSet<object> seen)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;
