@@ -8,10 +8,17 @@ namespace MaeDsl.Generators.Tests;
 /// <summary>
 /// As a NuGet user: <c>dotnet pack</c> src/MaeDsl into a temporary folder feed, then a fresh project
 /// outside the repository that references only the MaeDsl package declares a variant, builds (the
-/// packed generator runs) and runs a forward pass. TorchSharp comes from the default NuGet sources.
+/// packed generator runs) and runs a forward pass; then a broken variant fails its build with the packed
+/// analyzer's MAE diagnostic. TorchSharp comes from the default NuGet sources.
 /// </summary>
 public class PackageTests(ITestOutputHelper log)
 {
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
     [Fact]
     [Trait("Category", "Slow")]
     public void Packed_package_builds_and_runs_a_variant_in_a_fresh_project()
@@ -28,8 +35,10 @@ public class PackageTests(ITestOutputHelper log)
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"), "maedsl", version);
         try
         {
+            // The configuration this test project was built in, so the runtime and generator builds are up to date;
+            // PackageVersion (not Version) leaves the assemblies untouched, so nothing is recompiled.
             var (packExit, packOutput) = ProcessRunner.Dotnet(repo, TimeSpan.FromMinutes(6),
-                "pack", runtimeProject, "-c", "Release", "-o", feed, $"-p:Version={version}", "-nologo");
+                "pack", runtimeProject, "-c", Configuration, "-o", feed, $"-p:PackageVersion={version}", "-nologo");
             log.WriteLine(packOutput);
             Assert.True(packExit == 0, $"dotnet pack failed:\n{packOutput}");
 
@@ -90,6 +99,19 @@ public class PackageTests(ITestOutputHelper log)
             Assert.True(match.Success, $"the consumer did not print the expected line:\n{runOutput}");
             float loss = float.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
             Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss} should be a positive finite number");
+
+            // The package's analyzer runs too: a broken variant fails the build with its MAE diagnostic.
+            File.WriteAllText(Path.Combine(consumer, "Broken.cs"), """
+                using MaeDsl;
+
+                [Encoder(Depth = 12, Width = 1000, Heads = 16)]
+                [Decoder(Depth = 8, Width = 512)]
+                public partial class BrokenMae;
+                """);
+            var (buildExit, buildOutput) = ProcessRunner.Dotnet(consumer, TimeSpan.FromMinutes(4), "build", "-nologo");
+            log.WriteLine(buildOutput);
+            Assert.True(buildExit != 0, $"the build with a broken variant should fail:\n{buildOutput}");
+            Assert.Matches(@"Broken\.cs\(3,22\): error MAE002: Encoder Width 1000 is not divisible by Heads 16; Width 992 or 1008 would be", buildOutput);
         }
         finally
         {
