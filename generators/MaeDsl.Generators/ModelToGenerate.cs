@@ -31,7 +31,7 @@ namespace MaeDsl.Generators
             {
                 var types = ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1)).Concat(new[] { ClassName });
                 string typeName = string.Join("+", types);
-                return (Namespace is null ? typeName : Namespace + "." + typeName) + ".g.cs";
+                return ((Namespace is null ? typeName : Namespace + "." + typeName) + ".g.cs").Replace("@", "");
             }
         }
 
@@ -51,10 +51,15 @@ namespace MaeDsl.Generators
 
             var containing = new List<string>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-                containing.Insert(0, $"partial {Keyword(outer)} {outer.Name}");
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+                containing.Insert(0, $"partial {Keyword(outer)} {SourceEmitter.Identifier(outer.Name)}");
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(NamespaceFormat) : null;
             return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec);
         }
+
+        /// <summary>"A.B.C", keywords escaped (namespace @class.Models).</summary>
+        private static readonly SymbolDisplayFormat NamespaceFormat = new SymbolDisplayFormat(
+            typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+            miscellaneousOptions: SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers);
 
         private static string Keyword(INamedTypeSymbol type) => type switch
         {
