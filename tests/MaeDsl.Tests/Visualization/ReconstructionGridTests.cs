@@ -129,6 +129,15 @@ public class ReconstructionGridTests
         var text = png.Metadata.GetPngMetadata().TextData.Single(t => t.Keyword == "Description").Value;
         Assert.Contains("NormalizePixels", text);
         Assert.Contains("masked input", text);
+
+        // the runner's overload takes patch size, channels and NormalizePixels from the spec
+        var spec = new MaeSpec(H, P, C, 2, 32, 2, 4.0, 0.0, 1, 16, 2, 4.0, 0.75, MaskingStrategy.Random, false, NormalizePixels: true);
+        using var output = new MaeOutput(torch.zeros(1), pred, mask, torch.zeros(N, L, dtype: ScalarType.Int64), torch.zeros(N, 5, 32));
+        string fromSpec = ReconstructionGrid.Save(Path.Combine(dir.Path, "final.png"), images, output, spec, Normalization.FashionMnist);
+        Assert.Equal("final-normpix-restored.png", Path.GetFileName(fromSpec));
+        using var a = Image.Load<Rgb24>(path);
+        using var b = Image.Load<Rgb24>(fromSpec);
+        Assert.Equal((a.Width, a.Height, a[100, 50]), (b.Width, b.Height, b[100, 50]));
     }
 
     [Fact]
