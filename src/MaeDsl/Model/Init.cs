@@ -23,7 +23,7 @@ public static class Init
     public static void Uniform(Tensor tensor, double low, double high, Generator? generator)
     {
         using var _ = no_grad();
-        using var u = rand(tensor.shape, dtype: float64, generator: generator);
+        using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
         tensor.copy_(u.mul_(high - low).add_(low));
     }
 
@@ -31,7 +31,7 @@ public static class Init
     public static void Normal(Tensor tensor, double std, Generator? generator, double mean = 0)
     {
         using var _ = no_grad();
-        using var n = randn(tensor.shape, dtype: float64, generator: generator);
+        using var n = randn(tensor.shape, dtype: tensor.dtype, generator: generator);
         tensor.copy_(n.mul_(std).add_(mean));
     }
 
@@ -44,7 +44,7 @@ public static class Init
         static double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
         double low = Cdf((a - mean) / std), high = Cdf((b - mean) / std);
         using var _ = no_grad();
-        using var u = rand(tensor.shape, dtype: float64, generator: generator);
+        using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
         using var v = u.mul_(2 * high - 2 * low).add_(2 * low - 1).erfinv_().mul_(std * Math.Sqrt(2)).add_(mean).clamp_(a, b);
         tensor.copy_(v);
     }

@@ -39,7 +39,8 @@ public static class Masking
     /// log-uniform in [0.3, 1/0.3] at random positions, up to 10 attempts per block; when no attempt
     /// adds a patch, random patches top the mask up (this also covers grids too small for blocks).
     /// </summary>
-    public static bool[] BlockMask(int gridSize, int removed, Random rng)
+    /// <param name="blocks">When given, receives each placed rectangle (top, left, height, width), before the top-up.</param>
+    public static bool[] BlockMask(int gridSize, int removed, Random rng, List<(int Top, int Left, int Height, int Width)>? blocks = null)
     {
         var mask = new bool[gridSize * gridSize];
         int count = 0;
@@ -64,6 +65,7 @@ public static class Masking
                     for (int c = left; c < left + w; c++)
                         mask[r * gridSize + c] = true;
                 added = fresh;
+                blocks?.Add((top, left, h, w));
             }
             if (added == 0) break;
             count += added;

@@ -25,11 +25,12 @@ namespace MaeDsl
         public const string MlpHiddenNotInteger = "MAE009";
         public const string RatioOutsidePaperRange = "MAE010";
         public const string DropPathOutOfRange = "MAE011";
+        public const string NotBuildable = "MAE012";
 
         /// <summary>The message format of each id; its arguments are strings.</summary>
         public static string MessageFormat(string id) => id switch
         {
-            NotPartial => "'{0}' {1}; declare it as a non-generic 'partial class' outside generic types",
+            NotPartial => "'{0}' {1}; {2}",
             HeadsDoNotDivideWidth => "{0} Width {1} is not divisible by Heads {2}; {3}",
             PatchDoesNotDivideImage => "Image Size {0} is not divisible by PatchSize {1}; {2}",
             RatioOutOfRange => "Masking Ratio {0} {1}; {2}",
@@ -40,8 +41,27 @@ namespace MaeDsl
             MlpHiddenNotInteger => "{0} Width {1} × MlpRatio {2} = {3} is not an integer; {4}",
             RatioOutsidePaperRange => "Masking Ratio {0} lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
             DropPathOutOfRange => "{0} DropPath {1} is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune recipe uses 0.1",
+            NotBuildable => "{0}",
             _ => "{0}",
         };
+
+        // ---- rules about the declaration and the attribute set (the analyzer and the generator check these
+        //      on the class; the numbers are checked by Check below) ----
+
+        /// <summary>MAE001: the class cannot take the generated partial (not partial, generic, static, ...).</summary>
+        public static SpecProblem Declaration(string className, string reason, string fix) =>
+            new SpecProblem(NotPartial, "", "", new[] { className, reason, fix });
+
+        /// <summary>MAE007: [Encoder] without [Decoder] (or the reverse); present blames the attribute that is there.</summary>
+        public static SpecProblem AttributeMissing(string present, string missing) =>
+            new SpecProblem(AttributeMissingOrRepeated, present, "", new[]
+            {
+                $"[{present}] needs [{missing}]: an MAE has an encoder and a decoder; add [{missing}({(missing == "Decoder" ? "Depth = 8, Width = 512" : "Depth = 12, Width = 768")})]",
+            });
+
+        /// <summary>MAE007: an attribute given more than once (on one declaration or across partial declarations).</summary>
+        public static SpecProblem AttributeRepeated(string attribute) =>
+            new SpecProblem(AttributeMissingOrRepeated, attribute, "", new[] { $"[{attribute}] is given more than once; keep one" });
 
         public static IReadOnlyList<SpecProblem> Check(MaeSpec s)
         {
@@ -62,10 +82,14 @@ namespace MaeDsl
             bool encDepth = Positive("Encoder", "Depth", s.EncoderDepth);
             bool encWidth = Positive("Encoder", "Width", s.EncoderWidth);
             bool encHeads;
-            if (s.EncoderHeads == 0 && encWidth)
+            if (s.EncoderHeads == 0)
             {
-                Add(MissingOrNotPositive, "Encoder", "Heads",
-                    $"Encoder.Heads is required because Width {s.EncoderWidth} is not a multiple of 64 (the default is Width / 64); {HeadSuggestion(s.EncoderWidth)} would fit");
+                // Heads 0 is "not given": the reader resolves a missing Heads to Width / 64 when it can.
+                // Without a valid Width there is nothing to resolve and the Width error says enough.
+                if (encWidth)
+                    Add(MissingOrNotPositive, "Encoder", "Heads", MaeSpec.DefaultHeads(s.EncoderWidth) == 0
+                        ? $"Encoder.Heads is required because Width {I(s.EncoderWidth)} is not a multiple of 64 (the default is Width / 64); {HeadSuggestion(s.EncoderWidth)} would fit"
+                        : $"Encoder.Heads is 0; it must be positive (leave it out for the default Width / 64 = {I(MaeSpec.DefaultHeads(s.EncoderWidth))})");
                 encHeads = false;
             }
             else encHeads = Positive("Encoder", "Heads", s.EncoderHeads);
@@ -75,6 +99,44 @@ namespace MaeDsl
             bool decHeads = Positive("Decoder", "Heads", s.DecoderHeads);
             bool decMlp = Positive("Decoder", "MlpRatio", s.DecoderMlpRatio);
             _ = encDepth & decDepth;
+
+            // MAE012: values no model can be built with (the generated constants are ints, the count a long).
+            if (!Enum.IsDefined(typeof(MaskingStrategy), s.Masking))
+                Add(NotBuildable, "Masking", "Strategy",
+                    $"Masking Strategy {((int)s.Masking).ToString(CultureInfo.InvariantCulture)} is not a MaskingStrategy; use Random, Block or Grid");
+            bool sizesFit = true;
+            if (image)
+            {
+                double grid = Math.Floor((double)s.ImageSize / s.PatchSize);
+                if (grid * grid > int.MaxValue)
+                {
+                    sizesFit = false;
+                    Add(NotBuildable, "Image", "Size",
+                        $"Image Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {S(grid)}×{S(grid)} patches, more than an int counts; use a larger PatchSize or a smaller Size");
+                }
+                double patchDim = (double)s.PatchSize * s.PatchSize * s.Channels;
+                if (patchDim > int.MaxValue)
+                {
+                    sizesFit = false;
+                    Add(NotBuildable, "Image", "PatchSize",
+                        $"PatchSize {I(s.PatchSize)}² × Channels {I(s.Channels)} = {S(patchDim)} pixels per patch, more than an int counts");
+                }
+            }
+            foreach (var (attribute, width, ratio, ok) in new[] { ("Encoder", s.EncoderWidth, s.EncoderMlpRatio, encWidth && encMlp), ("Decoder", s.DecoderWidth, s.DecoderMlpRatio, decWidth && decMlp) })
+            {
+                if (ok && !(width * ratio <= int.MaxValue))
+                {
+                    sizesFit = false;
+                    Add(NotBuildable, attribute, "MlpRatio",
+                        $"{attribute} Width {I(width)} × MlpRatio {S(ratio)} = {S(width * ratio)} is too large for an MLP hidden size (at most {I(int.MaxValue)})");
+                }
+            }
+            if (sizesFit && image && encWidth && decWidth && encDepth && decDepth && encMlp && decMlp && ParameterMagnitude(s) > long.MaxValue / 4)
+            {
+                sizesFit = false;
+                Add(NotBuildable, "Encoder", "Width",
+                    $"the model would have about {ParameterMagnitude(s).ToString("0.#e0", CultureInfo.InvariantCulture)} parameters, more than a long counts; use smaller widths or depths");
+            }
 
             // MAE002 / MAE005: widths.
             void Width(string attribute, int width, int heads, bool headsOk)
@@ -92,26 +154,27 @@ namespace MaeDsl
             void Mlp(string attribute, int width, double ratio)
             {
                 double product = width * ratio;
-                if (Math.Abs(product - Math.Round(product)) > 1e-9)
+                if (!(product <= int.MaxValue)) return; // MAE012 has reported it
+                if (!(Math.Abs(product - Math.Round(product)) <= 1e-9))
                 {
-                    double nearby = Math.Round(product) / width;
+                    double hidden = Math.Max(1, Math.Round(product));
                     Add(MlpHiddenNotInteger, attribute, "MlpRatio", attribute, I(width), S(ratio), S(product),
-                        $"MlpRatio {S(nearby)} (hidden size {S(Math.Round(product))}) would be");
+                        $"MlpRatio {S(hidden / width)} (hidden size {S(hidden)}) would be");
                 }
             }
             if (encWidth && encMlp) Mlp("Encoder", s.EncoderWidth, s.EncoderMlpRatio);
             if (decWidth && decMlp) Mlp("Decoder", s.DecoderWidth, s.DecoderMlpRatio);
 
             // MAE011: drop path.
-            if (s.DropPath < 0 || s.DropPath >= 1)
+            if (!(s.DropPath >= 0 && s.DropPath < 1)) // NaN too
                 Add(DropPathOutOfRange, "Encoder", "DropPath", "Encoder", S(s.DropPath));
 
             // MAE003: patches tile the image.
-            bool tiled = image && s.ImageSize % s.PatchSize == 0;
-            if (image && !tiled)
+            bool tiled = image && sizesFit && s.ImageSize % s.PatchSize == 0;
+            if (image && s.ImageSize % s.PatchSize != 0)
             {
-                int lower = s.ImageSize / s.PatchSize * s.PatchSize;
-                string sizes = lower > 0 ? $"Size {I(lower)} or {I(lower + s.PatchSize)}" : $"Size {I(s.PatchSize)}";
+                long lower = s.ImageSize / s.PatchSize * (long)s.PatchSize;
+                string sizes = lower > 0 ? $"Size {L(lower)} or {L(lower + s.PatchSize)}" : $"Size {I(s.PatchSize)}";
                 Add(PatchDoesNotDivideImage, "Image", "Size", I(s.ImageSize), I(s.PatchSize), $"{sizes} would be");
             }
 
@@ -147,29 +210,37 @@ namespace MaeDsl
         static string EvenGridSuggestion(MaeSpec s)
         {
             int g = s.GridSize;
-            return $"Size {I((g - 1) * s.PatchSize)} or {I((g + 1) * s.PatchSize)}";
+            return $"Size {L((g - 1L) * s.PatchSize)} or {L((g + 1L) * s.PatchSize)}";
         }
 
         /// <summary>"992 or 1008": the multiples of m next to value (only the upper one if the lower is 0).</summary>
-        static string Nearby(int value, int m)
+        static string Nearby(long value, long m)
         {
-            int lower = value / m * m, upper = lower + m;
-            return lower > 0 ? $"{I(lower)} or {I(upper)}" : I(upper);
+            long lower = value / m * m, upper = lower + m;
+            return lower > 0 ? $"{L(lower)} or {L(upper)}" : L(upper);
         }
 
+        /// <summary>The heads whose head dim (16–128) is closest to the usual 64.</summary>
         static string HeadSuggestion(int width)
         {
-            var divisors = new List<int>();
-            for (int h = 1; h <= width && divisors.Count < 64; h++)
-                if (width % h == 0 && width / h >= 16 && (width / h) <= 128) divisors.Add(h);
-            if (divisors.Count == 0) return "a divisor of Width, such as Heads = 1,";
-            int best = divisors[0];
-            foreach (int h in divisors) if (Math.Abs(width / h - 64) < Math.Abs(width / best - 64)) best = h;
-            return $"Heads = {I(best)} (head dim {I(width / best)})";
+            int best = 0;
+            for (int dim = 16; dim <= 128 && dim <= width; dim++)
+                if (width % dim == 0 && (best == 0 || Math.Abs(dim - 64) < Math.Abs(best - 64))) best = dim;
+            if (best == 0) return "a divisor of Width, such as Heads = 1,";
+            return $"Heads = {I(width / best)} (head dim {I(best)})";
         }
 
-        static int Lcm(int a, int b) { int x = a, y = b; while (y != 0) (x, y) = (y, x % y); return a / x * b; }
+        /// <summary>The leading terms of the parameter count, in double: a bound check that cannot overflow.</summary>
+        static double ParameterMagnitude(MaeSpec s)
+        {
+            double w = s.EncoderWidth, d = s.DecoderWidth, p = (double)s.PatchSize * s.PatchSize * s.Channels;
+            double wh = w * s.EncoderMlpRatio, dh = d * s.DecoderMlpRatio;
+            return s.EncoderDepth * (4 * w * w + 2 * w * wh) + s.DecoderDepth * (4 * d * d + 2 * d * dh) + p * w + w * d + d * p;
+        }
+
+        static long Lcm(long a, long b) { long x = a, y = b; while (y != 0) (x, y) = (y, x % y); return a / x * b; }
         static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
         static string S(double v) => v.ToString("0.############", CultureInfo.InvariantCulture);
     }
 }

@@ -1,0 +1,80 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace MaeDsl.Generators
+{
+    /// <summary>
+    /// Checks every class that carries an MAE attribute: the declaration (MAE001), the attribute set
+    /// (MAE007) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
+    /// diagnostic points at the attribute argument it blames, or at the attribute when the argument is
+    /// absent (a missing Depth), or at the class name when the attribute is absent too.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class MaeAnalyzer : DiagnosticAnalyzer
+    {
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => DiagnosticDescriptors.All;
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSymbolAction(AnalyzeType, SymbolKind.NamedType);
+        }
+
+        private static void AnalyzeType(SymbolAnalysisContext context)
+        {
+            var type = (INamedTypeSymbol)context.Symbol;
+            var attributes = MaeAttributes.Read(type);
+            if (attributes is null) return;
+            var cancellationToken = context.CancellationToken;
+
+            foreach (var (problem, location) in MaeAttributes.CheckDeclaration(type, cancellationToken))
+                Report(context, problem, location);
+
+            foreach (var (name, data) in attributes.Repeated)
+                Report(context, MaeRules.AttributeRepeated(name), AttributeLocation(data, cancellationToken) ?? ClassLocation(type));
+            if (attributes.MissingCompanion() is { } missing)
+            {
+                Report(context, missing, AttributeLocation(attributes.Get(missing.Attribute)!, cancellationToken) ?? ClassLocation(type));
+                return; // the numbers of half a model say little: MAE007 first
+            }
+            if (attributes.HasBadValue) return; // the compiler reports the value that did not bind
+
+            foreach (var problem in attributes.ToSpec().Validate())
+            {
+                Location? location = null;
+                if (attributes.Get(problem.Attribute) is { } data)
+                    location = ArgumentLocation(data, problem.Argument, cancellationToken) ?? AttributeLocation(data, cancellationToken);
+                Report(context, problem, location ?? ClassLocation(type));
+            }
+        }
+
+        private static void Report(SymbolAnalysisContext context, SpecProblem problem, Location location) =>
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+
+        private static Location? AttributeLocation(AttributeData data, System.Threading.CancellationToken cancellationToken) =>
+            data.ApplicationSyntaxReference?.GetSyntax(cancellationToken).GetLocation();
+
+        /// <summary>The location of <c>Width = 1000</c> in <c>[Encoder(Depth = 12, Width = 1000)]</c>; null when not written.</summary>
+        private static Location? ArgumentLocation(AttributeData data, string argument, System.Threading.CancellationToken cancellationToken)
+        {
+            if (argument.Length == 0 || data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax || syntax.ArgumentList is null)
+                return null;
+            Location? found = null;
+            foreach (var candidate in syntax.ArgumentList.Arguments)
+                if (candidate.NameEquals?.Name.Identifier.ValueText == argument)
+                    found = candidate.GetLocation(); // the last assignment wins, as the compiler binds it
+            return found;
+        }
+
+        private static Location ClassLocation(INamedTypeSymbol type)
+        {
+            foreach (var reference in type.DeclaringSyntaxReferences)
+                if (reference.GetSyntax() is BaseTypeDeclarationSyntax declaration)
+                    return declaration.Identifier.GetLocation();
+            return type.Locations.Length > 0 ? type.Locations[0] : Location.None;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+
+namespace MaeDsl.Generators
+{
+    /// <summary>
+    /// Everything the emitter needs for one class, as strings and numbers only (no symbol, syntax node,
+    /// location or compilation), so that an edit elsewhere leaves an equal model and the output cached.
+    /// </summary>
+    /// <param name="Namespace">The containing namespace, or null for the global namespace.</param>
+    /// <param name="ClassName">The class's name.</param>
+    /// <param name="Accessibility">"public", "internal", ... as declared (nested classes may be private).</param>
+    /// <param name="ContainingTypes">For a nested class, "partial class Outer" and so on, outermost first.</param>
+    /// <param name="Spec">The validated configuration: every number of the generated class follows from it.</param>
+    internal sealed record ModelToGenerate(
+        string? Namespace,
+        string ClassName,
+        string Accessibility,
+        EquatableArray<string> ContainingTypes,
+        MaeSpec Spec)
+    {
+        /// <summary>"MaeDsl.Presets.MaeVitBase16.g.cs": unique per class (generic classes are refused).</summary>
+        public string HintName =>
+            string.Join(".", new[] { Namespace }.Concat(ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1))).Concat(new[] { ClassName, "g", "cs" }).Where(p => p is not null));
+
+        /// <summary>
+        /// The model of a class with [Encoder], or null when the class has any MAE error (or a value that did
+        /// not bind): then nothing is generated and the analyzer's diagnostics are all the user sees.
+        /// </summary>
+        public static ModelToGenerate? Read(ISymbol? symbol, CancellationToken cancellationToken)
+        {
+            if (symbol is not INamedTypeSymbol type) return null;
+            var attributes = MaeAttributes.Read(type);
+            if (attributes is null || attributes.HasBadValue) return null;
+            if (MaeAttributes.CheckDeclaration(type, cancellationToken).Count > 0) return null;
+            if (attributes.CheckAttributeSet().Count > 0) return null;
+            var spec = attributes.ToSpec();
+            if (spec.Validate().Any(p => !p.IsWarning)) return null;
+
+            var containing = new List<string>();
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                containing.Insert(0, $"partial {Keyword(outer)} {outer.Name}");
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+            return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec);
+        }
+
+        private static string Keyword(INamedTypeSymbol type) => type switch
+        {
+            { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
+            { IsRecord: true } => "record",
+            { TypeKind: TypeKind.Struct } => "struct",
+            { TypeKind: TypeKind.Interface } => "interface",
+            _ => "class",
+        };
+
+        private static string AccessibilityText(Accessibility accessibility) => accessibility switch
+        {
+            Microsoft.CodeAnalysis.Accessibility.Public => "public",
+            Microsoft.CodeAnalysis.Accessibility.Protected => "protected",
+            Microsoft.CodeAnalysis.Accessibility.Private => "private",
+            Microsoft.CodeAnalysis.Accessibility.ProtectedOrInternal => "protected internal",
+            Microsoft.CodeAnalysis.Accessibility.ProtectedAndInternal => "private protected",
+            _ => "internal",
+        };
+    }
+}

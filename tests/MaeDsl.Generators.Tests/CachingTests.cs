@@ -1,0 +1,118 @@
+using System.Collections;
+using System.Collections.Immutable;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MaeDsl.Generators.Tests;
+
+/// <summary>
+/// The incremental pipeline: a second run on an edited but equivalent compilation is Cached or
+/// Unchanged in every tracked step, and no step output holds a symbol, a syntax node or a compilation.
+/// </summary>
+public class CachingTests
+{
+    private static readonly string[] TrackedSteps = typeof(TrackingNames)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToArray();
+
+    [Fact]
+    public void The_tracked_steps_are_the_pipeline_steps() =>
+        Assert.Equal(new[] { TrackingNames.InitialExtraction, TrackingNames.RemovingNulls }, TrackedSteps);
+
+    [Theory]
+    [InlineData("comment")]
+    [InlineData("unrelated file")]
+    [InlineData("method body")]
+    public void An_equivalent_edit_leaves_every_step_cached_or_unchanged(string edit)
+    {
+        var compilation = TestCompilation.Create(Variants.Tiny, Variants.NestedSplit, "namespace Other { public class Helper { public int Value() => 1; } }");
+        var driver = TestCompilation.Driver().RunGenerators(compilation);
+        var first = driver.GetRunResult();
+        Assert.Equal(2, first.GeneratedTrees.Length);
+
+        Compilation edited = edit switch
+        {
+            // the model's own file, re-parsed with a trailing comment: the transform runs again and yields an equal model
+            "comment" => Replace(compilation, 0, Variants.Tiny + "\n// an edit that changes nothing\n"),
+            // another file changes: the model's file is untouched
+            "unrelated file" => Replace(compilation, 2, "namespace Other { public class Helper { public int Value() => 2; } }"),
+            // a member body inside the model class itself
+            "method body" => Replace(compilation, 1, Variants.NestedSplit.Replace("$\"{NumPatches} patches\"", "$\"{NumPatches} patches in all\"")),
+            _ => throw new ArgumentOutOfRangeException(nameof(edit)),
+        };
+        var second = driver.RunGenerators(edited).GetRunResult();
+
+        AssertSameOutputs(first, second);
+        foreach (string step in TrackedSteps)
+        {
+            var runs = second.Results[0].TrackedSteps[step];
+            Assert.NotEmpty(runs);
+            foreach (var run in runs)
+                foreach (var (_, reason) in run.Outputs)
+                    Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                        $"step {step} ran with reason {reason} after the '{edit}' edit");
+        }
+        Assert.All(second.Results[0].TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(r => r.Outputs),
+            output => Assert.Equal(IncrementalStepRunReason.Cached, output.Reason));
+    }
+
+    [Fact]
+    public void A_real_change_is_seen()
+    {
+        var compilation = TestCompilation.Create(Variants.Tiny);
+        var driver = TestCompilation.Driver().RunGenerators(compilation);
+        var changed = driver.RunGenerators(Replace(compilation, 0, Variants.Tiny.Replace("Depth = 2", "Depth = 3"))).GetRunResult();
+        var reasons = changed.Results[0].TrackedSteps[TrackingNames.InitialExtraction].SelectMany(r => r.Outputs).Select(o => o.Reason);
+        Assert.Contains(IncrementalStepRunReason.Modified, reasons);
+        Assert.Contains("public const int EncoderDepth = 3;", changed.GeneratedTrees.Single().ToString());
+    }
+
+    [Fact]
+    public void No_step_output_holds_a_symbol_a_syntax_node_or_a_compilation()
+    {
+        var compilation = TestCompilation.Create(Variants.All.Values.ToArray());
+        var result = TestCompilation.Driver().RunGenerators(compilation).GetRunResult();
+        int outputs = 0;
+        foreach (string step in TrackedSteps)
+            foreach (var run in result.Results[0].TrackedSteps[step])
+                foreach (var (value, _) in run.Outputs)
+                {
+                    outputs++;
+                    AssertHoldsNoRoslynObjects(value, $"{step} output", new HashSet<object>(ReferenceEqualityComparer.Instance));
+                }
+        Assert.True(outputs >= Variants.All.Count, $"expected the step outputs of {Variants.All.Count} models, walked {outputs}");
+    }
+
+    private static void AssertHoldsNoRoslynObjects(object? value, string path, HashSet<object> seen)
+    {
+        if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;
+        if (!value.GetType().IsValueType && !seen.Add(value)) return;
+        Assert.False(value is Compilation or ISymbol or SyntaxNode or SyntaxTree or SemanticModel or Location or AttributeData,
+            $"{path} holds a {value.GetType().FullName}");
+        if (value is IEnumerable items)
+        {
+            int i = 0;
+            foreach (object? item in items) AssertHoldsNoRoslynObjects(item, $"{path}[{i++}]", seen);
+        }
+        for (var type = value.GetType(); type is not null && type != typeof(object); type = type.BaseType)
+            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                AssertHoldsNoRoslynObjects(field.GetValue(value), $"{path}.{field.Name}", seen);
+    }
+
+    private static void AssertSameOutputs(GeneratorDriverRunResult first, GeneratorDriverRunResult second)
+    {
+        var a = TestCompilation.GeneratedSources(first);
+        var b = TestCompilation.GeneratedSources(second);
+        Assert.Equal(a.Keys.OrderBy(k => k), b.Keys.OrderBy(k => k));
+        foreach (var (hint, text) in a) Assert.Equal(text, b[hint]);
+    }
+
+    private static Compilation Replace(Compilation compilation, int index, string source)
+    {
+        var old = compilation.SyntaxTrees.ElementAt(index);
+        return compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(source, TestCompilation.ParseOptions, old.FilePath));
+    }
+}

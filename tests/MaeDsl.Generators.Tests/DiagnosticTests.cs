@@ -1,0 +1,270 @@
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+
+namespace MaeDsl.Generators.Tests;
+
+/// <summary>
+/// One test per MAE diagnostic: its id, the source text it points at (the attribute argument, the
+/// attribute when the argument is absent, or the class name), its exact message, and that nothing is
+/// generated for a class with an error.
+/// </summary>
+public class DiagnosticTests
+{
+    private const string Usings = "using MaeDsl;\n\n";
+
+    private static void AssertDiagnostic(string source, string id, string span, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    {
+        var compilation = TestCompilation.Create(Usings + source);
+        var (output, result) = TestCompilation.Generate(compilation);
+        var diagnostics = TestCompilation.Analyze(output);
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(severity, diagnostic.Severity);
+        Assert.Equal(span, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Equal(message, diagnostic.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Equal($"https://github.com/maedsl/maedsl/blob/main/docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
+        if (severity == DiagnosticSeverity.Error)
+        {
+            Assert.Empty(result.GeneratedTrees);                       // nothing generated for a broken model
+            Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees)); // in particular no CS0260
+        }
+        else
+        {
+            Assert.Single(result.GeneratedTrees);                      // a warning still builds the model
+            Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+        }
+    }
+
+    private const string Decoder = "[Decoder(Depth = 8, Width = 512)]\n";
+    private const string Encoder = "[Encoder(Depth = 12, Width = 768)]\n";
+
+    // ---- MAE001 ----
+    [Fact]
+    public void MAE001_not_partial() => AssertDiagnostic(
+        Encoder + Decoder + "public class PlainMae { }",
+        "MAE001", "PlainMae",
+        "'PlainMae' is not partial; declare it as 'partial class PlainMae' so that the generated part can complete it");
+
+    [Fact]
+    public void MAE001_generic() => AssertDiagnostic(
+        Encoder + Decoder + "public partial class GenericMae<T>;",
+        "MAE001", "GenericMae",
+        "'GenericMae' is generic; declare it as a non-generic 'partial class GenericMae': the shapes are constants of one class");
+
+    [Fact]
+    public void MAE001_nested_in_a_generic_type() => AssertDiagnostic(
+        "public partial class Outer<T>\n{\n" + Encoder + Decoder + "    public partial class InnerMae;\n}",
+        "MAE001", "InnerMae",
+        "'InnerMae' is nested in the generic type 'Outer<T>'; move it out of the generic type: the shapes are constants of one class");
+
+    [Fact]
+    public void MAE001_nested_in_a_type_that_is_not_partial() => AssertDiagnostic(
+        "public class Holder\n{\n" + Encoder + Decoder + "    public partial class InnerMae;\n}",
+        "MAE001", "InnerMae",
+        "'InnerMae' is nested in 'Holder', which is not partial; declare 'Holder' partial too, or move 'InnerMae' out of it");
+
+    [Fact]
+    public void MAE001_static() => AssertDiagnostic(
+        Encoder + Decoder + "public static partial class StaticMae;",
+        "MAE001", "StaticMae",
+        "'StaticMae' is static; remove 'static': the model is a module with weights and constructors");
+
+    [Fact]
+    public void MAE001_abstract() => AssertDiagnostic(
+        Encoder + Decoder + "public abstract partial class AbstractMae;",
+        "MAE001", "AbstractMae",
+        "'AbstractMae' is abstract; remove 'abstract': the generated Create() constructs it");
+
+    [Fact]
+    public void MAE001_record() => AssertDiagnostic(
+        Encoder + Decoder + "public partial record RecordMae;",
+        "MAE001", "RecordMae",
+        "'RecordMae' is a record; declare it as 'partial class RecordMae': a record cannot derive from MaskedAutoencoder");
+
+    [Fact]
+    public void MAE001_file_local() => AssertDiagnostic(
+        Encoder + Decoder + "file partial class LocalMae;",
+        "MAE001", "LocalMae",
+        "'LocalMae' is file-local; remove 'file': the generated part lives in another file");
+
+    [Fact]
+    public void MAE001_other_base_class() => AssertDiagnostic(
+        "public class SomeBase { }\n" + Encoder + Decoder + "public partial class DerivedMae : SomeBase;",
+        "MAE001", "DerivedMae",
+        "'DerivedMae' derives from 'SomeBase'; remove the base class: the generated part derives it from MaeDsl.MaskedAutoencoder");
+
+    // ---- MAE002 ----
+    [Fact]
+    public void MAE002_encoder_width_not_divisible_by_heads() => AssertDiagnostic(
+        "[Encoder(Depth = 12, Width = 1000, Heads = 16)]\n" + Decoder + "public partial class M;",
+        "MAE002", "Width = 1000",
+        "Encoder Width 1000 is not divisible by Heads 16; Width 992 or 1008 would be");
+
+    [Fact]
+    public void MAE002_decoder_width_not_divisible_by_the_default_heads() => AssertDiagnostic(
+        Encoder + "[Decoder(Depth = 8, Width = 500)]\npublic partial class M;",
+        "MAE002", "Width = 500",
+        "Decoder Width 500 is not divisible by Heads 16; Width 496 or 512 would be");
+
+    // ---- MAE003 ----
+    [Fact]
+    public void MAE003_patch_does_not_tile_the_image() => AssertDiagnostic(
+        Encoder + Decoder + "[Image(Size = 225)]\npublic partial class M;",
+        "MAE003", "Size = 225",
+        "Image Size 225 is not divisible by PatchSize 16; Size 224 or 240 would be");
+
+    // ---- MAE004 ----
+    [Fact]
+    public void MAE004_ratio_not_in_the_open_unit_interval() => AssertDiagnostic(
+        Encoder + Decoder + "[Masking(Ratio = 1.0)]\npublic partial class M;",
+        "MAE004", "Ratio = 1.0",
+        "Masking Ratio 1 is not in (0, 1); the paper's default is 0.75");
+
+    [Fact]
+    public void MAE004_ratio_leaves_no_visible_patch() => AssertDiagnostic(
+        Encoder + Decoder + "[Image(Size = 32, PatchSize = 16)]\n[Masking(Ratio = 0.8)]\npublic partial class M;",
+        "MAE004", "Ratio = 0.8",
+        "Masking Ratio 0.8 leaves no visible patch of the 4: (int)(4 × (1 − 0.8)) = 0; a ratio of at most 0.75 would leave one");
+
+    // ---- MAE005 ----
+    [Fact]
+    public void MAE005_width_not_divisible_by_4() => AssertDiagnostic(
+        "[Encoder(Depth = 2, Width = 66, Heads = 3)]\n" + Decoder + "public partial class M;",
+        "MAE005", "Width = 66",
+        "Encoder Width 66 is not divisible by 4, which the 2D sin-cos position embedding needs; 64 or 68 would be");
+
+    // ---- MAE006 ----
+    [Fact]
+    public void MAE006_missing_depth_points_at_the_attribute() => AssertDiagnostic(
+        "[Encoder(Width = 768)]\n" + Decoder + "public partial class M;",
+        "MAE006", "Encoder(Width = 768)",
+        "Encoder.Depth is missing or 0; it must be a positive number");
+
+    [Fact]
+    public void MAE006_negative_channels() => AssertDiagnostic(
+        Encoder + Decoder + "[Image(Channels = -1)]\npublic partial class M;",
+        "MAE006", "Channels = -1",
+        "Image.Channels is -1; it must be positive");
+
+    [Fact]
+    public void MAE006_heads_required_when_width_is_not_a_multiple_of_64() => AssertDiagnostic(
+        "[Encoder(Depth = 2, Width = 96)]\n" + Decoder + "public partial class M;",
+        "MAE006", "Encoder(Depth = 2, Width = 96)",
+        "Encoder.Heads is required because Width 96 is not a multiple of 64 (the default is Width / 64); Heads = 2 (head dim 48) would fit");
+
+    [Fact]
+    public void MAE006_zero_mlp_ratio() => AssertDiagnostic(
+        Encoder + "[Decoder(Depth = 8, Width = 512, MlpRatio = 0)]\npublic partial class M;",
+        "MAE006", "MlpRatio = 0",
+        "Decoder.MlpRatio is missing or 0; it must be a positive number");
+
+    // ---- MAE007 ----
+    [Fact]
+    public void MAE007_encoder_without_decoder() => AssertDiagnostic(
+        Encoder + "public partial class M;",
+        "MAE007", "Encoder(Depth = 12, Width = 768)",
+        "[Encoder] needs [Decoder]: an MAE has an encoder and a decoder; add [Decoder(Depth = 8, Width = 512)]");
+
+    [Fact]
+    public void MAE007_decoder_without_encoder() => AssertDiagnostic(
+        Decoder + "public partial class M;",
+        "MAE007", "Decoder(Depth = 8, Width = 512)",
+        "[Decoder] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
+
+    [Fact]
+    public void MAE007_attribute_given_twice_across_partial_declarations()
+    {
+        // The compiler reports CS0579 as well; MAE007 points at the second [Decoder].
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Usings + Encoder + Decoder + "public partial class M;\n[Decoder(Depth = 4, Width = 256)]\npublic partial class M;"));
+        Assert.Empty(result.GeneratedTrees);
+        var diagnostic = Assert.Single(TestCompilation.Analyze(output));
+        Assert.Equal("MAE007", diagnostic.Id);
+        Assert.Equal("Decoder(Depth = 4, Width = 256)", diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Equal("[Decoder] is given more than once; keep one", diagnostic.GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    // ---- MAE008 ----
+    [Fact]
+    public void MAE008_grid_masking_with_another_ratio() => AssertDiagnostic(
+        Encoder + Decoder + "[Masking(Ratio = 0.5, Strategy = MaskingStrategy.Grid)]\npublic partial class M;",
+        "MAE008", "Ratio = 0.5",
+        "Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio 0.5 is not 0.75: use Ratio = 0.75 or Strategy = Random");
+
+    [Fact]
+    public void MAE008_grid_masking_with_an_odd_grid() => AssertDiagnostic(
+        Encoder + Decoder + "[Image(PatchSize = 32)]\n[Masking(Strategy = MaskingStrategy.Grid)]\npublic partial class M;",
+        "MAE008", "Strategy = MaskingStrategy.Grid",
+        "Grid masking needs an even grid, but Size 224 / PatchSize 32 gives 7×7 patches; Size 192 or 256 would give an even grid");
+
+    // ---- MAE009 ----
+    [Fact]
+    public void MAE009_mlp_hidden_size_not_an_integer() => AssertDiagnostic(
+        "[Encoder(Depth = 2, Width = 64, Heads = 4, MlpRatio = 2.7)]\n" + Decoder + "public partial class M;",
+        "MAE009", "MlpRatio = 2.7",
+        "Encoder Width 64 × MlpRatio 2.7 = 172.8 is not an integer; MlpRatio 2.703125 (hidden size 173) would be");
+
+    // ---- MAE010 ----
+    [Fact]
+    public void MAE010_ratio_outside_the_papers_range_is_a_warning() => AssertDiagnostic(
+        Encoder + Decoder + "[Masking(Ratio = 0.9)]\npublic partial class M;",
+        "MAE010", "Ratio = 0.9",
+        "Masking Ratio 0.9 lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
+        DiagnosticSeverity.Warning);
+
+    // ---- MAE011 ----
+    [Fact]
+    public void MAE011_drop_path_of_one() => AssertDiagnostic(
+        "[Encoder(Depth = 12, Width = 768, DropPath = 1.0)]\n" + Decoder + "public partial class M;",
+        "MAE011", "DropPath = 1.0",
+        "Encoder DropPath 1 is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune recipe uses 0.1");
+
+    [Fact]
+    public void MAE011_drop_path_NaN() => AssertDiagnostic(
+        "[Encoder(Depth = 12, Width = 768, DropPath = double.NaN)]\n" + Decoder + "public partial class M;",
+        "MAE011", "DropPath = double.NaN",
+        "Encoder DropPath NaN is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune recipe uses 0.1");
+
+    // ---- MAE012 ----
+    [Fact]
+    public void MAE012_unknown_masking_strategy() => AssertDiagnostic(
+        Encoder + Decoder + "[Masking(Strategy = (MaskingStrategy)7)]\npublic partial class M;",
+        "MAE012", "Strategy = (MaskingStrategy)7",
+        "Masking Strategy 7 is not a MaskingStrategy; use Random, Block or Grid");
+
+    [Fact]
+    public void MAE012_sizes_beyond_an_int() => AssertDiagnostic(
+        Encoder + Decoder + "[Image(Size = 2000000, PatchSize = 2)]\npublic partial class M;",
+        "MAE012", "Size = 2000000",
+        "Image Size 2000000 / PatchSize 2 gives 1000000×1000000 patches, more than an int counts; use a larger PatchSize or a smaller Size");
+
+    [Fact]
+    public void Several_mistakes_are_all_reported_at_their_arguments()
+    {
+        var diagnostics = TestCompilation.Diagnose(Usings + "[Encoder(Depth = 12, Width = 1000, Heads = 16)]\n[Decoder(Depth = 0, Width = 510)]\n[Image(Size = 225)]\npublic partial class M;");
+        var found = diagnostics.Select(d => (d.Id, d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan))).OrderBy(x => x.Id).ThenBy(x => x.Item2).ToList();
+        Assert.Equal(new[]
+        {
+            ("MAE002", "Width = 1000"),
+            ("MAE002", "Width = 510"),
+            ("MAE003", "Size = 225"),
+            ("MAE005", "Width = 510"),
+            ("MAE006", "Depth = 0"),
+        }, found);
+    }
+
+    [Fact]
+    public void Every_diagnostic_has_its_documentation_page()
+    {
+        string docs = Path.Combine(RepositoryRoot(), "docs", "diagnostics");
+        foreach (var descriptor in DiagnosticDescriptors.All)
+        {
+            string page = Path.Combine(docs, descriptor.Id + ".md");
+            Assert.True(File.Exists(page), $"{descriptor.Id} has no documentation page {page}");
+            Assert.EndsWith($"/docs/diagnostics/{descriptor.Id}.md", descriptor.HelpLinkUri);
+            Assert.StartsWith($"# {descriptor.Id}", File.ReadAllText(page));
+        }
+    }
+
+    internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", ".."));
+}

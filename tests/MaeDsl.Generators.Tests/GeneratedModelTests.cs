@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Reflection;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaeDsl.Generators.Tests;
+
+/// <summary>
+/// Generated variants run: built in memory by the generator against the real MaeDsl.dll, loaded and
+/// called. Their constants agree with the modules the runtime builds, and their guards throw the
+/// documented messages before any computation.
+/// </summary>
+public class GeneratedModelTests
+{
+    private static readonly Lazy<Assembly> Built = new(() =>
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Variants.All.Values.ToArray()));
+        Assert.Equal(Variants.All.Count, result.GeneratedTrees.Length);
+        return TestCompilation.Load(output);
+    });
+
+    private static Type Model(string fullName) =>
+        Built.Value.GetType(fullName) ?? throw new InvalidOperationException($"the generated assembly has no type {fullName}");
+
+    private static MaskedAutoencoder Create(string fullName, long seed = 1) =>
+        (MaskedAutoencoder)Activator.CreateInstance(Model(fullName), seed)!;
+
+    private static T Constant<T>(Type type, string name) =>
+        (T)(type.GetField(name, BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue()
+            ?? throw new InvalidOperationException($"{type.Name} has no constant {name}"));
+
+    public static TheoryData<string> SmallModels => new()
+    {
+        "Tests.Tiny.MaeTiny", "FashionMae", "Tests.Ablations.BlockMae", "Tests.Ablations.GridMae",
+        "Tests.Ablations.NormPixMae", "Tests.Ablations.EncoderWithMaskTokensMae", "Tests.Nested.Zoo+SmallMae",
+    };
+
+    [Theory]
+    [MemberData(nameof(SmallModels))]
+    public void ParameterCount_is_the_trainable_numel_of_the_built_model(string fullName)
+    {
+        using var model = Create(fullName);
+        long trainable = model.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        Assert.Equal(Constant<long>(Model(fullName), "ParameterCount"), trainable);
+        Assert.Equal(model.Spec, Model(fullName).GetProperty("Specification")!.GetValue(null));
+    }
+
+    [Theory]
+    [MemberData(nameof(SmallModels))]
+    public void Forward_returns_the_shapes_of_the_constants(string fullName)
+    {
+        var type = Model(fullName);
+        int c = Constant<int>(type, "Channels"), size = Constant<int>(type, "ImageSize"), l = Constant<int>(type, "NumPatches"),
+            patchDim = Constant<int>(type, "PatchDim"), visible = Constant<int>(type, "VisibleCount"), width = Constant<int>(type, "EncoderWidth");
+        using var scope = NewDisposeScope();
+        using var model = Create(fullName);
+        var images = rand(new long[] { 2, c, size, size }, generator: new Generator(7));
+        using var output = model.forward(images);
+        Assert.Equal(Array.Empty<long>(), output.Loss.shape);
+        Assert.True(float.IsFinite(output.Loss.item<float>()));
+        Assert.Equal(new long[] { 2, l, patchDim }, output.Pred.shape);
+        Assert.Equal(new long[] { 2, l }, output.Mask.shape);
+        Assert.Equal(new long[] { 2, l }, output.IdsRestore.shape);
+        bool tokensInEncoder = ((MaeSpec)type.GetProperty("Specification")!.GetValue(null)!).MaskTokensInEncoder;
+        Assert.Equal(new long[] { 2, 1 + (tokensInEncoder ? l : visible), width }, output.Latent.shape);
+        Assert.Equal(new long[] { 2, 1 + l, width }, model.Encode(images).shape);
+        var patches = model.Patchify(images);
+        Assert.Equal(new long[] { 2, l, patchDim }, patches.shape);
+        Assert.True(model.Unpatchify(patches).allclose(images));
+    }
+
+    [Fact]
+    public void MaskTokensInEncoder_variant_trains_its_encoder_mask_token()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Create("Tests.Ablations.EncoderWithMaskTokensMae");
+        var images = rand(new long[] { 2, 3, 32, 32 }, generator: new Generator(3));
+        using var output = model.forward(images, rand(new long[] { 2, 16 }, generator: new Generator(4)));
+        output.Loss.backward();
+        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Equal(new long[] { 1, 1, 64 }, named["mask_token"].shape); // [1, 1, EncoderWidth]: it sits in the encoder
+        Assert.NotNull(named["mask_token"].grad);
+        Assert.True(named["mask_token"].grad!.abs().sum().item<float>() > 0);
+        Assert.NotNull(named["blocks.0.attn.qkv.weight"].grad);
+    }
+
+    [Fact]
+    public void Guards_throw_the_documented_messages_before_any_computation()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Create("Tests.Tiny.MaeTiny");
+        var wrong = zeros(8, 1, 28, 28);
+        var e = Assert.Throws<ShapeMismatchException>(() => model.forward(wrong));
+        Assert.Equal("MaeTiny.forward: images must be [B, 3, 32, 32], got [8, 1, 28, 28]", e.Message);
+        Assert.IsAssignableFrom<ArgumentException>(e);
+
+        e = Assert.Throws<ShapeMismatchException>(() => model.forward(wrong, zeros(8, 16)));
+        Assert.Equal("MaeTiny.forward: images must be [B, 3, 32, 32], got [8, 1, 28, 28]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.forward(zeros(8, 3, 32, 32), zeros(8, 15)));
+        Assert.Equal("MaeTiny.forward: noise must be [8, 16], got [8, 15]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.forward(zeros(8, 3, 32, 32), zeros(4, 16)));
+        Assert.Equal("MaeTiny.forward: noise must be [8, 16], got [4, 16]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.Encode(zeros(3, 32, 32)));
+        Assert.Equal("MaeTiny.Encode: images must be [B, 3, 32, 32], got [3, 32, 32]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.Patchify(zeros(2, 3, 16, 16)));
+        Assert.Equal("MaeTiny.Patchify: images must be [B, 3, 32, 32], got [2, 3, 16, 16]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.Unpatchify(zeros(2, 16, 64)));
+        Assert.Equal("MaeTiny.Unpatchify: patches must be [B, 16, 192], got [2, 16, 64]", e.Message);
+    }
+
+    [Fact]
+    public void Create_and_the_seed_constructor_are_deterministic()
+    {
+        var create = Model("Tests.Tiny.MaeTiny").GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!;
+        using var a = (MaskedAutoencoder)create.Invoke(null, new object?[] { 5L })!;
+        using var b = Create("Tests.Tiny.MaeTiny", 5);
+        using var c = (MaskedAutoencoder)create.Invoke(null, new object?[] { null })!;
+        var pa = a.state_dict(); var pb = b.state_dict();
+        Assert.All(pa.Keys, k => Assert.True(pa[k].equal(pb[k]).all().item<bool>(), k));
+        Assert.Equal(pa.Keys, c.state_dict().Keys);
+    }
+
+    /// <summary>The presets of MaeDsl.dll (src/MaeDsl/Presets.cs) have the official parameter counts.</summary>
+    [Fact]
+    public void Presets_have_the_official_parameter_counts()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Reference", "param_counts.tsv");
+        Assert.True(File.Exists(path), $"the reference file {path} is missing (a copy of tests/MaeDsl.Tests/Reference/param_counts.tsv)");
+        var rows = File.ReadAllLines(path).Skip(1).Select(l => l.Split('\t')).ToDictionary(r => r[0], r => r);
+        long Count(string model, int column) => long.Parse(rows[model][column], CultureInfo.InvariantCulture);
+
+        Assert.Equal(Count("mae_vit_base_patch16", 1), Presets.MaeVitBase16.ParameterCount);
+        Assert.Equal(Count("mae_vit_large_patch16", 1), Presets.MaeVitLarge16.ParameterCount);
+        Assert.Equal(Count("mae_vit_huge_patch14", 1), Presets.MaeVitHuge14.ParameterCount);
+        Assert.Equal(111655680, Presets.MaeVitBase16.ParameterCount);
+        Assert.Equal(329239296, Presets.MaeVitLarge16.ParameterCount);
+        Assert.Equal(656613964, Presets.MaeVitHuge14.ParameterCount);
+
+        // all state_dict elements = trainable + the frozen position embeddings
+        Assert.Equal(Count("mae_vit_base_patch16", 2), Presets.MaeVitBase16.ParameterCount + Presets.MaeVitBase16.Specification.FrozenParameterCount);
+        Assert.Equal(Count("mae_vit_huge_patch14", 2), Presets.MaeVitHuge14.ParameterCount + Presets.MaeVitHuge14.Specification.FrozenParameterCount);
+        // the encoder a classifier inherits
+        Assert.Equal(Count("mae_vit_large_patch16", 4), Presets.MaeVitLarge16.Specification.EncoderParameterCount);
+
+        Assert.Equal((16, 256, 16, 80), (Presets.MaeVitHuge14.GridSize, Presets.MaeVitHuge14.NumPatches, Presets.MaeVitHuge14.EncoderHeads, Presets.MaeVitHuge14.EncoderWidth / Presets.MaeVitHuge14.EncoderHeads));
+        Assert.Equal((12, 16, 16), (Presets.MaeVitBase16.EncoderHeads, Presets.MaeVitLarge16.EncoderHeads, Presets.MaeVitBase16.DecoderHeads));
+    }
+}

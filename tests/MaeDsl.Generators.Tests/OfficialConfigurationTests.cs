@@ -1,0 +1,33 @@
+using Microsoft.CodeAnalysis;
+
+namespace MaeDsl.Generators.Tests;
+
+/// <summary>Configurations the official code accepts build: no MAE error, one generated source that compiles.</summary>
+public class OfficialConfigurationTests
+{
+    [Theory]
+    // the three presets of models_mae.py
+    [InlineData("[Encoder(Depth = 12, Width = 768)] [Decoder(Depth = 8, Width = 512)]")]
+    [InlineData("[Encoder(Depth = 24, Width = 1024)] [Decoder(Depth = 8, Width = 512)]")]
+    [InlineData("[Encoder(Depth = 32, Width = 1280, Heads = 16)] [Decoder(Depth = 8, Width = 512)] [Image(PatchSize = 14)]")]
+    // ViT-Tiny and ViT-Small widths (heads by default: 3 and 6)
+    [InlineData("[Encoder(Depth = 12, Width = 192)] [Decoder(Depth = 8, Width = 512)]")]
+    [InlineData("[Encoder(Depth = 12, Width = 192, Heads = 3)] [Decoder(Depth = 4, Width = 256, Heads = 8)]")]
+    [InlineData("[Encoder(Depth = 12, Width = 384)] [Decoder(Depth = 8, Width = 512)]")]
+    // the paper's decoder ablations (Table 1: depth 1..12, width 128..1024) and its norm-pix / ratio settings
+    [InlineData("[Encoder(Depth = 24, Width = 1024)] [Decoder(Depth = 1, Width = 128)] [Loss(NormalizePixels = true)]")]
+    [InlineData("[Encoder(Depth = 24, Width = 1024)] [Decoder(Depth = 12, Width = 1024)] [Masking(Ratio = 0.5, Strategy = MaskingStrategy.Block)]")]
+    [InlineData("[Encoder(Depth = 24, Width = 1024)] [Decoder(Depth = 8, Width = 512)] [Masking(Ratio = 0.75, Strategy = MaskingStrategy.Grid)]")]
+    // the official tiny reference model and a grey 28×28 input with patch 7
+    [InlineData("[Encoder(Depth = 2, Width = 64, Heads = 4)] [Decoder(Depth = 1, Width = 32, Heads = 4)] [Image(Size = 32, PatchSize = 8)]")]
+    [InlineData("[Encoder(Depth = 6, Width = 128, Heads = 4)] [Decoder(Depth = 2, Width = 64, Heads = 4)] [Image(Size = 28, PatchSize = 7, Channels = 1)]")]
+    // a different MLP ratio whose hidden size is an integer
+    [InlineData("[Encoder(Depth = 2, Width = 100, Heads = 5, MlpRatio = 2.5)] [Decoder(Depth = 1, Width = 64, Heads = 4, MlpRatio = 3)]")]
+    public void Builds_without_MAE_errors(string attributes)
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create($"using MaeDsl;\n{attributes}\npublic partial class Official;"));
+        Assert.Empty(TestCompilation.Analyze(output).Where(d => d.Severity == DiagnosticSeverity.Error));
+        Assert.Single(result.GeneratedTrees);
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+    }
+}
