@@ -184,14 +184,22 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// (as the official code does); otherwise computed with <see cref="Compute"/> on up to
     /// <paramref name="maxItems"/> evenly spaced items.
     /// </summary>
+    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics (repeated per channel).</remarks>
     public static Normalization For(IImageDataset dataset, int maxItems = 2000)
-        => dataset switch
-        {
-            Data.FashionMnist => FashionMnist,
-            SubsetDataset { Source: Data.FashionMnist } => FashionMnist,
-            { Channels: 3 } => ImageNet,
-            _ => Compute(dataset, maxItems),
-        };
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (IsFashionMnist(dataset))
+            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std, dataset.Channels).ToArray());
+        return dataset.Channels == 3 ? ImageNet : Compute(dataset, maxItems);
+    }
+
+    static bool IsFashionMnist(IImageDataset dataset) => dataset switch
+    {
+        Data.FashionMnist => true,
+        SubsetDataset s => IsFashionMnist(s.Source),
+        ChannelConvertedDataset c => IsFashionMnist(c.Source),
+        _ => false,
+    };
 
     /// <summary>Mean and (population) standard deviation per channel over all pixels of up to <paramref name="maxItems"/> evenly spaced items.</summary>
     public static Normalization Compute(IImageDataset dataset, int maxItems = int.MaxValue)
