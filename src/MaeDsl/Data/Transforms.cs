@@ -246,14 +246,16 @@ public static class Transforms
     public static IImageTransform LinearProbe(int size, Normalization normalization) => Pretrain(size, normalization, 0.08);
 
     /// <summary>
-    /// Evaluation (util/datasets.py): resize the shorter side to <c>int(size / cropPct)</c> (bicubic), centre crop
-    /// <paramref name="size"/>, normalise. cropPct is 224/256 = 0.875 in the official code; cropPct = 1 on images
-    /// already of side <paramref name="size"/> (Fashion-MNIST at 28) leaves them at native size.
+    /// Evaluation (util/datasets.py, build_transform for eval): resize the shorter side to <c>int(size / cropPct)</c>
+    /// (bicubic), centre crop <paramref name="size"/>, normalise. The official cropPct is 224/256 = 0.875 for
+    /// size ≤ 224 and 1 above (the default, null, applies that rule). cropPct = 1 on images already of side
+    /// <paramref name="size"/> (Fashion-MNIST at 28) leaves them at native size and only normalises.
     /// </summary>
-    public static IImageTransform Eval(int size, Normalization normalization, double cropPct = 0.875)
+    public static IImageTransform Eval(int size, Normalization normalization, double? cropPct = null)
     {
-        if (!(cropPct > 0 && cropPct <= 1)) throw new ArgumentOutOfRangeException(nameof(cropPct), $"Transforms.Eval: cropPct must be in (0, 1], got {cropPct}.");
-        return new Compose(new ResizeShorterSide((int)(size / cropPct)), new CenterCrop(size), new Normalize(normalization.Mean, normalization.Std));
+        double pct = cropPct ?? (size <= 224 ? 224.0 / 256.0 : 1.0);
+        if (!(pct > 0 && pct <= 1)) throw new ArgumentOutOfRangeException(nameof(cropPct), $"Transforms.Eval: cropPct must be in (0, 1], got {pct}.");
+        return new Compose(new ResizeShorterSide((int)(size / pct)), new CenterCrop(size), new Normalize(normalization.Mean, normalization.Std));
     }
 
     /// <summary>Only normalisation (images already at the model's size).</summary>
