@@ -36,8 +36,14 @@ public static class StateDicts
     public static Dictionary<string, Tensor> Read(string path)
     {
         RequireFile(path);
-        return IsSafetensors(path) ? ReadSafetensors(path).Tensors : ReadPth(path).Model;
+        return WithoutDdpPrefix(IsSafetensors(path) ? ReadSafetensors(path).Tensors : ReadPth(path).Model);
     }
+
+    /// <summary>A state_dict saved from a DistributedDataParallel wrapper has every key under "module.": drop it.</summary>
+    public static Dictionary<string, Tensor> WithoutDdpPrefix(Dictionary<string, Tensor> tensors) =>
+        tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith("module."))
+            ? tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value)
+            : tensors;
 
     /// <summary>A .safetensors file: the tensors and the "__metadata__" strings.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadSafetensors(string path)
