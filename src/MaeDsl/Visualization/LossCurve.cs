@@ -1,3 +1,5 @@
+
+using MaeDsl.Checkpoints;
 using ScottPlot;
 
 namespace MaeDsl.Visualization;

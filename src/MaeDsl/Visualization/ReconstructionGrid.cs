@@ -6,6 +6,8 @@ using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using MaeDsl.Checkpoints;
+
 namespace MaeDsl.Visualization;
 
 /// <summary>The four pictures of each row of a reconstruction grid, un-normalised to [0, 1] (float CHW).</summary>
