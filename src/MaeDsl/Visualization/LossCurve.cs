@@ -1,4 +1,3 @@
-
 using MaeDsl.Checkpoints;
 using ScottPlot;
 
