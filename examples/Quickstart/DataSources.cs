@@ -34,10 +34,9 @@ public sealed class DataSources
         {
             var train = FashionMnist.Load(dataDir, train: true);
             var test = FashionMnist.Load(dataDir, train: false);
-            // Fashion-MNIST's own mean/std on one channel; repeated for a 3-channel model (grey → RGB by repetition).
-            var norm = modelChannels == 1 ? Normalization.FashionMnist
-                : new Normalization(Enumerable.Repeat(FashionMnist.Mean, modelChannels).ToArray(), Enumerable.Repeat(FashionMnist.Std, modelChannels).ToArray());
-            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test)", train, test, norm, imageSize, modelChannels);
+            // Fashion-MNIST's own mean/std on its one channel; for an RGB model the normalised grey channel is
+            // repeated (grey → RGB by repetition), so one mean/std serves every channel.
+            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test)", train, test, Normalization.FashionMnist, imageSize, modelChannels);
         }
         if (!Directory.Exists(dataset))
             throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
@@ -56,8 +55,6 @@ public sealed class DataSources
         var val = Path.Combine(Path.GetDirectoryName(full)!, "val");
         return Directory.Exists(val) ? val : null;
     }
-
-    int DatasetChannels(IImageDataset d) => d.Channels;
 
     bool NativeSize(IImageDataset d) => d.Height == ImageSize && d.Width == ImageSize;
 
