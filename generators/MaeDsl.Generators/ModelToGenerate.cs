@@ -21,9 +21,19 @@ namespace MaeDsl.Generators
         EquatableArray<string> ContainingTypes,
         MaeSpec Spec)
     {
-        /// <summary>"MaeDsl.Presets.MaeVitBase16.g.cs": unique per class (generic classes are refused).</summary>
-        public string HintName =>
-            string.Join(".", new[] { Namespace }.Concat(ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1))).Concat(new[] { ClassName, "g", "cs" }).Where(p => p is not null));
+        /// <summary>
+        /// "MaeDsl.Presets.MaeVitBase16.g.cs", "Zoo+SmallMae.g.cs" for a nested class (as metadata names nest
+        /// types), so that namespace A.Outer's X and class A.Outer's X get different files.
+        /// </summary>
+        public string HintName
+        {
+            get
+            {
+                var types = ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1)).Concat(new[] { ClassName });
+                string typeName = string.Join("+", types);
+                return ((Namespace is null ? typeName : Namespace + "." + typeName) + ".g.cs").Replace("@", "");
+            }
+        }
 
         /// <summary>
         /// The model of a class with [Encoder], or null when the class has any MAE error (or a value that did
@@ -41,10 +51,15 @@ namespace MaeDsl.Generators
 
             var containing = new List<string>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-                containing.Insert(0, $"partial {Keyword(outer)} {outer.Name}");
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+                containing.Insert(0, $"partial {Keyword(outer)} {SourceEmitter.Identifier(outer.Name)}");
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(NamespaceFormat) : null;
             return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec);
         }
+
+        /// <summary>"A.B.C", keywords escaped (namespace @class.Models).</summary>
+        private static readonly SymbolDisplayFormat NamespaceFormat = new SymbolDisplayFormat(
+            typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+            miscellaneousOptions: SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers);
 
         private static string Keyword(INamedTypeSymbol type) => type switch
         {

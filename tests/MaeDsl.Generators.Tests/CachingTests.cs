@@ -86,6 +86,34 @@ public class CachingTests
         Assert.True(outputs >= Variants.All.Count, $"expected the step outputs of {Variants.All.Count} models, walked {outputs}");
     }
 
+    [Theory]
+    [InlineData("[MaeDsl.Decoder(Depth = 3, Width = 32, Heads = 4)]", "public const int DecoderDepth = 3;")]
+    [InlineData("[MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)] [MaeDsl.Masking(Ratio = 0.5)]", "public const int VisibleCount = 8;")]
+    public void An_edit_of_an_attribute_in_another_partial_declaration_is_seen(string otherPart, string expected)
+    {
+        const string encoderPart = "[MaeDsl.Encoder(Depth = 1, Width = 64)] [MaeDsl.Image(Size = 32, PatchSize = 8)] public partial class Split;";
+        const string decoderPart = "[MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)] public partial class Split;";
+        var compilation = TestCompilation.Create(encoderPart, decoderPart);
+        var driver = TestCompilation.Driver().RunGenerators(compilation);
+        Assert.Contains("public const int DecoderDepth = 1;", driver.GetRunResult().GeneratedTrees.Single().ToString());
+
+        var edited = driver.RunGenerators(Replace(compilation, 1, otherPart + " public partial class Split;")).GetRunResult();
+        Assert.Contains(expected, edited.GeneratedTrees.Single().ToString());
+    }
+
+    [Fact]
+    public void A_nested_class_and_a_namespace_of_the_same_name_get_different_files()
+    {
+        const string attributes = "[MaeDsl.Encoder(Depth = 1, Width = 64)] [MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)] [MaeDsl.Image(Size = 32, PatchSize = 8)]";
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(
+            $"namespace A.Outer {{ {attributes} public partial class X; }}",
+            $"namespace A {{ public partial class Outer {{ {attributes} public partial class X; }} }}"));
+        // The compiler refuses namespace A.Outer beside class A.Outer (CS0101); the generator must still not
+        // throw on a duplicate hint name (Generate asserts no generator exception).
+        Assert.Equal(new[] { "A.Outer+X.g.cs", "A.Outer.X.g.cs" }, TestCompilation.GeneratedSources(result).Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(output.GetDiagnostics(), d => d.Id == "CS0101");
+    }
+
     private static void AssertHoldsNoRoslynObjects(object? value, string path, HashSet<object> seen)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;

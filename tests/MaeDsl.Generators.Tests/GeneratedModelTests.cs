@@ -129,9 +129,10 @@ public class GeneratedModelTests
         var rows = File.ReadAllLines(path).Skip(1).Select(l => l.Split('\t')).ToDictionary(r => r[0], r => r);
         long Count(string model, int column) => long.Parse(rows[model][column], CultureInfo.InvariantCulture);
 
-        Assert.Equal(Count("mae_vit_base_patch16", 1), Presets.MaeVitBase16.ParameterCount);
-        Assert.Equal(Count("mae_vit_large_patch16", 1), Presets.MaeVitLarge16.ParameterCount);
-        Assert.Equal(Count("mae_vit_huge_patch14", 1), Presets.MaeVitHuge14.ParameterCount);
+        long baseCount = Presets.MaeVitBase16.ParameterCount, largeCount = Presets.MaeVitLarge16.ParameterCount, hugeCount = Presets.MaeVitHuge14.ParameterCount;
+        Assert.Equal(Count("mae_vit_base_patch16", 1), baseCount);
+        Assert.Equal(Count("mae_vit_large_patch16", 1), largeCount);
+        Assert.Equal(Count("mae_vit_huge_patch14", 1), hugeCount);
         Assert.Equal(111655680, Presets.MaeVitBase16.ParameterCount);
         Assert.Equal(329239296, Presets.MaeVitLarge16.ParameterCount);
         Assert.Equal(656613964, Presets.MaeVitHuge14.ParameterCount);
@@ -144,5 +145,22 @@ public class GeneratedModelTests
 
         Assert.Equal((16, 256, 16, 80), (Presets.MaeVitHuge14.GridSize, Presets.MaeVitHuge14.NumPatches, Presets.MaeVitHuge14.EncoderHeads, Presets.MaeVitHuge14.EncoderWidth / Presets.MaeVitHuge14.EncoderHeads));
         Assert.Equal((12, 16, 16), (Presets.MaeVitBase16.EncoderHeads, Presets.MaeVitLarge16.EncoderHeads, Presets.MaeVitBase16.DecoderHeads));
+    }
+
+    /// <summary>The generated ViT-B/16 preset has the official state_dict names and shapes, so official checkpoints load.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Base_preset_has_the_official_state_dict()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Reference", "mae_vit_base_patch16.keys.tsv");
+        Assert.True(File.Exists(path), $"the reference file {path} is missing (a copy of tests/MaeDsl.Tests/Reference/mae_vit_base_patch16.keys.tsv)");
+        var expected = File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => l.Split('\t')).ToDictionary(r => r[0], r => r[1]);
+
+        using var model = Presets.MaeVitBase16.Create(seed: 0);
+        var actual = model.state_dict().ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value.shape));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        Assert.All(expected, kv => Assert.Equal(kv.Value, actual[kv.Key]));
+        long trainable = model.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        Assert.Equal(Presets.MaeVitBase16.ParameterCount, trainable);
     }
 }

@@ -30,4 +30,51 @@ public class OfficialConfigurationTests
         Assert.Single(result.GeneratedTrees);
         Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
     }
+
+    [Fact]
+    public void Keyword_names_are_escaped_in_the_generated_code()
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create("""
+            namespace @class.Models;
+            public static partial class @static
+            {
+                [MaeDsl.Encoder(Depth = 1, Width = 64)]
+                [MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)]
+                [MaeDsl.Image(Size = 32, PatchSize = 8)]
+                public partial class @event;
+            }
+            """));
+        Assert.Equal("class.Models.static+event.g.cs", Assert.Single(TestCompilation.GeneratedSources(result).Keys));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+        Assert.Contains("\"event.forward\"", result.GeneratedTrees[0].ToString());
+    }
+
+    [Fact]
+    public void Values_that_do_not_bind_leave_the_error_to_the_compiler_and_never_crash_the_generator()
+    {
+        const string decoder = "[MaeDsl.Decoder(Depth = 8, Width = 512)]\npublic partial class M;";
+        (Compilation Output, Microsoft.CodeAnalysis.GeneratorDriverRunResult Result, List<string> Errors, List<string> Mae) Run(string encoder)
+        {
+            var (output, result) = TestCompilation.Generate(TestCompilation.Create(encoder + "\n" + decoder));
+            var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Id).ToList();
+            return (output, result, errors, TestCompilation.Analyze(output).Select(d => d.Id).ToList());
+        }
+
+        // a string for an int: the value does not bind; nothing generated, no MAE diagnostic about it
+        var text = Run("[MaeDsl.Encoder(Depth = \"twelve\", Width = 768)]");
+        Assert.Contains("CS0029", text.Errors);
+        Assert.Empty(text.Result.GeneratedTrees);
+        Assert.Empty(text.Mae);
+
+        // 12.5 for an int: the compiler reports CS0266 (its constant reads as 12, so the model itself is fine)
+        var fraction = Run("[MaeDsl.Encoder(Depth = 12.5, Width = 768)]");
+        Assert.Contains("CS0266", fraction.Errors);
+        Assert.Empty(fraction.Mae);
+
+        // a misspelt property: the compiler reports it, and Depth is indeed missing (MAE006)
+        var misspelt = Run("[MaeDsl.Encoder(Depht = 12, Width = 768)]");
+        Assert.Contains(misspelt.Errors, e => e.StartsWith("CS", StringComparison.Ordinal));
+        Assert.Equal(new[] { "MAE006" }, misspelt.Mae);
+        Assert.Empty(misspelt.Result.GeneratedTrees);
+    }
 }

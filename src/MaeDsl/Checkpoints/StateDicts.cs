@@ -36,8 +36,14 @@ public static class StateDicts
     public static Dictionary<string, Tensor> Read(string path)
     {
         RequireFile(path);
-        return IsSafetensors(path) ? ReadSafetensors(path).Tensors : ReadPth(path).Model;
+        return WithoutDdpPrefix(IsSafetensors(path) ? ReadSafetensors(path).Tensors : ReadPth(path).Model);
     }
+
+    /// <summary>A state_dict saved from a DistributedDataParallel wrapper has every key under "module.": drop it.</summary>
+    public static Dictionary<string, Tensor> WithoutDdpPrefix(Dictionary<string, Tensor> tensors) =>
+        tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith("module."))
+            ? tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value)
+            : tensors;
 
     /// <summary>A .safetensors file: the tensors and the "__metadata__" strings.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadSafetensors(string path)
@@ -228,29 +234,4 @@ public static class StateDicts
         ScalarType.Byte => "U8", ScalarType.Bool => "BOOL",
         _ => throw new NotSupportedException($"tensor '{name}' has dtype {type}, which safetensors cannot hold"),
     };
-}
-
-/// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
-public static class AtomicFile
-{
-    public static void Write(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
 }

@@ -10,9 +10,9 @@ namespace MaeDsl.Data;
 /// (JPEG, PNG, BMP, GIF (first frame), WebP, TIFF).
 /// </summary>
 /// <remarks>
-/// Images are converted to <see cref="Channels"/>: to 3 channels by taking R, G, B (a grey image decodes to
-/// R = G = B, i.e. it is repeated); to 1 channel by luma 0.299 R + 0.587 G + 0.114 B (exactly the grey value
-/// for a grey image). Alpha is dropped (not premultiplied). Other channel counts are refused.
+/// Images decode to R, G, B (a grey image decodes to R = G = B, i.e. it is repeated) and are converted to
+/// <see cref="Channels"/> by <see cref="ChannelConversion"/>: to 1 channel by luma 0.299 R + 0.587 G + 0.114 B
+/// (exactly the grey value for a grey image). Alpha is dropped (not premultiplied). Other channel counts are refused.
 /// Thread-safe: the <see cref="BatchLoader"/> decodes items on several threads.
 /// </remarks>
 public sealed class ImageFolder : IImageDataset
@@ -95,7 +95,7 @@ public sealed class ImageFolder : IImageDataset
         using (image)
         {
             int h = image.Height, w = image.Width, plane = h * w;
-            var data = new float[channels * plane];
+            var data = new float[3 * plane];
             image.ProcessPixelRows(accessor =>
             {
                 for (int y = 0; y < h; y++)
@@ -103,22 +103,14 @@ public sealed class ImageFolder : IImageDataset
                     var row = accessor.GetRowSpan(y);
                     for (int x = 0; x < w; x++)
                     {
-                        var p = row[x];
-                        int o = y * w + x;
-                        if (channels == 3)
-                        {
-                            data[o] = p.R / 255f;
-                            data[plane + o] = p.G / 255f;
-                            data[2 * plane + o] = p.B / 255f;
-                        }
-                        else
-                        {
-                            data[o] = p.R == p.G && p.G == p.B ? p.R / 255f : (float)((0.299 * p.R + 0.587 * p.G + 0.114 * p.B) / 255.0);
-                        }
+                        var p = row[x];   // alpha (p.A) is dropped
+                        data[y * w + x] = p.R / 255f;
+                        data[plane + y * w + x] = p.G / 255f;
+                        data[2 * plane + y * w + x] = p.B / 255f;
                     }
                 }
             });
-            return new FloatImage(channels, h, w, data);
+            return ChannelConversion.Convert(new FloatImage(3, h, w, data), channels, path);
         }
     }
 

@@ -184,14 +184,22 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// (as the official code does); otherwise computed with <see cref="Compute"/> on up to
     /// <paramref name="maxItems"/> evenly spaced items.
     /// </summary>
+    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics (repeated per channel).</remarks>
     public static Normalization For(IImageDataset dataset, int maxItems = 2000)
-        => dataset switch
-        {
-            Data.FashionMnist => FashionMnist,
-            SubsetDataset { Source: Data.FashionMnist } => FashionMnist,
-            { Channels: 3 } => ImageNet,
-            _ => Compute(dataset, maxItems),
-        };
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (IsFashionMnist(dataset))
+            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std, dataset.Channels).ToArray());
+        return dataset.Channels == 3 ? ImageNet : Compute(dataset, maxItems);
+    }
+
+    static bool IsFashionMnist(IImageDataset dataset) => dataset switch
+    {
+        Data.FashionMnist => true,
+        SubsetDataset s => IsFashionMnist(s.Source),
+        ChannelConvertedDataset c => IsFashionMnist(c.Source),
+        _ => false,
+    };
 
     /// <summary>Mean and (population) standard deviation per channel over all pixels of up to <paramref name="maxItems"/> evenly spaced items.</summary>
     public static Normalization Compute(IImageDataset dataset, int maxItems = int.MaxValue)
@@ -238,14 +246,16 @@ public static class Transforms
     public static IImageTransform LinearProbe(int size, Normalization normalization) => Pretrain(size, normalization, 0.08);
 
     /// <summary>
-    /// Evaluation (util/datasets.py): resize the shorter side to <c>int(size / cropPct)</c> (bicubic), centre crop
-    /// <paramref name="size"/>, normalise. cropPct is 224/256 = 0.875 in the official code; cropPct = 1 on images
-    /// already of side <paramref name="size"/> (Fashion-MNIST at 28) leaves them at native size.
+    /// Evaluation (util/datasets.py, build_transform for eval): resize the shorter side to <c>int(size / cropPct)</c>
+    /// (bicubic), centre crop <paramref name="size"/>, normalise. The official cropPct is 224/256 = 0.875 for
+    /// size ≤ 224 and 1 above (the default, null, applies that rule). cropPct = 1 on images already of side
+    /// <paramref name="size"/> (Fashion-MNIST at 28) leaves them at native size and only normalises.
     /// </summary>
-    public static IImageTransform Eval(int size, Normalization normalization, double cropPct = 0.875)
+    public static IImageTransform Eval(int size, Normalization normalization, double? cropPct = null)
     {
-        if (!(cropPct > 0 && cropPct <= 1)) throw new ArgumentOutOfRangeException(nameof(cropPct), $"Transforms.Eval: cropPct must be in (0, 1], got {cropPct}.");
-        return new Compose(new ResizeShorterSide((int)(size / cropPct)), new CenterCrop(size), new Normalize(normalization.Mean, normalization.Std));
+        double pct = cropPct ?? (size <= 224 ? 224.0 / 256.0 : 1.0);
+        if (!(pct > 0 && pct <= 1)) throw new ArgumentOutOfRangeException(nameof(cropPct), $"Transforms.Eval: cropPct must be in (0, 1], got {pct}.");
+        return new Compose(new ResizeShorterSide((int)(size / pct)), new CenterCrop(size), new Normalize(normalization.Mean, normalization.Std));
     }
 
     /// <summary>Only normalisation (images already at the model's size).</summary>

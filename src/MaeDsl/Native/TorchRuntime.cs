@@ -40,10 +40,16 @@ public static class TorchRuntime
 
     static string Explain(Exception e)
     {
+        var (path, newest) = OperatingSystem.IsLinux() ? FindLibStdCxx() : (null, null);
+        return Explain(e, OperatingSystem.IsLinux(), path, newest);
+    }
+
+    /// <summary>The message for a load failure, given what was found of the system libstdc++.</summary>
+    internal static string Explain(Exception e, bool linux, string? path, string? newest)
+    {
         var message = new StringBuilder("TorchSharp could not load libtorch. ");
-        if (OperatingSystem.IsLinux())
+        if (linux)
         {
-            var (path, newest) = FindLibStdCxx();
             if (path is null)
                 message.Append($"No libstdc++.so.6 was found; TorchSharp 0.107 needs one that provides {RequiredGlibcxx} (GCC 13 or newer). ");
             else if (CompareGlibcxx(newest, RequiredGlibcxx) < 0)

@@ -1,3 +1,4 @@
+using MaeDsl.Checkpoints;
 using ScottPlot;
 
 namespace MaeDsl.Visualization;
@@ -55,7 +56,7 @@ public static class LossCurve
         plot.YLabel("loss");
         int omitted = steps.Count - finite.Length;
         plot.Title((title ?? "training loss") + (omitted > 0 ? $" ({omitted} non-finite points omitted)" : ""));
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
         byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, stream => stream.Write(png));
         return Path.GetFullPath(path);

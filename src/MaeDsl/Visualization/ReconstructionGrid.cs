@@ -6,6 +6,8 @@ using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using MaeDsl.Checkpoints;
+
 namespace MaeDsl.Visualization;
 
 /// <summary>The four pictures of each row of a reconstruction grid, un-normalised to [0, 1] (float CHW).</summary>
@@ -36,8 +38,6 @@ public static class ReconstructionGrid
     public const int Separator = 2;
     /// <summary>The separator colour.</summary>
     public static readonly Rgb24 SeparatorColor = new(255, 255, 255);
-    /// <summary>The variance epsilon of NormalizePixels (models_mae.py's forward_loss).</summary>
-    public const double NormPixEps = 1e-6;
     /// <summary>What the columns are, written as the PNG's Description text.</summary>
     public const string ColumnsCaption = "columns: original | masked input (removed patches grey) | reconstruction | reconstruction with visible patches pasted back";
     /// <summary>Added to the caption (and, as <c>-normpix-restored</c>, to the file name) with NormalizePixels.</summary>
@@ -66,7 +66,7 @@ public static class ReconstructionGrid
             var target = Patches.Patchify(x, patchSize);
             var patchMean = target.mean([-1], keepdim: true);
             var patchVar = target.var(-1, unbiased: true, keepdim: true);
-            y = y * (patchVar + NormPixEps).sqrt() + patchMean;
+            y = y * (patchVar + MaeSpec.NormPixEps).sqrt() + patchMean;
         }
         var reconstruction = Patches.Unpatchify(y, patchSize, channels);
         long d = (long)patchSize * patchSize * channels;
@@ -111,6 +111,16 @@ public static class ReconstructionGrid
         picture.Metadata.GetPngMetadata().TextData.Add(new PngTextData("Description", caption, "", ""));
         AtomicFile.Write(path, stream => picture.SaveAsPng(stream, new PngEncoder { ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8 }));
         return Path.GetFullPath(path);
+    }
+
+    /// <summary>
+    /// Convenience for a training runner: the grid of a forward pass, patch size, channels and NormalizePixels taken
+    /// from <paramref name="spec"/>. <paramref name="images"/> are the normalised inputs of that pass.
+    /// </summary>
+    public static string Save(string path, Tensor images, MaeOutput output, MaeSpec spec, Normalization normalization, int scale = 0)
+    {
+        ArgumentNullException.ThrowIfNull(output); ArgumentNullException.ThrowIfNull(spec); ArgumentNullException.ThrowIfNull(normalization);
+        return Save(path, images, output.Pred, output.Mask, spec.PatchSize, spec.Channels, normalization.Mean, normalization.Std, spec.NormalizePixels, scale);
     }
 
     /// <summary>The tile scale used for images of side <paramref name="side"/> when <c>scale</c> is 0.</summary>

@@ -6,6 +6,11 @@ using Xunit.Abstractions;
 
 namespace MaeDsl.Tests.Data;
 
+/// <summary>Runs alone: the process's memory is measured, so no other test may allocate meanwhile.</summary>
+[CollectionDefinition(nameof(MemoryMeasurement), DisableParallelization = true)]
+public sealed class MemoryMeasurement;
+
+[Collection(nameof(MemoryMeasurement))]
 public class StreamingMemoryTests(ITestOutputHelper output)
 {
     const int Images = 5000, Side = 64, Batch = 50;

@@ -146,6 +146,16 @@ public class TransformsTests
         var cropped = new CenterCrop(224).Apply(resized, new Random(0));
         Assert.Equal(resized[1, 16, 58], cropped[1, 0, 0]);
         Assert.Equal((resized[1, 16, 58] - 0.456f) / 0.224f, eval[1, 0, 0], 5);
+        // The official rule: 28 → resize to int(28 / 0.875) = 32, centre crop 28 (offset 2); above 224, no extra margin.
+        var small = new SyntheticDataset(1, 1, 28, 28).Get(0).Image;
+        var up = new ResizeShorterSide(32).Apply(small, new Random(0));
+        var evalSmall = Transforms.Eval(28, new Normalization([0f], [1f])).Apply(small, new Random(0));
+        Assert.Equal(up[0, 2, 2], evalSmall[0, 0, 0]);
+        var big = new FloatImage(1, 300, 400);
+        for (int i = 0; i < big.Data.Length; i++) big.Data[i] = (i % 101) / 101f;
+        var evalBig = Transforms.Eval(300, new Normalization([0f], [1f])).Apply(big, new Random(0));
+        Assert.Equal((300, 300), (evalBig.Height, evalBig.Width));
+        Assert.Equal(big[0, 0, 50], evalBig[0, 0, 0]);   // no resize (crop_pct 1), centre crop only
         // Fashion-MNIST at native size: cropPct 1 only normalises.
         var fm = new SyntheticDataset(1, 1, 28, 28).Get(0).Image;
         var native = Transforms.Eval(28, Normalization.FashionMnist, cropPct: 1.0).Apply(fm, new Random(0));

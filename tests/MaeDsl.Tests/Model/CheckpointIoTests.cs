@@ -82,4 +82,19 @@ public class CheckpointIoTests
         var e = Assert.Throws<FileNotFoundException>(() => StateDicts.Load(model, "/nonexistent/weights.safetensors"));
         Assert.Contains("/nonexistent/weights.safetensors", e.Message);
     }
+
+    [Fact]
+    public void A_DDP_module_prefix_is_dropped()
+    {
+        var dir = Directory.CreateTempSubdirectory("maedsl-io-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "ddp.pth");
+            StateDicts.WritePth(path, TinyModelWeights().Select(kv => KeyValuePair.Create("module." + kv.Key, kv.Value)));
+            using var model = new SpecMae(TinySpec);
+            Assert.Empty(StateDicts.Load(model, path).Missing);
+            Assert.True(MaxAbsDiff(model.state_dict()["decoder_pred.weight"], TinyModelWeights()["decoder_pred.weight"]) == 0);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
 }

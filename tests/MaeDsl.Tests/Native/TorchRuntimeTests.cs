@@ -22,4 +22,24 @@ public class TorchRuntimeTests
     [InlineData(null, "GLIBCXX_3.4", -1)]
     public void Glibcxx_versions_compare_by_their_last_number(string? a, string b, int sign) =>
         Assert.Equal(sign, Math.Sign(TorchRuntime.CompareGlibcxx(a, b)));
+
+    [Fact]
+    public void A_too_old_libstdcxx_is_named_with_the_version_needed_and_the_fix()
+    {
+        var failure = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("The libtorch-cpu package is not restored"));
+        var message = TorchRuntime.Explain(failure, linux: true, "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "GLIBCXX_3.4.30");
+        Assert.Contains("/usr/lib/x86_64-linux-gnu/libstdc++.so.6", message);
+        Assert.Contains("provides at most GLIBCXX_3.4.30", message);
+        Assert.Contains("needs GLIBCXX_3.4.32", message);
+        Assert.Contains("sudo bash eng/install-native-deps.sh", message);
+        Assert.Contains("The libtorch-cpu package is not restored", message);
+    }
+
+    [Fact]
+    public void A_new_enough_libstdcxx_points_elsewhere()
+    {
+        var message = TorchRuntime.Explain(new DllNotFoundException("libLibTorchSharp.so"), linux: true, "/usr/lib/libstdc++.so.6", "GLIBCXX_3.4.33");
+        Assert.Contains("which is new enough", message);
+        Assert.DoesNotContain("install-native-deps", message);
+    }
 }

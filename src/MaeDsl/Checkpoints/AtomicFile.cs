@@ -1,15 +1,14 @@
-namespace MaeDsl.Visualization;
+namespace MaeDsl.Checkpoints;
 
-/// <summary>Writes a file through a temporary file in the same folder and an atomic rename, so a crash never leaves a half-written picture.</summary>
-internal static class AtomicFile
+/// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> through a uniquely named temporary file in the same folder, flushed to disk, then renamed over it.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MaeDsl.Training;
+using static TorchSharp.torch;
+
+namespace Quickstart.Commands;
+
+/// <summary>
+/// `bench`: the throughput that sizes the main job. Times pre-training iterations (forward, backward, AdamW
+/// step) and unmasked Encode passes on random images of the variant's size, per wall-clock second and per
+/// CPU second (the latter is what a busy machine cannot distort much).
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a variant on random images.");
+        var variant = new Option<string>("--variant") { Description = "Model", DefaultValueFactory = _ => "tiny" };
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.TinyBatch };
+        var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
+        var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        foreach (var o in new Option[] { variant, batch, iterations, threads }) command.Options.Add(o);
+        command.SetAction(parse => Run.Guarded(() =>
+        {
+            MaeDsl.Native.TorchRuntime.EnsureLoaded();
+            set_num_threads(parse.GetValue(threads));
+            var v = Variants.Find(parse.GetValue(variant)!);
+            int b = parse.GetValue(batch), n = parse.GetValue(iterations);
+            if (b < 1 || n < 1) throw new ArgumentException("--batch and --iterations must be >= 1");
+            using var model = v.Build(0, null);
+            var spec = model.Spec;
+            using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
+            using var images = randn(b, spec.Channels, spec.ImageSize, spec.ImageSize);
+            var process = Process.GetCurrentProcess();
+
+            (double Wall, double Cpu) Time(int count, Action step)
+            {
+                process.Refresh();
+                var cpu = process.TotalProcessorTime;
+                var wall = Stopwatch.StartNew();
+                for (int i = 0; i < count; i++) step();
+                process.Refresh();
+                return (wall.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
+            }
+
+            void TrainStep()
+            {
+                using var scope = NewDisposeScope();
+                using var output = model.forward(images);
+                output.Loss.backward();
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+            model.train();
+            Time(3, TrainStep);
+            var train = Time(n, TrainStep);
+
+            model.eval();
+            int encodeBatch = 500;
+            using var evalImages = randn(encodeBatch, spec.Channels, spec.ImageSize, spec.ImageSize);
+            void EncodeStep() { using var _ = no_grad(); using var scope = NewDisposeScope(); model.Encode(evalImages); }
+            EncodeStep();
+            var encode = Time(Math.Max(1, n / 2), EncodeStep);
+            double encodeImages = encodeBatch * Math.Max(1, n / 2);
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"{v.ClassName}: {spec.ParameterCount:N0} parameters, {parse.GetValue(threads)} threads"));
+            Console.WriteLine(string.Create(c, $"pre-training (batch {b}): {n * b / train.Wall:F0} images/s wall, {n * b / train.Cpu:F0} images per CPU-second"));
+            Console.WriteLine(string.Create(c, $"Encode (batch {encodeBatch}): {encodeImages / encode.Wall:F0} images/s wall, {encodeImages / encode.Cpu:F0} images per CPU-second"));
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,20 @@
+using MaeDsl.Training;
+
+namespace Quickstart.Commands;
+
+/// <summary>Runs a command's body: errors become one clear line on stderr and exit code 1.</summary>
+static class Run
+{
+    public static int Guarded(Func<int> body)
+    {
+        try { return body(); }
+        catch (NonFiniteLossException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
+        catch (OperationCanceledException) { Console.Error.WriteLine("stopped: the last checkpoint is the resume point"); return 130; }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
+                                   or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using MaeDsl.Data;
+using MaeDsl.Training;
+using static TorchSharp.torch;
+
+namespace Quickstart;
+
+/// <summary>
+/// The quickstart's data: Fashion-MNIST (IDX files) or an ImageFolder, brought to the model's image size and
+/// channel count. Pre-training uses the official augmentation (RandomResizedCrop (0.2, 1), flip, normalise);
+/// evaluation resizes and centre-crops (nothing at all for 28×28 Fashion-MNIST on a 28×28 model).
+/// </summary>
+public sealed class DataSources
+{
+    public const string FashionMnistName = "fashion-mnist";
+
+    DataSources(string description, IImageDataset train, IImageDataset? test, Normalization normalization, int imageSize, int modelChannels)
+    {
+        Description = description; Train = train; Test = test; Normalization = normalization; ImageSize = imageSize; ModelChannels = modelChannels;
+    }
+
+    public string Description { get; }
+    public IImageDataset Train { get; }
+    /// <summary>The held-out split (Fashion-MNIST's t10k, or an ImageFolder's "val" sibling); null when there is none.</summary>
+    public IImageDataset? Test { get; }
+    public Normalization Normalization { get; }
+    public int ImageSize { get; }
+    public int ModelChannels { get; }
+
+    /// <param name="dataset">"fashion-mnist" or the root of an ImageFolder (root/class_x/*.jpg).</param>
+    /// <param name="dataDir">Fashion-MNIST's folder (default /usr/share/datasets/fashion-mnist).</param>
+    public static DataSources Open(string dataset, string? dataDir, int imageSize, int modelChannels)
+    {
+        if (string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase))
+        {
+            var train = FashionMnist.Load(dataDir, train: true);
+            var test = FashionMnist.Load(dataDir, train: false);
+            // Fashion-MNIST's own mean/std on its one channel; for an RGB model the normalised grey channel is
+            // repeated (grey → RGB by repetition), so one mean/std serves every channel.
+            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test)", train, test, Normalization.FashionMnist, imageSize, modelChannels);
+        }
+        if (!Directory.Exists(dataset))
+            throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+        var folder = new ImageFolder(dataset, modelChannels);
+        string? valRoot = FindValidation(dataset);
+        var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels);
+        var normalization = modelChannels == 3 ? Normalization.ImageNet : Normalization.For(folder);
+        return new DataSources($"ImageFolder {Path.GetFullPath(dataset)} ({folder.Count} images{(val is null ? "" : $", held-out {val.Count} in {valRoot}")})",
+            folder, val, normalization, imageSize, modelChannels);
+    }
+
+    static string? FindValidation(string root)
+    {
+        var full = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
+        if (!string.Equals(Path.GetFileName(full), "train", StringComparison.OrdinalIgnoreCase)) return null;
+        var val = Path.Combine(Path.GetDirectoryName(full)!, "val");
+        return Directory.Exists(val) ? val : null;
+    }
+
+    bool NativeSize(IImageDataset d) => d.Height == ImageSize && d.Width == ImageSize;
+
+    public IImageTransform PretrainTransform(double minScale = 0.2) => Transforms.Pretrain(ImageSize, Normalization, minScale);
+
+    public IImageTransform EvalTransform(IImageDataset d) =>
+        NativeSize(d) ? Transforms.NormalizeOnly(Normalization) : Transforms.Eval(ImageSize, Normalization);
+
+    /// <summary>Grey data for an RGB model: repeat the channel (the ImageFolder reader converts by itself).</summary>
+    public Tensor ToModelChannels(Tensor images) =>
+        images.shape[1] == ModelChannels ? images
+        : images.shape[1] == 1 ? images.expand(-1, ModelChannels, -1, -1).contiguous()
+        : throw new InvalidOperationException($"images have {images.shape[1]} channels, the model needs {ModelChannels}");
+
+    /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
+    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
+        new LoaderBatches(new BatchLoader(limit is { } n && n < Train.Count ? SubsetDataset.Take(Train, n) : Train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1), ToModelChannels);
+
+    /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
+    public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)
+    {
+        var source = limit is { } n && n < d.Count ? SubsetDataset.Take(d, n) : d;
+        var loader = new BatchLoader(source, batchSize, EvalTransform(d), shuffle: false, dropLast: false, prefetch: 2, workers: 1);
+        foreach (var batch in loader.Epoch(0))
+        {
+            using (batch)
+            {
+                var images = ToModelChannels(batch.Images);
+                yield return (images, batch.Labels);
+                if (!ReferenceEquals(images, batch.Images)) images.Dispose();
+            }
+        }
+    }
+}
