@@ -6,4 +6,5 @@ var root = MainJobCommand.Create();
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+foreach (var command in new[] { FineTuneCommand.Create(), LinProbeCommand.Create(), ResultsCommand.Create() }) root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();
