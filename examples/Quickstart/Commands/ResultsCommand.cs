@@ -30,13 +30,13 @@ public static class ResultsCommand
         var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
         var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
         var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
-        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => 5 };
+        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => 3 };
         var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => 128 };
-        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => 1 };
-        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => 10 };
+        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => 0.5 };
+        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => 4 };
         var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => 256 };
         var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => 6.4 };
-        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => 1 };
+        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => 0.5 };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
         // the pre-training options of the main job (same names and defaults: --variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments();
@@ -80,6 +80,8 @@ public static class ResultsCommand
             var po = settings.Options;
             if (parse.GetValue(pretrained) is { } weights)
             {
+                if (!(parse.GetValue(pretrainSeconds) > 0))
+                    throw new ArgumentException("--pretrained needs --pretrain-seconds (the wall time of the pre-training that produced the weights) for the time-matched scratch run");
                 mae = settings.Variant.Build(s, settings.MaskRatio);
                 MaeDsl.Checkpoints.StateDicts.Load(mae, weights, strict: true);
                 pretrainTime = parse.GetValue(pretrainSeconds);
