@@ -3,6 +3,7 @@ using MaeDsl.Training;
 
 namespace MaeDsl.Tests.Training;
 
+[Collection(GcQuietCollection.Name)]
 public class PretrainerTests
 {
     static string NewDir() => Directory.CreateTempSubdirectory("maedsl-pretrain-").FullName;
@@ -151,6 +152,7 @@ public class PretrainerTests
     }
 }
 
+[Collection(GcQuietCollection.Name)]
 public class PretrainerWithDataPipelineTests
 {
     [Fact]
