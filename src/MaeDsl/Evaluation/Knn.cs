@@ -44,12 +44,15 @@ public static class Knn
         {
             foreach (var (images, batchLabels) in batches)
             {
-                using var scope = NewDisposeScope();
-                var f = featurize(images);
-                if (f.dim() != 2 || f.shape[0] != images.shape[0])
-                    throw new InvalidOperationException($"the featurizer must return [B, D] for a batch of {images.shape[0]} images, got [{string.Join(", ", f.shape)}]");
-                features.Add(Normalize(f.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
-                labels.Add(batchLabels.to_type(ScalarType.Int64).flatten().MoveToOuterDisposeScope());
+                Training.GcQuiet.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    var f = featurize(images);
+                    if (f.dim() != 2 || f.shape[0] != images.shape[0])
+                        throw new InvalidOperationException($"the featurizer must return [B, D] for a batch of {images.shape[0]} images, got [{string.Join(", ", f.shape)}]");
+                    features.Add(Normalize(f.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
+                    labels.Add(batchLabels.to_type(ScalarType.Int64).flatten().MoveToOuterDisposeScope());
+                });
                 done += images.shape[0];
                 progress?.Invoke(done);
             }
@@ -89,15 +92,18 @@ public static class Knn
             var bankT = bankFeatures.t();
             for (long start = 0; start < m; start += chunk)
             {
-                using var scope = NewDisposeScope();
                 long end = Math.Min(m, start + chunk);
-                var similarity = queryFeatures.narrow(0, start, end - start).mm(bankT);                  // [c, N] cosine similarities
-                var (distances, indices) = similarity.topk(kk, dim: 1, largest: true, sorted: true);
-                var neighbours = bankLabels[indices];                                     // [c, k] labels
-                var weights = (distances / temperature).exp_();                           // [c, k]
-                var votes = zeros(end - start, numClasses, dtype: weights.dtype)
-                    .scatter_add_(1, neighbours, weights);                                 // [c, classes]
-                predictions.Add(votes.argmax(1).MoveToOuterDisposeScope());
+                Training.GcQuiet.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    var similarity = queryFeatures.narrow(0, start, end - start).mm(bankT);                  // [c, N] cosine similarities
+                    var (distances, indices) = similarity.topk(kk, dim: 1, largest: true, sorted: true);
+                    var neighbours = bankLabels[indices];                                     // [c, k] labels
+                    var weights = (distances / temperature).exp_();                           // [c, k]
+                    var votes = zeros(end - start, numClasses, dtype: weights.dtype)
+                        .scatter_add_(1, neighbours, weights);                                 // [c, classes]
+                    predictions.Add(votes.argmax(1).MoveToOuterDisposeScope());
+                });
             }
         }
         var result = cat(predictions, 0);

@@ -58,12 +58,18 @@ public static class MaskedPatchError
             int index = 0;
             foreach (var images in batches)
             {
-                using var scope = NewDisposeScope();
-                var noise = noiseFor(index++, images.shape[0]);
-                using var output = model.forward(images, noise);
-                var target = Target(model, images);
-                modelSum += PerImage(output.Pred, target, output.Mask).sum().item<float>();
-                baselineSum += PerImage(MeanVisiblePrediction(target, output.Mask), target, output.Mask).sum().item<float>();
+                int i = index++;
+                var (modelBatch, baselineBatch) = Training.GcQuiet.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    var noise = noiseFor(i, images.shape[0]);
+                    using var output = model.forward(images, noise);
+                    var target = Target(model, images);
+                    return ((double)PerImage(output.Pred, target, output.Mask).sum().item<float>(),
+                            (double)PerImage(MeanVisiblePrediction(target, output.Mask), target, output.Mask).sum().item<float>());
+                });
+                modelSum += modelBatch;
+                baselineSum += baselineBatch;
                 count += images.shape[0];
             }
         }

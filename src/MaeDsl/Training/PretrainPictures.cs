@@ -40,7 +40,7 @@ public sealed class PretrainPictures : IDisposable
     public void OnCheckpoint(CheckpointWritten e)
     {
         if (!e.Kept && !e.Final) return;
-        LastWritten = Draw(e.Model, e.Epoch, e.History, e.Final);
+        LastWritten = GcQuiet.Run(() => Draw(e.Model, e.Epoch, e.History, e.Final));
     }
 
     /// <summary>Draws the reconstruction grid of the model's current weights and the loss curve of <paramref name="history"/>.</summary>

@@ -130,7 +130,6 @@ public sealed class Pretrainer : IDisposable
                         if (step >= stepsPerEpoch)
                             throw new InvalidOperationException($"the data yielded more than its {stepsPerEpoch} batches in epoch {epoch}");
                         using var images = batches.Current;
-                        using var scope = torch.NewDisposeScope();
                         if (images.dim() != 4 || images.shape[0] != Options.BatchSize)
                             throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.BatchSize}, C, H, W] (batch size {Options.BatchSize}, drop_last)");
 
@@ -139,21 +138,12 @@ public sealed class Pretrainer : IDisposable
                         if (step % Options.AccumIter == 0)
                             lr = Schedule.Apply(Optimizer, epochFraction);
 
-                        using var generator = new torch.Generator((ulong)MaskingSeed(Options.Seed, epoch, step));
-                        var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);
-                        using var output = Model.forward(images, noise);
-                        float loss = output.Loss.item<float>();
+                        bool update = (step + 1) % Options.AccumIter == 0;
+                        int e = epoch, s = step;
+                        float loss = GcQuiet.Run(() => TrainStep(images, e, s, update));
                         if (!float.IsFinite(loss))
                             throw new NonFiniteLossException(loss, epoch, globalStep, lr, lastGood);
-
-                        (output.Loss / Options.AccumIter).backward();
-                        bool update = (step + 1) % Options.AccumIter == 0;
-                        if (update)
-                        {
-                            Optimizer.step();
-                            Optimizer.zero_grad();
-                            optimizerSteps++;
-                        }
+                        if (update) optimizerSteps++;
 
                         stepClock.Stop();
                         lossSum += loss;
@@ -174,7 +164,7 @@ public sealed class Pretrainer : IDisposable
                 bool keep = Store.IsPeriodic(epoch, Options.Epochs);
                 log.Flush();
                 var info = new CheckpointInfo(modelName, epoch, globalStep, optimizerSteps, RunConfig(modelName, stepsPerEpoch), TorchRngState());
-                lastGood = Store.Save(Model, Optimizer, info, keep);
+                lastGood = GcQuiet.Run(() => Store.Save(Model, Optimizer, info, keep));
                 log.Message(FormattableString.Invariant($"epoch {epoch + 1}/{Options.Epochs}: mean loss {lastEpochMean:F4}; checkpoint {lastGood}"));
                 CheckpointWritten?.Invoke(new CheckpointWritten(epoch, globalStep, lastGood, keep, final, Model, log.History));
                 Model.train();
@@ -185,6 +175,28 @@ public sealed class Pretrainer : IDisposable
         clock.Stop();
         return new PretrainResult(Options.Epochs, globalStep, lastLoss, lastEpochMean, lastGood!, clock.Elapsed,
             stepsThisRun * Options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
+    }
+
+    /// <summary>
+    /// One iteration: masking noise from (seed, epoch, step), forward, (loss / accum_iter).backward(), and the
+    /// optimizer step when <paramref name="update"/>. Returns the batch's loss; a non-finite loss returns before
+    /// backward, leaving the weights untouched.
+    /// </summary>
+    float TrainStep(Tensor images, int epoch, int step, bool update)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new torch.Generator((ulong)MaskingSeed(Options.Seed, epoch, step));
+        var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);
+        using var output = Model.forward(images, noise);
+        float loss = output.Loss.item<float>();
+        if (!float.IsFinite(loss)) return loss;
+        (output.Loss / Options.AccumIter).backward();
+        if (update)
+        {
+            Optimizer.step();
+            Optimizer.zero_grad();
+        }
+        return loss;
     }
 
     JsonObject RunConfig(string modelName, int stepsPerEpoch)

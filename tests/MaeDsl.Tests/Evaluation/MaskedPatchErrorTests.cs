@@ -3,6 +3,7 @@ using MaeDsl.Tests.Training;
 
 namespace MaeDsl.Tests.Evaluation;
 
+[Collection(GcQuietCollection.Name)]
 public class MaskedPatchErrorTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using MaeDsl.Training;
 
 namespace MaeDsl.Tests.Training;
 
+[Collection(GcQuietCollection.Name)]
 public class PretrainerTests
 {
     static string NewDir() => Directory.CreateTempSubdirectory("maedsl-pretrain-").FullName;
@@ -84,8 +85,8 @@ public class PretrainerTests
         var options = Options(NewDir(), epochs: 3) with { CheckpointEveryEpochs = 2 };
         var run = Train(options);
         var dir = options.CheckpointDir;
-        var files = Directory.GetFiles(dir).Select(Path.GetFileName).OrderBy(f => f).ToArray();
-        Assert.Equal(["checkpoint-0001.ckpt", "checkpoint-0001.safetensors", "checkpoint-0002.ckpt", "checkpoint-0002.safetensors", "checkpoint-last.ckpt"], files);
+        var files = Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "checkpoint-0001.ckpt", "checkpoint-0001.safetensors", "checkpoint-0002.ckpt", "checkpoint-0002.safetensors", "checkpoint-last.ckpt" }, files);
         Assert.Equal(Path.Combine(dir, "checkpoint-0002.ckpt"), run.Result.LastCheckpoint);
         var info = CheckpointStore.ReadInfo(run.Result.LastCheckpoint);
         Assert.Equal(2, info.Epoch);
@@ -151,6 +152,7 @@ public class PretrainerTests
     }
 }
 
+[Collection(GcQuietCollection.Name)]
 public class PretrainerWithDataPipelineTests
 {
     [Fact]
