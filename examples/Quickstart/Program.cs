@@ -6,5 +6,7 @@ var root = MainJobCommand.Create();
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
-foreach (var command in new[] { FineTuneCommand.Create(), LinProbeCommand.Create(), ResultsCommand.Create() }) root.Subcommands.Add(command);
+root.Subcommands.Add(FineTuneCommand.Create());
+root.Subcommands.Add(LinProbeCommand.Create());
+root.Subcommands.Add(ResultsCommand.Create());
 return await root.Parse(args).InvokeAsync();
