@@ -56,6 +56,34 @@ public static class Init
         tensor.fill_(value);
     }
 
+    /// <summary>
+    /// The official initialisation of a ViT's parts: the patch projection xavier_uniform as [out, in·p·p]
+    /// with PyTorch's default Conv2d bias U(±1/sqrt(fan_in)), which the official code keeps; every Linear
+    /// xavier_uniform with zero bias; every LayerNorm weight 1, bias 0. The <paramref name="tokens"/>
+    /// (cls and mask tokens) are drawn normal(0.02) between the projection and the modules.
+    /// </summary>
+    public static void Vit(PatchEmbed patchEmbed, Tensor[] tokens, IEnumerable<TorchSharp.torch.nn.Module?> modules, Generator generator)
+    {
+        var proj = patchEmbed.Projection;
+        XavierUniform(proj.weight!, generator);
+        long fanIn = proj.weight!.numel() / proj.weight.shape[0];
+        Uniform(proj.bias!, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), generator);
+        foreach (var token in tokens) Normal(token, 0.02, generator);
+        foreach (var module in modules)
+        {
+            if (module is TorchSharp.Modules.Linear linear)
+            {
+                XavierUniform(linear.weight!, generator);
+                Constant(linear.bias!, 0);
+            }
+            else if (module is TorchSharp.Modules.LayerNorm layerNorm)
+            {
+                Constant(layerNorm.weight!, 1);
+                Constant(layerNorm.bias!, 0);
+            }
+        }
+    }
+
     static double Erf(double x)
     {
         using var t = tensor(x, float64);

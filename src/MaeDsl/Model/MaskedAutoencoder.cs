@@ -72,25 +72,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
         using var _ = no_grad();
         using (var table = PositionEmbedding.SinCos2D(Spec.EncoderWidth, Spec.GridSize)) pos_embed.copy_(table.unsqueeze(0));
         using (var table = PositionEmbedding.SinCos2D(Spec.DecoderWidth, Spec.GridSize)) decoder_pos_embed.copy_(table.unsqueeze(0));
-        var proj = patch_embed.Projection;
-        Init.XavierUniform(proj.weight!, g);
-        long fanIn = proj.weight!.numel() / proj.weight.shape[0];
-        Init.Uniform(proj.bias!, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), g);   // PyTorch's Conv2d default, kept by the official code
-        Init.Normal(cls_token, 0.02, g);
-        Init.Normal(mask_token, 0.02, g);
-        foreach (var module in modules())
-        {
-            if (module is Linear linear)
-            {
-                Init.XavierUniform(linear.weight!, g);
-                Init.Constant(linear.bias!, 0);
-            }
-            else if (module is LayerNorm layerNorm)
-            {
-                Init.Constant(layerNorm.weight!, 1);
-                Init.Constant(layerNorm.bias!, 0);
-            }
-        }
+        Init.Vit(patch_embed, [cls_token, mask_token], modules(), g);
     }
 
     // ---- the public surface: generated variants override these with shape guards, then call the *Core methods ----

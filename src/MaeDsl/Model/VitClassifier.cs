@@ -54,15 +54,7 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
         using (no_grad())
         using (var table = PositionEmbedding.SinCos2D(w, spec.GridSize)) pos_embed.copy_(table.unsqueeze(0));
         Init.Normal(cls_token, 0.02, g);
-        var proj = patch_embed.Projection;
-        Init.XavierUniform(proj.weight!, g);
-        long fanIn = proj.weight!.numel() / proj.weight.shape[0];
-        Init.Uniform(proj.bias!, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), g);
-        foreach (var module in blocks.modules().Append(norm).Append(fc_norm))
-        {
-            if (module is Linear l) { Init.XavierUniform(l.weight!, g); Init.Constant(l.bias!, 0); }
-            else if (module is LayerNorm ln) { Init.Constant(ln.weight!, 1); Init.Constant(ln.bias!, 0); }
-        }
+        Init.Vit(patch_embed, [], blocks.modules().Append(norm).Append(fc_norm), g);
         if (linear is not null)
         {
             Init.TruncNormal(linear.weight!, 2e-5, g);
