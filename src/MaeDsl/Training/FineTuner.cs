@@ -109,7 +109,7 @@ public sealed class FineTuner : IDisposable
         Transforms.Pretrain(size, normalization, minCropScale);
 
     /// <summary>
-    /// Trains for <see cref="FineTuneOptions.Epochs"/> epochs on <paramref name="train"/>, evaluating on
+    /// Trains for <see cref="ClassifierRunOptions.Epochs"/> epochs on <paramref name="train"/>, evaluating on
     /// <paramref name="val"/> (resize + centre crop). Normalisation defaults to the dataset's (<see cref="Normalization.For"/>).
     /// </summary>
     public ClassifierRunResult Run(IImageDataset train, IImageDataset val, Normalization? normalization = null,

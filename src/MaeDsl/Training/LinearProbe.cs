@@ -88,7 +88,7 @@ public sealed class LinearProbe : IDisposable
             p.requires_grad = name.StartsWith("head.", StringComparison.Ordinal);
     }
 
-    /// <summary>Trains the head for <see cref="LinearProbeOptions.Epochs"/> epochs and evaluates after each.</summary>
+    /// <summary>Trains the head for <see cref="ClassifierRunOptions.Epochs"/> epochs and evaluates after each.</summary>
     public ClassifierRunResult Run(IImageDataset train, IImageDataset val, Normalization? normalization = null,
         TextWriter? console = null, CancellationToken cancel = default)
     {
