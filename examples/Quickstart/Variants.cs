@@ -14,6 +14,28 @@ namespace Quickstart;
 [Image(Size = 28, PatchSize = 4, Channels = 1)]
 public partial class MaeFashionTiny;
 
+// The paper's ablations on the tiny variant (docs/results.md's investigation), one attribute changed each;
+// the mask ratio needs no class (--mask-ratio).
+
+/// <summary><see cref="MaeFashionTiny"/> predicting per-patch normalised pixels (norm_pix_loss).</summary>
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 2, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+[Loss(NormalizePixels = true)]
+public partial class MaeFashionTinyNormPix;
+
+/// <summary><see cref="MaeFashionTiny"/> in 7×7 patches: a 4×4 grid of 16 patches, 4 visible at 75% masking.</summary>
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 2, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 7, Channels = 1)]
+public partial class MaeFashionTinyPatch7;
+
+/// <summary><see cref="MaeFashionTiny"/> with a one-block decoder.</summary>
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 1, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+public partial class MaeFashionTinyDecoder1;
+
 /// <summary>A variant the user can pick on the command line.</summary>
 public sealed record Variant(string Key, string ClassName, MaeSpec Spec, Func<long?, MaskedAutoencoder> Create, string Description)
 {
@@ -48,6 +70,9 @@ public static class Variants
     public static IReadOnlyList<Variant> All { get; } =
     [
         Of<MaeFashionTiny>("tiny", "the quickstart's small MAE for 28×28 Fashion-MNIST (default)"),
+        Of<MaeFashionTinyNormPix>("tiny-normpix", "tiny with norm_pix_loss"),
+        Of<MaeFashionTinyPatch7>("tiny-patch7", "tiny in 7×7 patches (16)"),
+        Of<MaeFashionTinyDecoder1>("tiny-decoder1", "tiny with a 1-block decoder"),
         Of<MaeVitBase16>("vit-b16", "official mae_vit_base_patch16 (224×224 RGB)"),
         Of<MaeVitLarge16>("vit-l16", "official mae_vit_large_patch16 (224×224 RGB)"),
         Of<MaeVitHuge14>("vit-h14", "official mae_vit_huge_patch14 (224×224 RGB)"),

@@ -19,6 +19,7 @@ sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runNam
     public readonly Option<double> WeightDecay = new("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
     public readonly Option<double> MinLr = new("--min-lr") { DefaultValueFactory = _ => defaults.MinLr };
     public readonly Option<double> Warmup = new("--warmup-epochs") { DefaultValueFactory = _ => defaults.WarmupEpochs };
+    public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
     public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.OutputDir };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
     public readonly Option<long> Seed = new("--seed") { DefaultValueFactory = _ => 0 };
@@ -27,7 +28,7 @@ sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runNam
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
     {
-        foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup }.Concat(own)
+        foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup, MinCropScale }.Concat(own)
                      .Concat([Output, Resume, Seed, NoTensorBoard]))
             command.Options.Add(o);
         data.AddTo(command);
@@ -40,7 +41,7 @@ sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runNam
             NumClasses = data.Train.NumClasses,
             Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
             BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
-            MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup), EvalCropPct = data.EvalCropPct,
+            MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup), MinCropScale = parse.GetValue(MinCropScale), EvalCropPct = data.EvalCropPct,
             Seed = parse.GetValue(Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
             TensorBoard = !parse.GetValue(NoTensorBoard),
         });

@@ -29,17 +29,18 @@ public sealed class PretrainArguments
     public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Pre-train on the first N training images only (quick checks)" };
     public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Keep a numbered checkpoint (and pictures) every N epochs (default: 2 for tiny, the official 20 for the ViT presets)" };
 
-    public void AddTo(Command command)
+    /// <summary>Adds the options, except those in <paramref name="except"/> (a command that does not honour them must not offer them).</summary>
+    public void AddTo(Command command, params Option[] except)
     {
         foreach (var o in new Option[] { Variant, Dataset, DataDir, Epochs, Batch, Accum, Blr, WarmupEpochs, MaskRatio, MinCropScale, Seed, Threads, Output, Resume, CheckpointEvery, TrainLimit })
-            command.Options.Add(o);
+            if (!except.Contains(o)) command.Options.Add(o);
     }
 
     /// <summary>What the user asked for, with the variant's defaults filled in.</summary>
     public PretrainSettings Read(ParseResult parse)
     {
         var variant = Variants.Find(parse.GetValue(Variant)!);
-        bool tiny = variant.Key == "tiny";
+        bool tiny = variant.Key.StartsWith("tiny", StringComparison.Ordinal); // tiny and its ablations
         string? resume = parse.GetValue(Resume);
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)

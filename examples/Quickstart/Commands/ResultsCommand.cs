@@ -38,11 +38,19 @@ public static class ResultsCommand
         var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => 6.4 };
         var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => 0.5 };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
+        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use the first N labelled training images (default: --train-limit, which also limits pre-training)" };
+        var ftDefaults = new FineTuneOptions();
+        var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
+        var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
+        var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.RandomErasing };
+        var finetuneCrop = new Option<double>("--finetune-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
+        var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments();
-        pretrain.AddTo(command);
-        foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, testLimit,
-                     finetuneEpochs, finetuneBatch, finetuneWarmup, linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup })
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery]); // results keeps its pre-training in --work
+        foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
+                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop,
+                     linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
             command.Options.Add(o);
 
         command.SetAction((parse, cancel) => Task.FromResult(Run.Guarded(() =>
@@ -59,9 +67,10 @@ public static class ResultsCommand
             torch.set_num_threads(settings.Threads);
             var sources = DataSources.Open(settings.Dataset, settings.DataDir, spec.ImageSize, spec.Channels);
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
-            if (sources.Train.Channels != spec.Channels) throw new ArgumentException($"{sources.Description} has {sources.Train.Channels} channel(s), {settings.Variant.ClassName} needs {spec.Channels}.");
-            IImageDataset train = settings.TrainLimit is { } tl && tl < sources.Train.Count ? SubsetDataset.Take(sources.Train, tl) : sources.Train;
-            IImageDataset test = parse.GetValue(testLimit) is { } ql && ql < sources.Test.Count ? SubsetDataset.Take(sources.Test, ql) : sources.Test;
+            int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
+            if (labelled is < 1) throw new ArgumentException($"--labelled-limit = {labelled} is invalid: must be >= 1");
+            IImageDataset train = EvalArguments.ForModel(labelled is { } tl && tl < sources.Train.Count ? SubsetDataset.Take(sources.Train, tl) : sources.Train, spec, sources.Description);
+            IImageDataset test = EvalArguments.ForModel(parse.GetValue(testLimit) is { } ql && ql < sources.Test.Count ? SubsetDataset.Take(sources.Test, ql) : sources.Test, spec, sources.Description);
             double cropPct = sources.Test.Height == spec.ImageSize && sources.Test.Width == spec.ImageSize ? 1.0 : 0.875;
             var norm = sources.Normalization;
             string description = $"{sources.Description}; using {train.Count} training and {test.Count} held-out images";
@@ -70,8 +79,27 @@ public static class ResultsCommand
             void Say(string line) { Console.WriteLine(line); Console.Out.Flush(); }
             Say($"results for {settings.Variant.ClassName} on {description}; {Environment.ProcessorCount} cores, {torch.get_num_threads()} torch threads");
 
-            if (parse.GetValue(finetuneWarmup) >= parse.GetValue(finetuneEpochs) || parse.GetValue(linprobeWarmup) >= parse.GetValue(linprobeEpochs))
-                throw new ArgumentException("--finetune-warmup/--linprobe-warmup must be below --finetune-epochs/--linprobe-epochs");
+            // every option is checked before the long pre-training
+            if (parse.GetValue(linprobeWarmup) >= parse.GetValue(linprobeEpochs))
+                throw new ArgumentException($"--linprobe-warmup = {parse.GetValue(linprobeWarmup)} must be below --linprobe-epochs = {parse.GetValue(linprobeEpochs)}");
+            var lpOptions = new LinearProbeOptions
+            {
+                NumClasses = train.NumClasses, Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch),
+                Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup), MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, Seed = s,
+                EvalPeriod = parse.GetValue(linprobeEpochs), CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+            };
+            int fEpochs = parse.GetValue(finetuneEpochs);
+            if (parse.GetValue(finetuneWarmup) >= fEpochs)
+                throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
+            var ftOptions = new FineTuneOptions
+            {
+                NumClasses = train.NumClasses, Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
+                WarmupEpochs = parse.GetValue(finetuneWarmup), EvalCropPct = cropPct, Seed = s, TensorBoard = false,
+                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
+                MinCropScale = parse.GetValue(finetuneCrop),
+            };
+            ftOptions.Validate();
+            lpOptions.Validate();
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;
@@ -97,7 +125,7 @@ public static class ResultsCommand
                 pretrainBudget = string.Create(CultureInfo.InvariantCulture, $"{po.Epochs} epochs, {pretrainTime:F0} s");
                 CopyLogs(po.OutputDir, Path.Combine(outDir, "pretrain"));
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr {po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, RandomResizedCrop (0.2–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} s ({result.ImagesPerSecond:F0} images/s)."));
+                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr {po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} s ({result.ImagesPerSecond:F0} images/s)."));
             }
             using var _mae = mae;
             mae.eval();
@@ -122,12 +150,6 @@ public static class ResultsCommand
             }
 
             // ---- 3. linear probes ----
-            var lpOptions = new LinearProbeOptions
-            {
-                NumClasses = train.NumClasses, Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch),
-                Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup), EvalCropPct = cropPct, Seed = s,
-                EvalPeriod = parse.GetValue(linprobeEpochs), CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
-            };
             foreach (var (name, dir, create) in new (string, string, Func<VitClassifier>)[]
                      {
                          ("MAE pre-trained", "linprobe-mae", () => LinearProbe.CreateModel(mae, lpOptions, s)),
@@ -150,17 +172,10 @@ public static class ResultsCommand
             }
 
             // ---- 4. fine-tuning vs training from scratch ----
-            int fEpochs = parse.GetValue(finetuneEpochs);
-            if (parse.GetValue(finetuneWarmup) >= fEpochs)
-                throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
-            var ftOptions = new FineTuneOptions
-            {
-                NumClasses = train.NumClasses, Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
-                WarmupEpochs = parse.GetValue(finetuneWarmup), EvalCropPct = cropPct, Seed = s, TensorBoard = false,
-            };
             ClassifierRunResult FineTune(string dir, VitClassifier model, FineTuneOptions o)
             {
-                o = o with { OutputDir = Path.Combine(workDir, dir), EvalPeriod = o.Epochs, CheckpointPeriod = o.Epochs };
+                // about six evaluations per run, so eval.csv shows the curve (evaluation is not counted in the training time)
+                o = o with { OutputDir = Path.Combine(workDir, dir), EvalPeriod = Math.Max(1, o.Epochs / 6), CheckpointPeriod = o.Epochs };
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
                 Say($"fine-tune {dir}: {o.Epochs} epochs, batch {o.BatchSize}, lr {o.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
@@ -220,12 +235,16 @@ public static class ResultsCommand
             var order = torch.tensor(Enumerable.Range(0, (int)n).OrderBy(_ => rng.Next()).Select(i => (long)i).ToArray());
             for (long start = 0; start < n; start += 256)
             {
-                using var scope = torch.NewDisposeScope();
-                var idx = order.narrow(0, start, Math.Min(256, n - start));
-                var loss = nn.functional.cross_entropy(linear.forward(x.index_select(0, idx)), y.index_select(0, idx));
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
+                long begin = start;
+                GcQuiet.Run(() => // as every training step here: no collection during libtorch's work
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var idx = order.narrow(0, begin, Math.Min(256, n - begin));
+                    var loss = nn.functional.cross_entropy(linear.forward(x.index_select(0, idx)), y.index_select(0, idx));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                });
             }
         }
         using var _ = torch.no_grad();
@@ -252,6 +271,9 @@ public static class ResultsCommand
                 $"\"{r.Encoder}\",\"{r.Protocol}\",\"{r.Budget}\",{r.Epochs},{r.TrainSeconds:F1},{r.Top1:F2},{(double.IsNaN(r.Top5) ? "" : r.Top5.ToString("F2", CultureInfo.InvariantCulture))},{r.Log}\n"));
         MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
     }
+
+    /// <summary>The line after which docs/results.md is written by hand (kept when the command rewrites the file).</summary>
+    const string HandWrittenMarker = "<!-- Everything above is written by the `results` command; everything below this line is written by hand and kept when it reruns. -->";
 
     static void WriteReport(string path, string modelName, MaeSpec spec, string data, double pretrainTime, string pretrainBudget, List<Row> rows,
         List<string> notes, FineTuneOptions ft, LinearProbeOptions lp, double totalSeconds, IEnumerable<string> args)
@@ -290,12 +312,27 @@ public static class ResultsCommand
         sb.AppendLine();
         sb.AppendLine("## Recipes and budgets");
         foreach (var n in notes) sb.AppendLine($"- {n}");
-        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch): main_finetune.py's recipe — AdamW (0.9, 0.999), wd {ft.WeightDecay}, blr {ft.BaseLr:E1} (lr {ft.AbsoluteLr:E2} at batch {ft.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, min lr {ft.MinLr:E0}, global pool; changed for the short budget: warmup {ft.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run); RandAugment is not implemented. Training transform RandomResizedCrop (0.08–1) + flip; evaluation on the unaugmented test images."));
-        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.BatchSize}, RandomResizedCrop (0.08–1) + flip; changed: absolute lr {lp.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.BatchSize} / 256 = {0.1 * lp.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.WarmupEpochs} epoch(s) instead of 10, {lp.Epochs} epochs instead of 90."));
-        sb.AppendLine("- Wall times are the training iterations only (no evaluation, no checkpoint writing), measured on a machine shared with other jobs; the time-matched scratch run gets round((pre-training + MAE fine-tuning) / scratch seconds per epoch) epochs.");
+        var ftOfficial = new FineTuneOptions();
+        var ftChanges = new List<string> { string.Create(c, $"{ft.Epochs} epochs instead of 100 (50 for ViT-L/H)"), string.Create(c, $"warmup {ft.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run)") };
+        if (ft.Mixup != ftOfficial.Mixup) ftChanges.Add(string.Create(c, $"mixup {ft.Mixup} instead of {ftOfficial.Mixup}"));
+        if (ft.Cutmix != ftOfficial.Cutmix) ftChanges.Add(string.Create(c, $"cutmix {ft.Cutmix} instead of {ftOfficial.Cutmix}"));
+        if (ft.RandomErasing != ftOfficial.RandomErasing) ftChanges.Add(string.Create(c, $"random erasing {ft.RandomErasing} instead of {ftOfficial.RandomErasing}"));
+        if (ft.MinCropScale != ftOfficial.MinCropScale) ftChanges.Add(string.Create(c, $"RandomResizedCrop scale ({ft.MinCropScale}–1) instead of ({ftOfficial.MinCropScale}–1)"));
+        ftChanges.Add("RandAugment (rand-m9-mstd0.5-inc1) is not implemented");
+        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.WeightDecay}, blr {ft.BaseLr:E1} (lr {ft.AbsoluteLr:E2} at batch {ft.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
+        var lpOfficial = new LinearProbeOptions();
+        string lpCrop = lp.MinCropScale == lpOfficial.MinCropScale ? "" : string.Create(c, $"; RandomResizedCrop scale ({lp.MinCropScale}–1) instead of ({lpOfficial.MinCropScale}–1)");
+        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.BatchSize}, RandomResizedCrop ({lp.MinCropScale}–1) + flip; changed: absolute lr {lp.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.BatchSize} / 256 = {0.1 * lp.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.WarmupEpochs} epoch(s) instead of 10, {lp.Epochs} epochs instead of 90{lpCrop}."));
+        sb.AppendLine("- Wall times are the training iterations only (no evaluation, no checkpoint writing), measured in this one run (on a machine shared with other jobs they vary: compare the ratios); the time-matched scratch run gets round((pre-training + MAE fine-tuning) / scratch seconds per epoch) epochs.");
         sb.AppendLine();
         sb.AppendLine("## Raw logs");
-        sb.AppendLine("`docs/results/summary.csv` (this table's numbers) and, per run, `docs/results/<run>/metrics.csv` (every iteration: loss, lr, images/s, elapsed), `eval.csv` (top-1, top-5, test loss, training seconds) and `config.json`.");
+        sb.AppendLine("`docs/results/summary.csv` (this table's numbers) and, per run, `docs/results/<run>/metrics.csv` (every iteration: loss, lr, images/s, elapsed), `eval.csv` (top-1, top-5, test loss, training seconds; about six evaluations per fine-tuning run) and `config.json`.");
+        sb.AppendLine();
+        sb.AppendLine(HandWrittenMarker);
+        // the investigation written by hand below the marker survives a re-run
+        string kept = File.Exists(path) && File.ReadAllText(path) is var old && old.IndexOf(HandWrittenMarker, StringComparison.Ordinal) is var at and >= 0
+            ? old[(at + HandWrittenMarker.Length)..].TrimStart('\r', '\n') : "";
+        if (kept.Length > 0) sb.AppendLine().Append(kept);
         MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }

@@ -48,10 +48,13 @@ public static class ClassifierTraining
             using var _ = no_grad();
             foreach (var (images, labels) in batches)
             {
-                using var scope = NewDisposeScope();
-                var logits = model.forward(images);
-                var loss = nn.functional.cross_entropy(logits, labels).item<float>();
-                meter.Add(logits, labels, loss);
+                GcQuiet.Run(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    var logits = model.forward(images);
+                    var loss = nn.functional.cross_entropy(logits, labels).item<float>();
+                    meter.Add(logits, labels, loss);
+                });
             }
         }
         finally { model.train(wasTraining); }
@@ -152,19 +155,24 @@ public static class ClassifierTraining
                         lr = s.Schedule.At(epochFraction);
                         setLr(lr);
                     }
-                    var value = loss(batch.Images, batch.Labels, epoch, step);
-                    float lossValue = value.item<float>();
-                    if (!float.IsFinite(lossValue))
-                        throw new NonFiniteLossException(lossValue, epoch, globalStep, lr, lastGood);
-                    (value / s.AccumIter).backward();
                     bool update = (step + 1) % s.AccumIter == 0;
-                    if (update)
+                    // no collection while libtorch runs the step (TorchSharp's temporary Scalars, see GcQuiet)
+                    float lossValue = GcQuiet.Run(() =>
                     {
-                        if (s.ClipGrad is { } maxNorm) nn.utils.clip_grad_norm_(trainable, maxNorm);
-                        optimizer.step();
-                        optimizer.zero_grad();
-                        optimizerSteps++;
-                    }
+                        var value = loss(batch.Images, batch.Labels, epoch, step);
+                        float v = value.item<float>();
+                        if (!float.IsFinite(v))
+                            throw new NonFiniteLossException(v, epoch, globalStep, lr, lastGood);
+                        (value / s.AccumIter).backward();
+                        if (update)
+                        {
+                            if (s.ClipGrad is { } maxNorm) nn.utils.clip_grad_norm_(trainable, maxNorm);
+                            optimizer.step();
+                            optimizer.zero_grad();
+                        }
+                        return v;
+                    });
+                    if (update) optimizerSteps++;
                     stepClock.Stop();
                     lossSum += lossValue;
                     log.Step(new StepMetrics(globalStep, epoch, epochFraction, lossValue, lr,
@@ -202,7 +210,7 @@ public static class ClassifierTraining
                 lastGood = store.Save(model, optimizer, info, store.IsPeriodic(epoch, s.Epochs));
             }
             return 0;
-        });
+        }, s.RunName);
 
         clock.Stop();
         if (final is null) throw new InvalidOperationException($"{s.RunName}: no evaluation ran.");

@@ -74,8 +74,8 @@ public sealed class TrainingLog : IDisposable
     /// <summary>Whether progress is drawn as a Spectre.Console bar (stdout is a terminal) or written as plain lines.</summary>
     public bool Interactive => interactive;
 
-    /// <summary>Runs the training body with a progress display over the steps [firstStep, totalSteps).</summary>
-    public T Run<T>(long firstStep, long totalSteps, Func<T> body)
+    /// <summary>Runs the training body with a progress display over the steps [firstStep, totalSteps), labelled <paramref name="description"/>.</summary>
+    public T Run<T>(long firstStep, long totalSteps, Func<T> body, string description = "pre-training")
     {
         this.firstStep = firstStep;
         this.totalSteps = totalSteps;
@@ -89,7 +89,7 @@ public sealed class TrainingLog : IDisposable
                      new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                bar = ctx.AddTask(Markup.Escape("pre-training"), maxValue: totalSteps);
+                bar = ctx.AddTask(Markup.Escape(description), maxValue: totalSteps);
                 bar.Value = firstStep;
                 result = body();
                 bar.Value = totalSteps;
