@@ -44,12 +44,13 @@ public static class ResultsCommand
         var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
         var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.RandomErasing };
         var finetuneCrop = new Option<double>("--finetune-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
+        var scratchLayerDecay = new Option<double>("--scratch-layer-decay") { Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)", DefaultValueFactory = _ => 1.0 };
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments();
         pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery]); // results keeps its pre-training in --work
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
-                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop,
+                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
             command.Options.Add(o);
 
@@ -98,7 +99,9 @@ public static class ResultsCommand
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
+            var scratchOptions = ftOptions with { LayerDecay = parse.GetValue(scratchLayerDecay) };
             ftOptions.Validate();
+            scratchOptions.Validate();
             lpOptions.Validate();
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
@@ -185,11 +188,11 @@ public static class ResultsCommand
             }
             var ftMae = FineTune("finetune-mae", FineTuner.FromPretrained(mae, ftOptions), ftOptions);
             rows.Add(new Row("MAE pre-trained", "fine-tune", $"{fEpochs} epochs (+ pre-training {pretrainBudget})", fEpochs, ftMae.TrainSeconds, ftMae.Final.Top1, ftMae.Final.Top5, "finetune-mae"));
-            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2), ftOptions);
+            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2), scratchOptions);
             rows.Add(new Row("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs, ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
             double secondsPerEpoch = ftScratch.TrainSeconds / fEpochs;
             int equalEpochs = Math.Max(fEpochs, (int)Math.Round((pretrainTime + ftMae.TrainSeconds) / secondsPerEpoch));
-            var equalOptions = ftOptions with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) };
+            var equalOptions = scratchOptions with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) };
             var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3), equalOptions);
             rows.Add(new Row("randomly initialised", "fine-tune (from scratch)", string.Create(CultureInfo.InvariantCulture,
                 $"{equalEpochs} epochs (same total wall time as pre-training + fine-tuning: {pretrainTime + ftMae.TrainSeconds:F0} s)"),
@@ -197,7 +200,7 @@ public static class ResultsCommand
 
             WriteSummary(Path.Combine(outDir, "summary.csv"), rows);
             string docPath = Path.GetFullPath(parse.GetValue(doc)!);
-            WriteReport(docPath, settings.Variant.ClassName, spec, description, pretrainTime, pretrainBudget, rows, notes, ftOptions, lpOptions, total.Elapsed.TotalSeconds, parse.Tokens.Select(t => t.Value));
+            WriteReport(docPath, settings.Variant.ClassName, spec, description, pretrainTime, pretrainBudget, rows, notes, ftOptions, scratchOptions.LayerDecay, lpOptions, total.Elapsed.TotalSeconds, parse.Tokens.Select(t => t.Value), outDir);
             Say($"wrote {docPath} and the logs in {outDir} ({total.Elapsed.TotalMinutes:F1} min)");
             return 0;
         })));
@@ -276,7 +279,7 @@ public static class ResultsCommand
     const string HandWrittenMarker = "<!-- Everything above is written by the `results` command; everything below this line is written by hand and kept when it reruns. -->";
 
     static void WriteReport(string path, string modelName, MaeSpec spec, string data, double pretrainTime, string pretrainBudget, List<Row> rows,
-        List<string> notes, FineTuneOptions ft, LinearProbeOptions lp, double totalSeconds, IEnumerable<string> args)
+        List<string> notes, FineTuneOptions ft, double scratchLayerDecay, LinearProbeOptions lp, double totalSeconds, IEnumerable<string> args, string logsDir)
     {
         var c = CultureInfo.InvariantCulture;
         string F(double v) => double.IsNaN(v) ? "–" : v.ToString("F2", c) + "%";
@@ -318,6 +321,7 @@ public static class ResultsCommand
         if (ft.Cutmix != ftOfficial.Cutmix) ftChanges.Add(string.Create(c, $"cutmix {ft.Cutmix} instead of {ftOfficial.Cutmix}"));
         if (ft.RandomErasing != ftOfficial.RandomErasing) ftChanges.Add(string.Create(c, $"random erasing {ft.RandomErasing} instead of {ftOfficial.RandomErasing}"));
         if (ft.MinCropScale != ftOfficial.MinCropScale) ftChanges.Add(string.Create(c, $"RandomResizedCrop scale ({ft.MinCropScale}–1) instead of ({ftOfficial.MinCropScale}–1)"));
+        if (scratchLayerDecay != ft.LayerDecay) ftChanges.Add(string.Create(c, $"the from-scratch runs use layer decay {scratchLayerDecay} (it exists to protect pre-trained layers; the paper's from-scratch recipe has none)"));
         ftChanges.Add("RandAugment (rand-m9-mstd0.5-inc1) is not implemented");
         sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.WeightDecay}, blr {ft.BaseLr:E1} (lr {ft.AbsoluteLr:E2} at batch {ft.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
         var lpOfficial = new LinearProbeOptions();
@@ -326,7 +330,8 @@ public static class ResultsCommand
         sb.AppendLine("- Wall times are the training iterations only (no evaluation, no checkpoint writing), measured in this one run (on a machine shared with other jobs they vary: compare the ratios); the time-matched scratch run gets round((pre-training + MAE fine-tuning) / scratch seconds per epoch) epochs.");
         sb.AppendLine();
         sb.AppendLine("## Raw logs");
-        sb.AppendLine("`docs/results/summary.csv` (this table's numbers) and, per run, `docs/results/<run>/metrics.csv` (every iteration: loss, lr, images/s, elapsed), `eval.csv` (top-1, top-5, test loss, training seconds; about six evaluations per fine-tuning run) and `config.json`.");
+        string logs = Path.GetRelativePath(Environment.CurrentDirectory, logsDir).Replace('\\', '/');
+        sb.AppendLine($"`{logs}/summary.csv` (this table's numbers) and, per run, `{logs}/<run>/metrics.csv` (every iteration: loss, lr, images/s, elapsed), `eval.csv` (top-1, top-5, test loss, training seconds; about six evaluations per fine-tuning run) and `config.json`.");
         sb.AppendLine();
         sb.AppendLine(HandWrittenMarker);
         // the investigation written by hand below the marker survives a re-run
