@@ -34,9 +34,10 @@ public sealed class DataSources
         {
             var train = FashionMnist.Load(dataDir, train: true);
             var test = FashionMnist.Load(dataDir, train: false);
-            // Fashion-MNIST's own mean/std on its one channel; for an RGB model the normalised grey channel is
-            // repeated (grey → RGB by repetition), so one mean/std serves every channel.
-            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test)", train, test, Normalization.FashionMnist, imageSize, modelChannels);
+            // Fashion-MNIST's own mean/std on its one channel; for an RGB model the grey channel is repeated
+            // (ChannelConvertedDataset, as ImageFolder converts by itself) and the one mean/std serves every channel.
+            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test{(modelChannels == 1 ? "" : $", grey → {modelChannels} channels")})",
+                ForModel(train, modelChannels), ForModel(test, modelChannels), Normalization.FashionMnist, imageSize, modelChannels);
         }
         if (!Directory.Exists(dataset))
             throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
@@ -63,29 +64,17 @@ public sealed class DataSources
     public IImageTransform EvalTransform(IImageDataset d) =>
         NativeSize(d) ? Transforms.NormalizeOnly(Normalization) : Transforms.Eval(ImageSize, Normalization);
 
-    /// <summary>Grey data for an RGB model: repeat the channel (the ImageFolder reader converts by itself).</summary>
-    public Tensor ToModelChannels(Tensor images) =>
-        images.shape[1] == ModelChannels ? images
-        : images.shape[1] == 1 ? images.expand(-1, ModelChannels, -1, -1).contiguous()
-        : throw new InvalidOperationException($"images have {images.shape[1]} channels, the model needs {ModelChannels}");
+    static IImageDataset ForModel(IImageDataset d, int channels) => d.Channels == channels ? d : new ChannelConvertedDataset(d, channels);
 
     /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
     public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
-        new LoaderBatches(new BatchLoader(limit is { } n && n < Train.Count ? SubsetDataset.Take(Train, n) : Train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1), ToModelChannels);
+        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1));
 
     /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
     public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)
     {
-        var source = limit is { } n && n < d.Count ? SubsetDataset.Take(d, n) : d;
+        var source = SubsetDataset.First(d, limit);
         var loader = new BatchLoader(source, batchSize, EvalTransform(d), shuffle: false, dropLast: false, prefetch: 2, workers: 1);
-        foreach (var batch in loader.Epoch(0))
-        {
-            using (batch)
-            {
-                var images = ToModelChannels(batch.Images);
-                yield return (images, batch.Labels);
-                if (!ReferenceEquals(images, batch.Images)) images.Dispose();
-            }
-        }
+        return ClassifierTraining.Pairs(loader.Epoch(0));
     }
 }

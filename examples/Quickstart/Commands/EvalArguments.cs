@@ -35,17 +35,11 @@ sealed class EvalArguments
             throw new ArgumentException($"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
         int? trainLimit = parse.GetValue(TrainLimit), testLimit = parse.GetValue(TestLimit);
         if (trainLimit is < 1 || testLimit is < 1) throw new ArgumentException($"--train-limit/--test-limit must be >= 1, got {trainLimit}/{testLimit}");
-        IImageDataset train = ForModel(trainLimit is { } n && n < data.Train.Count ? SubsetDataset.Take(data.Train, n) : data.Train, spec, data.Description);
-        IImageDataset test = ForModel(testLimit is { } m && m < data.Test.Count ? SubsetDataset.Take(data.Test, m) : data.Test, spec, data.Description);
+        var train = SubsetDataset.First(data.Train, trainLimit);
+        var test = SubsetDataset.First(data.Test, testLimit);
         // util/datasets.py: resize to size / 0.875 and centre-crop; images already at the model's size stay as they are
         bool native = data.Test.Height == spec.ImageSize && data.Test.Width == spec.ImageSize;
         return new Loaded(variant, data, train, test, native ? 1.0 : 0.875,
-            $"{data.Description}; using {train.Count} training and {test.Count} held-out images{(data.Train.Channels == spec.Channels ? "" : $", {data.Train.Channels} → {spec.Channels} channel(s)")}");
+            $"{data.Description}; using {train.Count} training and {test.Count} held-out images");
     }
-
-    /// <summary>The images with the model's channel count: grey → RGB by repetition, RGB → grey by luma, as pre-training does.</summary>
-    public static IImageDataset ForModel(IImageDataset d, MaeSpec spec, string description) =>
-        d.Channels == spec.Channels ? d
-        : ChannelConversion.CanConvert(d.Channels, spec.Channels) ? new ChannelConvertedDataset(d, spec.Channels)
-        : throw new ArgumentException($"{description} has {d.Channels} channel(s) and the model needs {spec.Channels}: only grey ↔ RGB is converted.");
 }

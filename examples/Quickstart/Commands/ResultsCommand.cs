@@ -70,8 +70,8 @@ public static class ResultsCommand
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
             int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
             if (labelled is < 1) throw new ArgumentException($"--labelled-limit = {labelled} is invalid: must be >= 1");
-            IImageDataset train = EvalArguments.ForModel(labelled is { } tl && tl < sources.Train.Count ? SubsetDataset.Take(sources.Train, tl) : sources.Train, spec, sources.Description);
-            IImageDataset test = EvalArguments.ForModel(parse.GetValue(testLimit) is { } ql && ql < sources.Test.Count ? SubsetDataset.Take(sources.Test, ql) : sources.Test, spec, sources.Description);
+            var train = SubsetDataset.First(sources.Train, labelled);
+            var test = SubsetDataset.First(sources.Test, parse.GetValue(testLimit));
             double cropPct = sources.Test.Height == spec.ImageSize && sources.Test.Width == spec.ImageSize ? 1.0 : 0.875;
             var norm = sources.Normalization;
             string description = $"{sources.Description}; using {train.Count} training and {test.Count} held-out images";

@@ -82,6 +82,10 @@ public sealed class SubsetDataset : IImageDataset
     /// <summary>The first <paramref name="count"/> items of <paramref name="source"/> (all if it has fewer).</summary>
     public static SubsetDataset Take(IImageDataset source, int count) => new(source, Enumerable.Range(0, Math.Min(count, source.Count)));
 
+    /// <summary>The first <paramref name="limit"/> items of <paramref name="source"/>, or <paramref name="source"/> itself when there is no limit or it holds no more.</summary>
+    public static IImageDataset First(IImageDataset source, int? limit) =>
+        limit is { } n && n < source.Count ? Take(source, n) : source;
+
     /// <summary>The dataset this is a view of.</summary>
     public IImageDataset Source => source;
     public int Count => indices.Length;
