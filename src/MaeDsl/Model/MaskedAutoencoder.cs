@@ -151,11 +151,12 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
 
     /// <summary>
     /// The fine-tune ViT of models_vit.py holding a copy of this encoder's weights: global average pool
-    /// over the patch tokens + fc_norm (default), or the cls token + norm; a head of trunc_normal(2e-5).
+    /// over the patch tokens + fc_norm (default), or the cls token + norm; a head of trunc_normal(2e-5), drawn from
+    /// <paramref name="seed"/> (null: a fresh random seed).
     /// </summary>
-    public VitClassifier CreateClassifier(int numClasses, bool globalPool = true, double dropPath = 0.0)
+    public VitClassifier CreateClassifier(int numClasses, bool globalPool = true, double dropPath = 0.0, long? seed = null)
     {
-        var classifier = new VitClassifier(Spec, numClasses, globalPool, dropPath);
+        var classifier = new VitClassifier(Spec, numClasses, globalPool, dropPath, seed: seed);
         classifier.CopyEncoderFrom(this);
         return classifier;
     }
