@@ -11,7 +11,8 @@ namespace MaeDsl.Tests.Training;
 /// alters these numbers on purpose re-records the fixture (<c>MAEDSL_RECORD_FIXTURES=1</c>) in a commit of its
 /// own that says why.
 /// </summary>
-[Collection(GcQuietCollection.Name)]
+// Alone (no parallel test changes the torch thread count under it).
+[Collection(MaeDsl.Tests.FineTune.TrainingRunsCollection.Name)]
 public class LossTrajectoryTests
 {
     const int Iterations = 50;
