@@ -61,3 +61,18 @@ public sealed class LossAttribute : Attribute
     /// <summary>Predict per-patch normalised pixels, (x − mean) / sqrt(var + 1e-6).</summary>
     public bool NormalizePixels { get; set; }
 }
+
+/// <summary>
+/// How the model registry and the command line name a model: <c>[MaeModel(Key = "tiny", Description = "...", Default = true)]</c>.
+/// Without it the key is the class name in kebab case (<c>MySatelliteMae</c> → <c>my-satellite-mae</c>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class MaeModelAttribute : Attribute
+{
+    /// <summary>The key the command line's <c>--model</c> accepts (beside the class name); lower-case letters, digits and '-'.</summary>
+    public string? Key { get; set; }
+    /// <summary>One line for help texts.</summary>
+    public string? Description { get; set; }
+    /// <summary>The model a host runs when no command is given (at most one per application).</summary>
+    public bool Default { get; set; }
+}
