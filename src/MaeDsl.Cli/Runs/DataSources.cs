@@ -1,11 +1,13 @@
+// The runner's data: Fashion-MNIST or an ImageFolder, opened for a model's image size and channels, with the
+// pre-training stream and the evaluation batches.
 using MaeDsl.Data;
 using MaeDsl.Training;
 using static TorchSharp.torch;
 
-namespace Quickstart;
+namespace MaeDsl.Cli;
 
 /// <summary>
-/// The quickstart's data: Fashion-MNIST (IDX files) or an ImageFolder, brought to the model's image size and
+/// The runner's data: Fashion-MNIST (IDX files) or an ImageFolder, brought to the model's image size and
 /// channel count. Pre-training uses the official augmentation (RandomResizedCrop (0.2, 1), flip, normalise);
 /// evaluation resizes and centre-crops (nothing at all for 28×28 Fashion-MNIST on a 28×28 model).
 /// </summary>
@@ -56,6 +58,9 @@ public sealed class DataSources
         var val = Path.Combine(Path.GetDirectoryName(full)!, "val");
         return Directory.Exists(val) ? val : null;
     }
+
+    /// <summary>util/datasets.py's evaluation crop: resize to size / 0.875 and centre-crop; 1 when the held-out images already have the model's size.</summary>
+    public double EvalCropPct => (Test ?? Train) is var d && NativeSize(d) ? 1.0 : 0.875;
 
     bool NativeSize(IImageDataset d) => d.Height == ImageSize && d.Width == ImageSize;
 

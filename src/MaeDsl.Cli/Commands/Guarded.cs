@@ -1,9 +1,10 @@
+// Runs a command's body so that an error is one `error:` line on stderr with a non-zero exit code.
 using MaeDsl.Training;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>Runs a command's body: errors become one clear line on stderr and exit code 1.</summary>
-static class Run
+internal static class Run
 {
     public static int Guarded(Func<int> body)
     {

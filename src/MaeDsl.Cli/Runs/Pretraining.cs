@@ -1,13 +1,13 @@
+// One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
 using MaeDsl.Training;
-using Quickstart.Commands;
 using static TorchSharp.torch;
 
-namespace Quickstart;
+namespace MaeDsl.Cli;
 
-/// <summary>Pre-trains a variant as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
-static class Pretraining
+/// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
+public static class Pretraining
 {
     public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed);
 
@@ -15,17 +15,17 @@ static class Pretraining
     {
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         set_num_threads(s.Threads);
-        var spec = s.Variant.SpecFor(s.MaskRatio);
+        var spec = s.Spec;
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
         var o = s.Options;
         Console.WriteLine($"data: {data.Description}");
-        Console.WriteLine($"model: {s.Variant.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
+        Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
             $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW (0.9, 0.95), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads"));
 
-        var model = s.Variant.Build(o.Seed, s.MaskRatio);
+        var model = s.Build(o.Seed);
         var preview = PreviewImages(data, 8);
         using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
         preview.Dispose();

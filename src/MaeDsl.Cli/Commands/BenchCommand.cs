@@ -1,33 +1,33 @@
+// `bench`: pre-training and encoding throughput of a model on random images (what sized the quickstart's model).
 using System.CommandLine;
 using System.Diagnostics;
 using MaeDsl.Training;
 using static TorchSharp.torch;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>
 /// `bench`: the throughput that sizes the main job. Times pre-training iterations (forward, backward, AdamW
 /// step) and unmasked Encode passes on random images of the variant's size, per wall-clock second and per
 /// CPU second (the latter is what a busy machine cannot distort much).
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a variant on random images.");
-        var variant = new Option<string>("--variant") { Description = "Model", DefaultValueFactory = _ => "tiny" };
-        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.TinyBatch };
+        var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a model on random images.");
+        var common = new CommonOptions();
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.ShortBatch };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
-        var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        foreach (var o in new Option[] { variant, batch, iterations, threads }) command.Options.Add(o);
+        common.AddTo(command, common.Dataset, common.DataDir, common.TrainLimit, common.Seed);
+        foreach (var o in new Option[] { batch, iterations }) command.Options.Add(o);
         command.SetAction(parse => Run.Guarded(() =>
         {
-            MaeDsl.Native.TorchRuntime.EnsureLoaded();
-            set_num_threads(parse.GetValue(threads));
-            var v = Variants.Find(parse.GetValue(variant)!);
+            int threads = common.ApplyThreads(parse);
+            var v = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations);
             if (b < 1 || n < 1) throw new ArgumentException("--batch and --iterations must be >= 1");
-            using var model = v.Build(0, null);
+            using var model = v.Create(0);
             var spec = model.Spec;
             using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
             using var images = randn(b, spec.Channels, spec.ImageSize, spec.ImageSize);
@@ -63,7 +63,7 @@ public static class BenchCommand
             var encode = Time(Math.Max(1, n / 2), EncodeStep);
             double encodeImages = encodeBatch * Math.Max(1, n / 2);
             var c = System.Globalization.CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{v.ClassName}: {spec.ParameterCount:N0} parameters, {parse.GetValue(threads)} threads"));
+            Console.WriteLine(string.Create(c, $"{v.ClassName}: {spec.ParameterCount:N0} parameters, {threads} threads"));
             Console.WriteLine(string.Create(c, $"pre-training (batch {b}): {n * b / train.Wall:F0} images/s wall, {n * b / train.Cpu:F0} images per CPU-second"));
             Console.WriteLine(string.Create(c, $"Encode (batch {encodeBatch}): {encodeImages / encode.Wall:F0} images/s wall, {encodeImages / encode.Cpu:F0} images per CPU-second"));
             return 0;

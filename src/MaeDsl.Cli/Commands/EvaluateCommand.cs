@@ -1,12 +1,13 @@
+// `evaluate`: the k-NN comparison and the masked-patch MSE of a checkpoint written by `pretrain` or the main job;
+// the model is the one the checkpoint names (any registered model), with the mask ratio it was trained with.
 using System.CommandLine;
 using MaeDsl.Checkpoints;
 using MaeDsl.Training;
-using static TorchSharp.torch;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>`evaluate`: the k-NN comparison and the masked-patch MSE of a checkpoint written by `pretrain` or the main job.</summary>
-public static class EvaluateCommand
+internal static class EvaluateCommand
 {
     public static Option<int?> EvalLimitOption() => new("--eval-limit")
     {
@@ -16,25 +17,25 @@ public static class EvaluateCommand
     public static Command Create()
     {
         var command = new Command("evaluate", "k-NN accuracy (pre-trained vs random-init encoder vs raw pixels) and masked-patch MSE vs the mean-visible baseline, from a checkpoint.");
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "'fashion-mnist' or an ImageFolder root", DefaultValueFactory = _ => DataSources.FashionMnistName };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the Fashion-MNIST IDX .gz files" };
-        var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program (it names its model)", Required = true };
+        var common = new CommonOptions();
+        common.AddTo(command, common.Model, common.TrainLimit, common.Seed); // the checkpoint names the model and its seed
         var limit = EvalLimitOption();
-        foreach (var o in new Option[] { checkpoint, dataset, dataDir, threads, limit }) command.Options.Add(o);
+        command.Options.Add(checkpoint);
+        command.Options.Add(limit);
         command.SetAction(parse => Run.Guarded(() =>
         {
-            MaeDsl.Native.TorchRuntime.EnsureLoaded();
-            set_num_threads(parse.GetValue(threads));
+            common.ApplyThreads(parse);
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             var info = CheckpointStore.ReadInfo(path);
             var options = PretrainOptions.FromJson(info.Config);
-            var variant = Variants.Find(info.ModelName);
+            var registered = CommonOptions.Resolve(info.ModelName);
             double? ratio = info.Config["spec"]?["MaskRatio"]?.GetValue<double>();
-            using var model = variant.Build(options.Seed, ratio);
+            var masking = MaskingOverride.For(registered.Spec, ratio, null);
+            using var model = registered.Create(options.Seed, masking);
             CheckpointStore.LoadModel(path, model);
-            using var randomInit = variant.Build(options.Seed, ratio);
-            var data = DataSources.Open(parse.GetValue(dataset)!, parse.GetValue(dataDir), model.Spec.ImageSize, model.Spec.Channels);
+            using var randomInit = registered.Create(options.Seed, masking);
+            var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             string output = Path.GetDirectoryName(Path.GetDirectoryName(path)!)!;
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");
             var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, parse.GetValue(limit), output);

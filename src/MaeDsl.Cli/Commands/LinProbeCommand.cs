@@ -1,17 +1,18 @@
+// `linprobe`: linear probe of a frozen model's encoder (main_linprobe.py recipe: BatchNorm + Linear head, LARS).
 using System.CommandLine;
 using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary><c>linprobe</c>: linear probing of a frozen pre-trained encoder with the official main_linprobe.py recipe (see <see cref="LinearProbeOptions"/>).</summary>
-public static class LinProbeCommand
+internal static class LinProbeCommand
 {
     public static Command Create()
     {
         var defaults = new LinearProbeOptions();
-        var command = new Command("linprobe", $"Linear probe of a frozen variant's encoder (main_linprobe.py recipe: BatchNorm + Linear head, LARS)");
+        var command = new Command("linprobe", $"Linear probe of a frozen model's encoder (main_linprobe.py recipe: BatchNorm + Linear head, LARS)");
         var run = new ClassifierRunArguments(defaults, "probe");
         var globalPool = new Option<bool>("--global-pool") { Description = "Probe the mean of the patch tokens (+ fc_norm) instead of the cls token" };
         var data = new EvalArguments();
@@ -19,13 +20,12 @@ public static class LinProbeCommand
 
         command.SetAction(parse => Run.Guarded(() =>
         {
-            MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var loaded = data.Load(parse);
-            var (variant, sources, train, test, _, description) = loaded;
-            var spec = variant.Spec;
-            var options = run.Apply(defaults, parse, loaded) with { GlobalPool = parse.GetValue(globalPool) };
+            var (registered, sources, train, test, _, description) = loaded;
+            var spec = registered.Spec;
+            var options = run.Apply(defaults, parse, data, loaded) with { GlobalPool = parse.GetValue(globalPool) };
             options.Validate();
-            Console.WriteLine($"linear probe {variant.ClassName} on {description}");
+            Console.WriteLine($"linear probe {registered.ClassName} on {description}");
             string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)

@@ -1,3 +1,5 @@
+// The evaluation of a pre-trained MAE: k-NN of the encoder vs its initialisation vs raw pixels, masked-patch MSE
+// vs the mean-visible baseline, results.json and the machine-readable knn_accuracy line.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -7,7 +9,7 @@ using MaeDsl.Data;
 using MaeDsl.Evaluation;
 using static TorchSharp.torch;
 
-namespace Quickstart;
+namespace MaeDsl.Cli;
 
 /// <summary>
 /// What pre-training bought, measured three ways with the same k-NN code (DINO's weighted k-NN, k = 20,
@@ -15,7 +17,7 @@ namespace Quickstart;
 /// the same architecture at its initialisation (same seed: the exact starting point of pre-training), and raw
 /// pixels. Then the masked-patch MSE on held-out images against the mean-visible-value baseline.
 /// </summary>
-static class EvaluationReport
+public static class EvaluationReport
 {
     public sealed record Figures(KnnResult Pretrained, KnnResult RandomInit, KnnResult RawPixels, MaskedPatchErrorResult Mse, TimeSpan Elapsed);
 

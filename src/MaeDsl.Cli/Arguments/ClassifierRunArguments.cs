@@ -1,14 +1,15 @@
+// The schedule and run options finetune and linprobe share (over ClassifierRunOptions) and the lines both print.
 using System.CommandLine;
 using System.Globalization;
 using MaeDsl.Training;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>
 /// The schedule and run options that finetune and linprobe share (see <see cref="ClassifierRunOptions"/>), with
 /// the defaults of the runner's own options record, and the lines both print about the lr and the result.
 /// </summary>
-sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runName)
+internal sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runName)
 {
     public readonly Option<string?> Pretrained = new("--pretrained") { Description = "Pre-trained MAE weights (.safetensors or official .pth); omitted: a randomly initialised encoder" };
     public readonly Option<int> Epochs = new("--epochs") { DefaultValueFactory = _ => defaults.Epochs };
@@ -22,27 +23,26 @@ sealed class ClassifierRunArguments(ClassifierRunOptions defaults, string runNam
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
     public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.OutputDir };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
-    public readonly Option<long> Seed = new("--seed") { DefaultValueFactory = _ => 0 };
     public readonly Option<bool> NoTensorBoard = new("--no-tensorboard");
 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
     {
         foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup, MinCropScale }.Concat(own)
-                     .Concat([Output, Resume, Seed, NoTensorBoard]))
+                     .Concat([Output, Resume, NoTensorBoard]))
             command.Options.Add(o);
         data.AddTo(command);
     }
 
     /// <summary>The parsed shared options over <paramref name="options"/> (which carries the runner's own).</summary>
-    public TOptions Apply<TOptions>(TOptions options, ParseResult parse, EvalArguments.Loaded data) where TOptions : ClassifierRunOptions =>
+    public TOptions Apply<TOptions>(TOptions options, ParseResult parse, EvalArguments data, EvalArguments.Loaded loaded) where TOptions : ClassifierRunOptions =>
         (TOptions)(options with
         {
-            NumClasses = data.Train.NumClasses,
+            NumClasses = loaded.Train.NumClasses,
             Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
             BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
-            MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup), MinCropScale = parse.GetValue(MinCropScale), EvalCropPct = data.EvalCropPct,
-            Seed = parse.GetValue(Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
+            MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup), MinCropScale = parse.GetValue(MinCropScale), EvalCropPct = loaded.EvalCropPct,
+            Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
             TensorBoard = !parse.GetValue(NoTensorBoard),
         });
 

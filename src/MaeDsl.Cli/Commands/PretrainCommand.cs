@@ -1,13 +1,14 @@
+// `pretrain`: only the pre-training (checkpoints, logs, pictures), no evaluation.
 using System.CommandLine;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>`pretrain`: only the pre-training (checkpoints, logs, pictures), no evaluation.</summary>
-public static class PretrainCommand
+internal static class PretrainCommand
 {
     public static Command Create()
     {
-        var command = new Command("pretrain", "Pre-train a variant (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
+        var command = new Command("pretrain", "Pre-train a model (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
         var args = new PretrainArguments();
         args.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Run.Guarded(() =>

@@ -1,21 +1,22 @@
+// `finetune`: end-to-end fine-tuning of a model's encoder (main_finetune.py recipe), from pre-trained weights or from scratch.
 using System.CommandLine;
 using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
 
-namespace Quickstart.Commands;
+namespace MaeDsl.Cli;
 
 /// <summary>
 /// <c>finetune</c>: end-to-end fine-tuning of a pre-trained MAE encoder with the official main_finetune.py recipe
 /// (see <see cref="FineTuneOptions"/>); <c>--pretrained</c> takes the .safetensors (or official .pth) weights a
 /// pre-training run wrote. Without it the encoder is randomly initialised (training from scratch).
 /// </summary>
-public static class FineTuneCommand
+internal static class FineTuneCommand
 {
     public static Command Create()
     {
         var defaults = new FineTuneOptions();
-        var command = new Command("finetune", $"Fine-tune a variant's encoder end to end (main_finetune.py recipe; RandAugment not implemented)");
+        var command = new Command("finetune", $"Fine-tune a model's encoder end to end (main_finetune.py recipe; RandAugment not implemented)");
         var run = new ClassifierRunArguments(defaults, "fine-tune");
         var layerDecay = new Option<double>("--layer-decay") { DefaultValueFactory = _ => defaults.LayerDecay };
         var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => defaults.DropPath };
@@ -31,11 +32,10 @@ public static class FineTuneCommand
 
         command.SetAction(parse => Run.Guarded(() =>
         {
-            MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var loaded = data.Load(parse);
-            var (variant, sources, train, test, _, description) = loaded;
-            var spec = variant.Spec;
-            var options = run.Apply(defaults, parse, loaded) with
+            var (registered, sources, train, test, _, description) = loaded;
+            var spec = registered.Spec;
+            var options = run.Apply(defaults, parse, data, loaded) with
             {
                 LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath), ClipGrad = parse.GetValue(clipGrad),
                 LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
@@ -43,7 +43,7 @@ public static class FineTuneCommand
             };
             if (parse.GetValue(vitBase)) options = options with { BaseLr = 5e-4, LayerDecay = 0.65 };
             options.Validate();
-            Console.WriteLine($"fine-tune {variant.ClassName} on {description}");
+            Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
             string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)

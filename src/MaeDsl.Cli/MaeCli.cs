@@ -1,0 +1,39 @@
+// The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
+// commands pretrain, evaluate, finetune, linprobe, bench, results and the main job for every registered model.
+using System.CommandLine;
+
+namespace MaeDsl.Cli;
+
+/// <summary>
+/// The MaeDsl command line. The models are those the generator registered in <see cref="MaeModels"/> (every
+/// <c>[Encoder]</c>/<c>[Decoder]</c> class of the loaded assemblies, the presets included); <c>--model</c> (alias
+/// <c>--variant</c>) picks one by key or class name. With no command it runs the main job (pre-train, pictures,
+/// k-NN) on <see cref="MaeModels.Default"/>, or prints the help when no model is marked default.
+/// </summary>
+public static class MaeCli
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command; the process exit code (0 success, 1 error, 130 stopped).</summary>
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="Run"/>, asynchronously.</summary>
+    public static Task<int> RunAsync(string[] args, CancellationToken cancel = default)
+    {
+        var root = CreateRootCommand();
+        // a stopped run writes its resume checkpoint at the next step: give it time instead of the default 2 s
+        var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        return root.Parse(args).InvokeAsync(config, cancel);
+    }
+
+    /// <summary>The root command (the main job) with its commands, for a host that adds its own.</summary>
+    public static RootCommand CreateRootCommand()
+    {
+        var root = MainJobCommand.Create();
+        root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(FineTuneCommand.Create());
+        root.Subcommands.Add(LinProbeCommand.Create());
+        root.Subcommands.Add(ResultsCommand.Create());
+        return root;
+    }
+}
