@@ -18,22 +18,27 @@ public static class MaeCli
     /// <summary>As <see cref="Run"/>, asynchronously.</summary>
     public static Task<int> RunAsync(string[] args, CancellationToken cancel = default)
     {
-        var root = CreateRootCommand();
-        // a stopped run writes its resume checkpoint at the next step: give it time instead of the default 2 s
-        var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return root.Parse(args).InvokeAsync(config, cancel);
+        // Ctrl-C stops a run between two steps, its last checkpoint the resume point: no forced exit after 2 s
+        return InvokeAsync(CreateRootCommand(), args, cancel);
     }
 
     /// <summary>The root command (the main job) with its commands, for a host that adds its own.</summary>
-    public static RootCommand CreateRootCommand()
+    public static RootCommand CreateRootCommand() => CreateRootCommand(useDefault: true);
+
+    /// <param name="useDefault">False: behave as if no model were marked default (tests of the help fallback).</param>
+    internal static RootCommand CreateRootCommand(bool useDefault)
     {
-        var root = MainJobCommand.Create();
-        root.Subcommands.Add(PretrainCommand.Create());
+        var root = MainJobCommand.Create(useDefault);
+        root.Subcommands.Add(PretrainCommand.Create(useDefault));
         root.Subcommands.Add(EvaluateCommand.Create());
-        root.Subcommands.Add(BenchCommand.Create());
-        root.Subcommands.Add(FineTuneCommand.Create());
-        root.Subcommands.Add(LinProbeCommand.Create());
-        root.Subcommands.Add(ResultsCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(useDefault));
+        root.Subcommands.Add(FineTuneCommand.Create(useDefault));
+        root.Subcommands.Add(LinProbeCommand.Create(useDefault));
+        root.Subcommands.Add(ResultsCommand.Create(useDefault));
         return root;
     }
+
+    /// <summary>Runs <paramref name="args"/> on <paramref name="root"/> as <see cref="RunAsync"/> does.</summary>
+    internal static Task<int> InvokeAsync(RootCommand root, string[] args, CancellationToken cancel = default) =>
+        root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel);
 }

@@ -7,7 +7,8 @@ using MaeDsl;
 namespace MaeDsl.Cli;
 
 /// <summary>The model, data, seed and thread options shared by every command.</summary>
-internal sealed class CommonOptions
+/// <param name="useDefault">Whether a missing --model means the default model (false: as if none were marked; tests use it).</param>
+internal sealed class CommonOptions(bool useDefault = true)
 {
     public readonly Option<string?> Model = new("--model", "--variant")
     {
@@ -34,13 +35,16 @@ internal sealed class CommonOptions
     }
 
     /// <summary>The model named by --model, or the default one; an <see cref="ArgumentException"/> (one error line) otherwise.</summary>
-    public MaeModelInfo ReadModel(ParseResult parse) => Resolve(parse.GetValue(Model));
+    public MaeModelInfo ReadModel(ParseResult parse) => Resolve(parse.GetValue(Model), useDefault);
+
+    /// <summary>The model the command runs when --model is not given, if any.</summary>
+    public MaeModelInfo? DefaultModel => useDefault ? MaeModels.Default : null;
 
     /// <summary>The model <paramref name="name"/> names (key or class name), or the default model when it is null.</summary>
-    public static MaeModelInfo Resolve(string? name)
+    public static MaeModelInfo Resolve(string? name, bool useDefault = true)
     {
         if (name is null)
-            return MaeModels.Default ?? throw new ArgumentException(
+            return (useDefault ? MaeModels.Default : null) ?? throw new ArgumentException(
                 $"--model is required: no model is marked [MaeModel(Default = true)]; choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
         try { return MaeModels.Find(name); }
         catch (InvalidOperationException e) { throw new ArgumentException(e.Message, e); } // two assemblies declare the name

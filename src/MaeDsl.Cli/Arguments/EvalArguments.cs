@@ -7,9 +7,9 @@ using MaeDsl.Data;
 namespace MaeDsl.Cli;
 
 /// <summary>The model and data options of the finetune and linprobe commands (the same names as pretrain's).</summary>
-internal sealed class EvalArguments
+internal sealed class EvalArguments(bool useDefault = true)
 {
-    public readonly CommonOptions Common = new();
+    public readonly CommonOptions Common = new(useDefault);
     public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on the first N held-out images only" };
 
     public void AddTo(Command command)

@@ -8,7 +8,7 @@ using MaeDsl.Training;
 namespace MaeDsl.Cli;
 
 /// <summary>The options shared by the main job, <c>pretrain</c> and <c>results</c>.</summary>
-internal sealed class PretrainArguments
+internal sealed class PretrainArguments(bool useDefault = true)
 {
     // The short recipe measured for the quickstart's tiny model (see examples/Quickstart/README-quickstart.md);
     // models for 224-px images default to the official recipe.
@@ -18,7 +18,7 @@ internal sealed class PretrainArguments
     public const double ShortWarmupEpochs = 0.5;
     public const int OfficialImageSize = 224;
 
-    public readonly CommonOptions Common = new();
+    public readonly CommonOptions Common = new(useDefault);
     public readonly Option<int?> Epochs = new("--epochs") { Description = $"Epochs (default: {ShortEpochs} for models of images under {OfficialImageSize} px, the official 400 otherwise)" };
     public readonly Option<int?> Batch = new("--batch") { Description = $"Images per iteration (default: {ShortBatch} under {OfficialImageSize} px, 64 otherwise)" };
     public readonly Option<int> Accum = new("--accum") { Description = "Gradient accumulation iterations (effective batch = batch × accum)", DefaultValueFactory = _ => 1 };

@@ -13,10 +13,10 @@ namespace MaeDsl.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create()
+    public static Command Create(bool useDefault = true)
     {
         var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a model on random images.");
-        var common = new CommonOptions();
+        var common = new CommonOptions(useDefault);
         var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.ShortBatch };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
         common.AddTo(command, common.Dataset, common.DataDir, common.TrainLimit, common.Seed);

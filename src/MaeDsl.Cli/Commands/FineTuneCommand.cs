@@ -13,7 +13,7 @@ namespace MaeDsl.Cli;
 /// </summary>
 internal static class FineTuneCommand
 {
-    public static Command Create()
+    public static Command Create(bool useDefault = true)
     {
         var defaults = new FineTuneOptions();
         var command = new Command("finetune", $"Fine-tune a model's encoder end to end (main_finetune.py recipe; RandAugment not implemented)");
@@ -27,7 +27,7 @@ internal static class FineTuneCommand
         var reprob = new Option<double>("--reprob") { Description = "Random erasing probability", DefaultValueFactory = _ => defaults.RandomErasing };
         var clsToken = new Option<bool>("--cls-token") { Description = "Classify from the cls token + norm instead of global pooling + fc_norm" };
         var vitBase = new Option<bool>("--vit-base-recipe") { Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
-        var data = new EvalArguments();
+        var data = new EvalArguments(useDefault);
         run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, clsToken, vitBase);
 
         command.SetAction(parse => Run.Guarded(() =>

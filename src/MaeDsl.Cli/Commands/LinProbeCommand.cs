@@ -9,13 +9,13 @@ namespace MaeDsl.Cli;
 /// <summary><c>linprobe</c>: linear probing of a frozen pre-trained encoder with the official main_linprobe.py recipe (see <see cref="LinearProbeOptions"/>).</summary>
 internal static class LinProbeCommand
 {
-    public static Command Create()
+    public static Command Create(bool useDefault = true)
     {
         var defaults = new LinearProbeOptions();
         var command = new Command("linprobe", $"Linear probe of a frozen model's encoder (main_linprobe.py recipe: BatchNorm + Linear head, LARS)");
         var run = new ClassifierRunArguments(defaults, "probe");
         var globalPool = new Option<bool>("--global-pool") { Description = "Probe the mean of the patch tokens (+ fc_norm) instead of the cls token" };
-        var data = new EvalArguments();
+        var data = new EvalArguments(useDefault);
         run.AddTo(command, data, globalPool);
 
         command.SetAction(parse => Run.Guarded(() =>

@@ -13,19 +13,19 @@ namespace MaeDsl.Cli;
 /// </summary>
 internal static class MainJobCommand
 {
-    public static RootCommand Create()
+    public static RootCommand Create(bool useDefault = true)
     {
         var root = new RootCommand(
             "MaeDsl: pre-trains a Masked Autoencoder declared with the MaeDsl attributes (the default model, or --model), " +
             "writes a reconstruction grid, a loss curve and a checkpoint, then evaluates the encoder with a weighted k-NN " +
             "against a randomly initialised encoder and raw pixels. Commands run the parts alone.");
-        var args = new PretrainArguments();
+        var args = new PretrainArguments(useDefault);
         args.AddTo(root);
         var evalLimit = EvaluateCommand.EvalLimitOption();
         root.Options.Add(evalLimit);
         root.SetAction((parse, cancel) =>
         {
-            if (parse.GetValue(args.Common.Model) is null && MaeModels.Default is null)
+            if (parse.GetValue(args.Common.Model) is null && args.Common.DefaultModel is null)
                 return Task.FromResult(new HelpAction().Invoke(parse)); // nothing to run: say what there is
             return Task.FromResult(Run.Guarded(() =>
             {

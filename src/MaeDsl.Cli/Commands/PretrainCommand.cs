@@ -6,10 +6,10 @@ namespace MaeDsl.Cli;
 /// <summary>`pretrain`: only the pre-training (checkpoints, logs, pictures), no evaluation.</summary>
 internal static class PretrainCommand
 {
-    public static Command Create()
+    public static Command Create(bool useDefault = true)
     {
         var command = new Command("pretrain", "Pre-train a model (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
-        var args = new PretrainArguments();
+        var args = new PretrainArguments(useDefault);
         args.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Run.Guarded(() =>
         {

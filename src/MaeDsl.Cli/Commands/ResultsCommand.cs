@@ -22,7 +22,7 @@ namespace MaeDsl.Cli;
 /// </summary>
 internal static class ResultsCommand
 {
-    public static Command Create()
+    public static Command Create(bool useDefault = true)
     {
         var command = new Command("results", "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and write docs/results.md with the raw logs");
         var output = new Option<string>("--logs") { Description = "Folder of the raw CSV logs", DefaultValueFactory = _ => Path.Combine("docs", "results") };
@@ -47,7 +47,7 @@ internal static class ResultsCommand
         var scratchLayerDecay = new Option<double>("--scratch-layer-decay") { Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)", DefaultValueFactory = _ => 1.0 };
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
-        var pretrain = new PretrainArguments();
+        var pretrain = new PretrainArguments(useDefault);
         pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery]); // results keeps its pre-training in --work
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
                      finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop, scratchLayerDecay,
