@@ -54,11 +54,20 @@ namespace MaeDsl.Generators
         public static readonly DiagnosticDescriptor NotBuildable = Error(MaeRules.NotBuildable,
             "The configuration cannot be built");
 
+        /// <summary>Reported once the whole compilation is seen: it compares the models of one assembly.</summary>
+        public static readonly DiagnosticDescriptor RegistryConflict = new DiagnosticDescriptor(
+            MaeRules.RegistryConflict,
+            "Each model of an assembly needs a valid, distinct registry key, and at most one is the default",
+            MaeRules.MessageFormat(MaeRules.RegistryConflict),
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+            helpLinkUri: HelpLinkBase + MaeRules.RegistryConflict + ".md",
+            customTags: WellKnownDiagnosticTags.CompilationEnd);
+
         /// <summary>Every descriptor, in id order.</summary>
         public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
             NotPartial, HeadsDoNotDivideWidth, PatchDoesNotDivideImage, RatioOutOfRange, WidthNotDivisibleBy4,
             MissingOrNotPositive, AttributeMissingOrRepeated, GridNeedsThreeQuartersAndEvenGrid, MlpHiddenNotInteger,
-            RatioOutsidePaperRange, DropPathOutOfRange, NotBuildable);
+            RatioOutsidePaperRange, DropPathOutOfRange, NotBuildable, RegistryConflict);
 
         private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);
 

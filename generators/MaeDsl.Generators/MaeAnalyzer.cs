@@ -1,4 +1,7 @@
+using System;
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -9,7 +12,8 @@ namespace MaeDsl.Generators
     /// Checks every class that carries an MAE attribute: the declaration (MAE001), the attribute set
     /// (MAE007) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
     /// diagnostic points at the attribute argument it blames, or at the attribute when the argument is
-    /// absent (a missing Depth), or at the class name when the attribute is absent too.
+    /// absent (a missing Depth), or at the class name when the attribute is absent too. At the end of the
+    /// compilation it checks the registry of all valid models together (MAE013: keys and the default model).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class MaeAnalyzer : DiagnosticAnalyzer
@@ -20,7 +24,29 @@ namespace MaeDsl.Generators
         {
             context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
             context.EnableConcurrentExecution();
-            context.RegisterSymbolAction(AnalyzeType, SymbolKind.NamedType);
+            context.RegisterCompilationStartAction(start =>
+            {
+                var registered = new ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)>();
+                start.RegisterSymbolAction(symbol =>
+                {
+                    AnalyzeType(symbol);
+                    if (ModelToGenerate.Read(symbol.Symbol, symbol.CancellationToken)?.Registration is { } entry)
+                        registered.Add(((INamedTypeSymbol)symbol.Symbol, entry));
+                }, SymbolKind.NamedType);
+                start.RegisterCompilationEndAction(end => AnalyzeRegistry(end, registered));
+            });
+        }
+
+        /// <summary>MAE013 over the models the generated registry would hold, each problem at the model it blames.</summary>
+        private static void AnalyzeRegistry(CompilationAnalysisContext context, ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)> registered)
+        {
+            var models = registered.OrderBy(m => m.Entry.FullName, StringComparer.Ordinal).ToList();
+            foreach (var (index, problem) in RegistryRules.Check(models.Select(m => m.Entry).ToList()))
+            {
+                var type = models[index].Type;
+                var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type, context.CancellationToken) : ClassLocation(type);
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+            }
         }
 
         private static void AnalyzeType(SymbolAnalysisContext context)
@@ -43,12 +69,16 @@ namespace MaeDsl.Generators
             if (attributes.HasBadValue) return; // the compiler reports the value that did not bind
 
             foreach (var problem in attributes.ToSpec().Validate())
-            {
-                Location? location = null;
-                if (attributes.Get(problem.Attribute) is { } data)
-                    location = ArgumentLocation(data, problem.Argument, cancellationToken) ?? AttributeLocation(data, cancellationToken);
-                Report(context, problem, location ?? ClassLocation(type));
-            }
+                Report(context, problem, LocationOf(problem, attributes, type, cancellationToken));
+        }
+
+        /// <summary>The argument a problem blames, else its attribute, else (no attribute, or none named) the class name.</summary>
+        private static Location LocationOf(SpecProblem problem, MaeAttributes attributes, INamedTypeSymbol type, System.Threading.CancellationToken cancellationToken)
+        {
+            Location? location = null;
+            if (attributes.Get(problem.Attribute) is { } data)
+                location = ArgumentLocation(data, problem.Argument, cancellationToken) ?? AttributeLocation(data, cancellationToken);
+            return location ?? ClassLocation(type);
         }
 
         private static void Report(SymbolAnalysisContext context, SpecProblem problem, Location location) =>

@@ -8,13 +8,13 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace MaeDsl.Generators
 {
     /// <summary>
-    /// The MAE attributes found on one class, read without judging them. The generator and the analyzer
+    /// The MAE attributes found on one class ([MaeModel] included), read without judging them. The generator and the analyzer
     /// both start here, so they agree on what the class asks for: the generator turns a clean set into a
     /// model, the analyzer turns every broken rule into a diagnostic at its argument.
     /// </summary>
     internal sealed class MaeAttributes
     {
-        public const string Encoder = "Encoder", Decoder = "Decoder", Image = "Image", Masking = "Masking", Loss = "Loss";
+        public const string Encoder = "Encoder", Decoder = "Decoder", Image = "Image", Masking = "Masking", Loss = "Loss", Model = "MaeModel";
         public const string EncoderMetadataName = "MaeDsl.EncoderAttribute";
 
         private readonly Dictionary<string, AttributeData> first = new Dictionary<string, AttributeData>();
@@ -41,8 +41,8 @@ namespace MaeDsl.Generators
                 if (result.first.ContainsKey(name)) result.Repeated.Add((name, data));
                 else result.first.Add(name, data);
                 foreach (var argument in data.NamedArguments)
-                    if (argument.Value.Kind == TypedConstantKind.Error || argument.Value.Value is null)
-                        result.HasBadValue = true;
+                    if (argument.Value.Kind == TypedConstantKind.Error || (argument.Value.Value is null && argument.Value.Type?.SpecialType != SpecialType.System_String))
+                        result.HasBadValue = true; // a null Key or Description is "not given"
                 if (data.ConstructorArguments.Length > 0) result.HasBadValue = true;
             }
             return result;
@@ -61,6 +61,7 @@ namespace MaeDsl.Generators
                 case "ImageAttribute": return Image;
                 case "MaskingAttribute": return Masking;
                 case "LossAttribute": return Loss;
+                case "MaeModelAttribute": return Model;
                 default: return null;
             }
         }
@@ -123,6 +124,10 @@ namespace MaeDsl.Generators
 
         private bool Bool(string attribute, string argument, bool fallback) =>
             Value(attribute, argument) is bool b ? b : fallback;
+
+        /// <summary>[MaeModel]'s values: the key (null: derived from the class name), the description (null: generated) and Default.</summary>
+        public (string? Key, string? Description, bool IsDefault) Registration() =>
+            (Value(Model, "Key") as string, Value(Model, "Description") as string, Bool(Model, "Default", false));
 
         /// <summary>
         /// MAE001: what stops the class from taking the generated partial, with the token to blame
@@ -199,7 +204,7 @@ namespace MaeDsl.Generators
             if (Has(Encoder) && Has(Decoder)) return null;
             if (Has(Encoder)) return MaeRules.AttributeMissing(Encoder, Decoder);
             if (Has(Decoder)) return MaeRules.AttributeMissing(Decoder, Encoder);
-            foreach (string present in new[] { Image, Masking, Loss })
+            foreach (string present in new[] { Image, Masking, Loss, Model })
                 if (Has(present)) return MaeRules.AttributeMissing(present, Encoder);
             return null;
         }

@@ -7,8 +7,10 @@ namespace MaeDsl.Generators
 {
     /// <summary>
     /// Turns <c>[Encoder] [Decoder] partial class X;</c> into a strongly typed MAE: the constants of its
-    /// shapes, its <see cref="MaeSpec"/>, constructors and the guarded forward/Encode/Patchify/Unpatchify.
-    /// It emits nothing for a class with an MAE error; <see cref="MaeAnalyzer"/> reports those.
+    /// shapes, its <see cref="MaeSpec"/>, constructors and the guarded forward/Encode/Patchify/Unpatchify; and
+    /// writes one registry per assembly whose module initializer registers every model with <c>MaeDsl.MaeModels</c>.
+    /// It emits nothing for a class with an MAE error, and no registry entry for one with an MAE013 problem;
+    /// <see cref="MaeAnalyzer"/> reports those.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class MaeGenerator : IIncrementalGenerator
@@ -29,6 +31,21 @@ namespace MaeDsl.Generators
 
             context.RegisterSourceOutput(buildable, static (output, model) =>
                 output.AddSource(model!.HintName, SourceText.From(SourceEmitter.Emit(model), Encoding.UTF8)));
+
+            // One registry per assembly: every model's entry, those with an MAE013 problem left out. An edit of one
+            // model changes its entry only; the collected registry is then re-emitted, every model's own file stays cached.
+            IncrementalValueProvider<ModelRegistry> registry = buildable
+                .Select(static (model, _) => model!.Registration)
+                .WithTrackingName(TrackingNames.RegistryEntries)
+                .Collect()
+                .Select(static (entries, _) => ModelRegistry.From(entries))
+                .WithTrackingName(TrackingNames.Registry);
+
+            context.RegisterSourceOutput(registry, static (output, registry) =>
+            {
+                if (registry.Entries.Count > 0)
+                    output.AddSource(ModelRegistry.HintName, SourceText.From(SourceEmitter.EmitRegistry(registry), Encoding.UTF8));
+            });
         }
     }
 }

@@ -14,12 +14,14 @@ namespace MaeDsl.Generators
     /// <param name="Accessibility">"public", "internal", ... as declared (nested classes may be private).</param>
     /// <param name="ContainingTypes">For a nested class, "partial class Outer" and so on, outermost first.</param>
     /// <param name="Spec">The validated configuration: every number of the generated class follows from it.</param>
+    /// <param name="Registration">Its entry in the assembly's model registry; null for a class the registry cannot reach (private or protected nested).</param>
     internal sealed record ModelToGenerate(
         string? Namespace,
         string ClassName,
         string Accessibility,
         EquatableArray<string> ContainingTypes,
-        MaeSpec Spec)
+        MaeSpec Spec,
+        RegistryEntry? Registration)
     {
         /// <summary>
         /// "MaeDsl.Presets.MaeVitBase16.g.cs", "Zoo+SmallMae.g.cs" for a nested class (as metadata names nest
@@ -53,7 +55,34 @@ namespace MaeDsl.Generators
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
                 containing.Insert(0, $"partial {Keyword(outer)} {SourceEmitter.Identifier(outer.Name)}");
             string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(NamespaceFormat) : null;
-            return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec);
+            return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec,
+                Registrable(type) ? Entry(type, attributes, spec) : null);
+        }
+
+        /// <summary>The registry entry of a valid model: key and description from [MaeModel], else derived.</summary>
+        private static RegistryEntry Entry(INamedTypeSymbol type, MaeAttributes attributes, MaeSpec spec)
+        {
+            var (key, description, isDefault) = attributes.Registration();
+            string fullName = type.Name; // as reflection spells it: metadata names, no @, '+' between nested types
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                fullName = outer.Name + "+" + fullName;
+            for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+                fullName = ns.Name + "." + fullName;
+            return new RegistryEntry(key ?? MaeRules.ModelKey(type.Name), key is not null, type.Name, fullName,
+                type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), description ?? spec.ShapeSummary(), isDefault, spec);
+        }
+
+        /// <summary>
+        /// Models the generated registry class can name: the class and every enclosing type visible to the whole
+        /// assembly (a private or protected nested class is not registered, and MAE013 does not check it).
+        /// </summary>
+        private static bool Registrable(INamedTypeSymbol type)
+        {
+            for (var t = type; t is not null; t = t.ContainingType)
+                if (t.DeclaredAccessibility is Microsoft.CodeAnalysis.Accessibility.Private or Microsoft.CodeAnalysis.Accessibility.Protected
+                    or Microsoft.CodeAnalysis.Accessibility.ProtectedAndInternal)
+                    return false;
+            return true;
         }
 
         /// <summary>"A.B.C", keywords escaped (namespace @class.Models).</summary>

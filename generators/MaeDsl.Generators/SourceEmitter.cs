@@ -33,7 +33,11 @@ namespace MaeDsl.Generators
 
             string images = $"[B, {I(spec.Channels)}, {I(spec.ImageSize)}, {I(spec.ImageSize)}]";
             string patches = $"[B, {I(spec.NumPatches)}, {I(spec.PatchDim)}]";
-            string latent = $"[B, {I(spec.EncoderTokens)}, {I(spec.EncoderWidth)}]";
+            // Only the latent's token count depends on the masking ratio, which a MaskingOverride may change at run time:
+            // the guards use the constants of the architecture (Channels, ImageSize, NumPatches, PatchDim), never VisibleCount.
+            string latent = spec.MaskTokensInEncoder
+                ? $"[B, {I(spec.EncoderTokens)}, {I(spec.EncoderWidth)}]"
+                : $"[B, 1 + Spec.VisibleCount, {I(spec.EncoderWidth)}] ([B, {I(spec.EncoderTokens)}, {I(spec.EncoderWidth)}] at the declared ratio)";
             string tensor = "global::TorchSharp.torch.Tensor";
 
             w.Line("/// <summary>");
@@ -51,7 +55,7 @@ namespace MaeDsl.Generators
             Const(w, $"Patches per side: {I(spec.ImageSize)} / {I(spec.PatchSize)}.", "int", "GridSize", I(spec.GridSize));
             Const(w, $"L, the number of patches: {I(spec.GridSize)} × {I(spec.GridSize)}.", "int", "NumPatches", I(spec.NumPatches));
             Const(w, $"Pixels per patch, p²·C: {I(spec.PatchSize)} × {I(spec.PatchSize)} × {I(spec.Channels)} (the decoder's output per token).", "int", "PatchDim", I(spec.PatchDim));
-            Const(w, $"Patches the encoder sees unmasked: (int)({I(spec.NumPatches)} × (1 − {D(spec.MaskRatio)})).", "int", "VisibleCount", I(spec.VisibleCount));
+            Const(w, $"Patches the encoder sees unmasked at the declared ratio: (int)({I(spec.NumPatches)} × (1 − {D(spec.MaskRatio)})); a model built with a MaskingOverride has its own Spec.VisibleCount.", "int", "VisibleCount", I(spec.VisibleCount));
             w.Line();
 
             w.Line($"// ---- encoder: {Heads(spec.EncoderHeads, spec.EncoderHeadDim)}, MLP {I(spec.EncoderWidth)} → {I(spec.EncoderMlpHidden)} → {I(spec.EncoderWidth)} ----");
@@ -90,6 +94,19 @@ namespace MaeDsl.Generators
             w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
             w.Line($"public static {id} Create(long? seed = null) => seed is long value ? new {id}(value) : new {id}();");
             w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// A model whose masking is chosen at run time (<c>--mask-ratio</c>, as main_pretrain.py allows): the same architecture");
+            w.Line("/// and shape guards, only the ratio or strategy of the removed patches differs (see <see cref=\"global::MaeDsl.MaskedAutoencoder.Spec\"/>).");
+            w.Line("/// </summary>");
+            w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
+            w.Line("/// <param name=\"masking\">The masking instead of the declared one, checked by MAE004 and MAE008 (an <see cref=\"global::System.ArgumentException\"/>); null keeps the declared one.</param>");
+            w.Line($"public {id}(long? seed, global::MaeDsl.MaskingOverride? masking) : base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
+            w.Line();
+            w.Line("/// <summary>A new model with the masking chosen at run time; what the registry's factory calls.</summary>");
+            w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
+            w.Line("/// <param name=\"masking\">The masking instead of the declared one; null keeps the declared one.</param>");
+            w.Line($"public static {id} Create(long? seed, global::MaeDsl.MaskingOverride? masking) => new {id}(seed, masking);");
+            w.Line();
 
             string loss = spec.NormalizePixels
                 ? "the mean squared error against per-patch normalised pixels (norm_pix_loss) on the removed patches"
@@ -97,6 +114,7 @@ namespace MaeDsl.Generators
             w.Line("/// <summary>");
             w.Line($"/// Removes {I(spec.MaskedCount)} of the {I(spec.NumPatches)} patches ({StrategyText(spec.Masking)}), encodes {(spec.MaskTokensInEncoder ? "all of them with mask tokens" : $"the {I(spec.VisibleCount)} visible ones")} and");
             w.Line($"/// reconstructs the removed ones; the loss is {loss}.");
+            w.Line("/// The counts are the declared masking's: a model built with a MaskingOverride removes Spec.MaskedCount patches.");
             w.Line("/// </summary>");
             w.Line($"/// <param name=\"images\">{images}, floating point.</param>");
             w.Line($"public override global::MaeDsl.MaeOutput forward({tensor} images)");
@@ -156,6 +174,58 @@ namespace MaeDsl.Generators
             if (model.Namespace is not null) w.Close();
             return w.ToString();
         }
+
+        /// <summary>
+        /// The assembly's registry: a module initializer that hands every model's <c>MaeModelInfo</c> to
+        /// <c>MaeModels.Register</c> when the assembly loads, in declaration order.
+        /// </summary>
+        public static string EmitRegistry(ModelRegistry registry)
+        {
+            var w = new Writer();
+            string info = "global::MaeDsl.MaeModelInfo";
+            w.Line("// <auto-generated/>");
+            w.Line($"// Generated by MaeDsl.Generators: the registry of the {Plural(registry.Entries.Count, "MAE model")} declared in this assembly, from their attributes");
+            w.Line("// ([MaeModel] gives a key, a description or the default model): change the attributes, not this file.");
+            w.Line("#nullable enable");
+            w.Line();
+            w.Line($"namespace {ModelRegistry.Namespace}");
+            w.Open();
+            w.Line("/// <summary>");
+            w.Line("/// Registers this assembly's MAE models with <see cref=\"global::MaeDsl.MaeModels\"/> as the assembly loads, so that a host");
+            w.Line($"/// finds each by its key or class name (<c>MaeModels.Find(\"{registry.Entries[0].Key}\")</c>) without a hand-written list.");
+            w.Line("/// </summary>");
+            w.Line($"internal static class {ModelRegistry.ClassName}");
+            w.Open();
+            w.Line("/// <summary>Runs once, before any other code of this assembly.</summary>");
+            w.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
+            w.Line("internal static void Register()");
+            w.Open();
+            w.Line($"global::MaeDsl.MaeModels.Register(new {info}[]");
+            w.Open();
+            foreach (var entry in registry.Entries)
+            {
+                w.Line($"// {entry.FullName}: {entry.Spec.ShapeSummary()}; {N(entry.Spec.ParameterCount)} trainable parameters");
+                w.Line($"new {info}(");
+                w.Indent();
+                w.Line($"Key: {Literal(entry.Key)},");
+                w.Line($"ClassName: {Literal(entry.ClassName)},");
+                w.Line($"FullName: {Literal(entry.FullName)},");
+                w.Line($"Description: {Literal(entry.Description)},");
+                w.Line($"Spec: {entry.TypeName}.Specification,");
+                w.Line($"IsDefault: {B(entry.IsDefault)},");
+                w.Line($"Assembly: typeof({entry.TypeName}).Assembly,");
+                w.Line($"Factory: static (seed, masking) => new {entry.TypeName}(seed, masking)),");
+                w.Outdent();
+            }
+            w.Outdent();
+            w.Line("});"); // the array, then the call
+            w.Close();
+            w.Close();
+            w.Close();
+            return w.ToString();
+        }
+
+        private static string Literal(string text) => Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(text, quote: true);
 
         /// <summary>A name as a C# identifier: keywords get an @ (class @event).</summary>
         internal static string Identifier(string name) =>

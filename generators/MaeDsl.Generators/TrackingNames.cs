@@ -8,5 +8,11 @@ namespace MaeDsl.Generators
 
         /// <summary>The models that can be generated.</summary>
         public const string RemovingNulls = nameof(RemovingNulls);
+
+        /// <summary>Each model's registry entry (null for a private or protected nested class).</summary>
+        public const string RegistryEntries = nameof(RegistryEntries);
+
+        /// <summary>The collected entries of the assembly, MAE013 problems left out: the registry file's input.</summary>
+        public const string Registry = nameof(Registry);
     }
 }

@@ -15,7 +15,7 @@ public class GeneratedModelTests
     private static readonly Lazy<Assembly> Built = new(() =>
     {
         var (output, result) = TestCompilation.Generate(TestCompilation.Create(Variants.All.Values.ToArray()));
-        Assert.Equal(Variants.All.Count, result.GeneratedTrees.Length);
+        Assert.Equal(Variants.All.Count, TestCompilation.ModelTrees(result).Length);
         return TestCompilation.Load(output);
     });
 
@@ -33,6 +33,7 @@ public class GeneratedModelTests
     {
         "Tests.Tiny.MaeTiny", "FashionMae", "Tests.Ablations.BlockMae", "Tests.Ablations.GridMae",
         "Tests.Ablations.NormPixMae", "Tests.Ablations.EncoderWithMaskTokensMae", "Tests.Nested.Zoo+SmallMae",
+        "Tests.Registry.MySatelliteMae",
     };
 
     [Theory]
@@ -67,6 +68,35 @@ public class GeneratedModelTests
         var patches = model.Patchify(images);
         Assert.Equal(new long[] { 2, l, patchDim }, patches.shape);
         Assert.True(model.Unpatchify(patches).allclose(images));
+    }
+
+    /// <summary>
+    /// A model built with a run-time masking override (another ratio, random masking) keeps every guard: they check the
+    /// architecture's constants, so right inputs pass and wrong ones fail as before; only the latent's token count follows the ratio.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SmallModels))]
+    public void A_masking_override_keeps_the_guards_and_changes_only_the_masking(string fullName)
+    {
+        var type = Model(fullName);
+        var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, new[] { typeof(long?), typeof(MaskingOverride) })!;
+        int c = Constant<int>(type, "Channels"), size = Constant<int>(type, "ImageSize"), l = Constant<int>(type, "NumPatches"), width = Constant<int>(type, "EncoderWidth");
+        using var scope = NewDisposeScope();
+        using var model = (MaskedAutoencoder)create.Invoke(null, new object?[] { 2L, new MaskingOverride(0.5, MaskingStrategy.Random) })!;
+        Assert.Equal(model.GetType(), type);
+        Assert.Equal((0.5, MaskingStrategy.Random, l / 2), (model.Spec.MaskRatio, model.Spec.Masking, model.Spec.VisibleCount));
+
+        var images = rand(new long[] { 2, c, size, size }, generator: new Generator(7));
+        using var output = model.forward(images, rand(new long[] { 2, l }, generator: new Generator(8)));
+        Assert.Equal(new long[] { 2, 1 + (model.Spec.MaskTokensInEncoder ? l : l / 2), width }, output.Latent.shape);
+        Assert.Equal(new float[] { l - l / 2, l - l / 2 }, output.Mask.sum(1).data<float>().ToArray());
+        Assert.True(model.Unpatchify(model.Patchify(images)).allclose(images));
+
+        string name = type.Name;
+        var e = Assert.Throws<ShapeMismatchException>(() => model.forward(images, zeros(2, l / 2)));
+        Assert.Equal($"{name}.forward: noise must be [2, {l}], got [2, {l / 2}]", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => model.Encode(zeros(2, c + 1, size, size)));
+        Assert.Equal($"{name}.Encode: images must be [B, {c}, {size}, {size}], got [2, {c + 1}, {size}, {size}]", e.Message);
     }
 
     [Fact]
@@ -111,7 +141,7 @@ public class GeneratedModelTests
     [Fact]
     public void Create_and_the_seed_constructor_are_deterministic()
     {
-        var create = Model("Tests.Tiny.MaeTiny").GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!;
+        var create = Model("Tests.Tiny.MaeTiny").GetMethod("Create", BindingFlags.Public | BindingFlags.Static, new[] { typeof(long?) })!;
         using var a = (MaskedAutoencoder)create.Invoke(null, new object?[] { 5L })!;
         using var b = Create("Tests.Tiny.MaeTiny", 5);
         using var c = (MaskedAutoencoder)create.Invoke(null, new object?[] { null })!;

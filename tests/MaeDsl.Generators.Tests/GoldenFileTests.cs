@@ -3,7 +3,8 @@ using System.Runtime.CompilerServices;
 namespace MaeDsl.Generators.Tests;
 
 /// <summary>
-/// The generated source of each variant, compared exactly with Baselines/&lt;Variant&gt;.generated.cs.txt.
+/// The generated source of each variant, compared exactly with Baselines/&lt;Variant&gt;.generated.cs.txt, and the
+/// registry of all of them compiled together with Baselines/Registry.generated.cs.txt.
 /// MAEDSL_ACCEPT_BASELINES=1 rewrites the baselines instead (then review the diff); see Baselines/README.md.
 /// </summary>
 public class GoldenFileTests
@@ -18,9 +19,23 @@ public class GoldenFileTests
     public void Generated_source_matches_the_baseline(string variant)
     {
         var (_, result) = TestCompilation.Generate(TestCompilation.Create(Variants.All[variant]));
-        var sources = TestCompilation.GeneratedSources(result);
-        var source = Assert.Single(sources).Value;
+        AssertMatchesBaseline(variant, Assert.Single(TestCompilation.ModelSources(result)).Value);
+    }
 
+    /// <summary>The registry of every variant in one assembly: declaration order, keys, escaped descriptions, the default.</summary>
+    [Fact]
+    public void Generated_registry_matches_the_baseline()
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Variants.All.Values.ToArray()));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+        Assert.Empty(TestCompilation.Analyze(output));
+        AssertMatchesBaseline(RegistryBaseline, TestCompilation.RegistrySource(result) ?? "");
+    }
+
+    private const string RegistryBaseline = "Registry";
+
+    private static void AssertMatchesBaseline(string variant, string source)
+    {
         string path = Path.Combine(BaselineDirectory(), $"{variant}.generated.cs.txt");
         if (Accept)
         {
@@ -43,7 +58,7 @@ public class GoldenFileTests
     public void Every_baseline_file_belongs_to_a_variant()
     {
         var files = Directory.GetFiles(BaselineDirectory(), "*.generated.cs.txt").Select(f => Path.GetFileName(f)!.Replace(".generated.cs.txt", ""));
-        Assert.Equal(Variants.All.Keys.OrderBy(k => k), files.OrderBy(f => f));
+        Assert.Equal(Variants.All.Keys.Append(RegistryBaseline).OrderBy(k => k), files.OrderBy(f => f));
     }
 
     [Theory]
@@ -51,9 +66,9 @@ public class GoldenFileTests
     public void Generated_source_compiles_without_warnings_and_without_MAE_diagnostics(string variant)
     {
         var (output, result) = TestCompilation.Generate(TestCompilation.Create(Variants.All[variant]));
-        var generatedTrees = result.GeneratedTrees;
-        Assert.Single(generatedTrees);
-        Assert.Empty(TestCompilation.CompilerProblems(output, generatedTrees));
+        Assert.Single(TestCompilation.ModelTrees(result));
+        Assert.NotNull(TestCompilation.RegistrySource(result));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
         Assert.Empty(TestCompilation.Analyze(output));
     }
 

@@ -27,7 +27,7 @@ public class OfficialConfigurationTests
     {
         var (output, result) = TestCompilation.Generate(TestCompilation.Create($"using MaeDsl;\n{attributes}\npublic partial class Official;"));
         Assert.Empty(TestCompilation.Analyze(output).Where(d => d.Severity == DiagnosticSeverity.Error));
-        Assert.Single(result.GeneratedTrees);
+        Assert.Single(TestCompilation.ModelTrees(result));
         Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
     }
 
@@ -44,9 +44,13 @@ public class OfficialConfigurationTests
                 public partial class @event;
             }
             """));
-        Assert.Equal("class.Models.static+event.g.cs", Assert.Single(TestCompilation.GeneratedSources(result).Keys));
+        Assert.Equal("class.Models.static+event.g.cs", Assert.Single(TestCompilation.ModelSources(result).Keys));
         Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
-        Assert.Contains("\"event.forward\"", result.GeneratedTrees[0].ToString());
+        Assert.Contains("\"event.forward\"", TestCompilation.ModelTrees(result)[0].ToString());
+        string registry = TestCompilation.RegistrySource(result)!;
+        Assert.Contains("Key: \"event\",", registry);
+        Assert.Contains("FullName: \"class.Models.static+event\",", registry);
+        Assert.Contains("new global::@class.Models.@static.@event(seed, masking)", registry);
     }
 
     [Fact]

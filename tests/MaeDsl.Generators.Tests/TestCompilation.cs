@@ -51,9 +51,24 @@ internal static class TestCompilation
         return (output, result);
     }
 
+    /// <summary>The hint name of the assembly's model registry (generated when the compilation has a registrable model).</summary>
+    public const string RegistryHintName = "MaeDsl.Generated.MaeDslModelRegistry.g.cs";
+
     /// <summary>The generated sources, by hint name.</summary>
     public static Dictionary<string, string> GeneratedSources(GeneratorDriverRunResult result) =>
         result.Results.SelectMany(r => r.GeneratedSources).ToDictionary(s => s.HintName, s => s.SourceText.ToString());
+
+    /// <summary>The generated model classes by hint name: every source but the registry.</summary>
+    public static Dictionary<string, string> ModelSources(GeneratorDriverRunResult result) =>
+        GeneratedSources(result).Where(s => s.Key != RegistryHintName).ToDictionary(s => s.Key, s => s.Value);
+
+    /// <summary>The generated model classes' trees: every generated tree but the registry's.</summary>
+    public static ImmutableArray<SyntaxTree> ModelTrees(GeneratorDriverRunResult result) =>
+        result.GeneratedTrees.Where(t => Path.GetFileName(t.FilePath) != RegistryHintName).ToImmutableArray();
+
+    /// <summary>The generated registry's source, or null when none was generated.</summary>
+    public static string? RegistrySource(GeneratorDriverRunResult result) =>
+        GeneratedSources(result).TryGetValue(RegistryHintName, out var source) ? source : null;
 
     /// <summary>The analyzer's diagnostics on the compilation after generation (as the build sees it).</summary>
     public static ImmutableArray<Diagnostic> Analyze(Compilation compilation)

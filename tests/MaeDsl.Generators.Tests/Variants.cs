@@ -113,6 +113,19 @@ public static class Variants
         }
         """;
 
+    /// <summary>[MaeModel] with a key, a description that needs escaping in the registry, and Default; 13 channels.</summary>
+    public const string Registered = """
+        using MaeDsl;
+
+        namespace Tests.Registry;
+
+        [MaeModel(Key = "satellite", Description = "13-band \"Sentinel-2\" tiles, 64×64", Default = true)]
+        [Encoder(Depth = 2, Width = 64, Heads = 4)]
+        [Decoder(Depth = 1, Width = 32, Heads = 4)]
+        [Image(Size = 64, PatchSize = 16, Channels = 13)]
+        public partial class MySatelliteMae;
+        """;
+
     public static readonly IReadOnlyDictionary<string, string> All = new Dictionary<string, string>
     {
         [nameof(Tiny)] = Tiny,
@@ -123,6 +136,7 @@ public static class Variants
         [nameof(NormPix)] = NormPix,
         [nameof(MaskTokensInEncoder)] = MaskTokensInEncoder,
         [nameof(NestedSplit)] = NestedSplit,
+        [nameof(Registered)] = Registered,
     };
 
     public static TheoryData<string> Names => new(All.Keys);

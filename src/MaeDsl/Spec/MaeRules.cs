@@ -26,6 +26,7 @@ namespace MaeDsl
         public const string RatioOutsidePaperRange = "MAE010";
         public const string DropPathOutOfRange = "MAE011";
         public const string NotBuildable = "MAE012";
+        public const string RegistryConflict = "MAE013";
 
         /// <summary>The message format of each id; its arguments are strings.</summary>
         public static string MessageFormat(string id) => id switch
@@ -42,6 +43,7 @@ namespace MaeDsl
             RatioOutsidePaperRange => "Masking Ratio {0} lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
             DropPathOutOfRange => "{0} DropPath {1} is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune recipe uses 0.1",
             NotBuildable => "{0}",
+            RegistryConflict => "{0}",
             _ => "{0}",
         };
 
@@ -62,6 +64,90 @@ namespace MaeDsl
         /// <summary>MAE007: an attribute given more than once (on one declaration or across partial declarations).</summary>
         public static SpecProblem AttributeRepeated(string attribute) =>
             new SpecProblem(AttributeMissingOrRepeated, attribute, "", new[] { $"[{attribute}] is given more than once; keep one" });
+
+        // ---- the model registry (MAE013): keys and the default model, checked over all models of one assembly ----
+
+        /// <summary>
+        /// The registry key of a class without <c>[MaeModel(Key = ...)]</c>: its name in kebab case. Characters other
+        /// than letters and digits separate words and are dropped; a word starts at an upper-case letter that follows
+        /// a lower-case letter or a digit (<c>MaeVit</c> → mae-vit, <c>Vit16Base</c> → vit16-base), or that follows an
+        /// upper-case letter and comes before a lower-case one (<c>HTTPServer</c> → http-server); digits stay with the
+        /// word before them (<c>MaeVitBase16</c> → mae-vit-base16); every word is lower-cased (invariant culture).
+        /// </summary>
+        public static string ModelKey(string className)
+        {
+            var key = new System.Text.StringBuilder(className.Length + 8);
+            bool pendingSeparator = false;
+            for (int i = 0; i < className.Length; i++)
+            {
+                char c = className[i];
+                if (!char.IsLetterOrDigit(c)) { pendingSeparator = key.Length > 0; continue; }
+                if (char.IsUpper(c) && i > 0)
+                {
+                    char before = className[i - 1];
+                    bool after = i + 1 < className.Length && char.IsLower(className[i + 1]);
+                    if (char.IsLower(before) || char.IsDigit(before) || (char.IsUpper(before) && after))
+                        pendingSeparator = key.Length > 0;
+                }
+                if (pendingSeparator) key.Append('-');
+                pendingSeparator = false;
+                key.Append(char.ToLowerInvariant(c));
+            }
+            return key.ToString();
+        }
+
+        /// <summary>A registry key: words of lower-case ASCII letters and digits joined by single hyphens, ^[a-z0-9]+(-[a-z0-9]+)*$.</summary>
+        public static bool IsValidModelKey(string key)
+        {
+            if (key.Length == 0 || key[0] == '-' || key[key.Length - 1] == '-') return false;
+            for (int i = 0; i < key.Length; i++)
+            {
+                char c = key[i];
+                bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && key[i - 1] != '-');
+                if (!ok) return false;
+            }
+            return true;
+        }
+
+        /// <summary>MAE013: a key that is not ^[a-z0-9]+(-[a-z0-9]+)*$, given (blames Key) or derived from the class name (blames the class).</summary>
+        public static SpecProblem ModelKeyInvalid(string className, string key, bool given)
+        {
+            string suggestion = KeySuggestion(key);
+            if (!IsValidModelKey(suggestion)) suggestion = "my-model";
+            string rule = "a key is lower-case letters and digits, in words joined by single '-' (^[a-z0-9]+(-[a-z0-9]+)*$)";
+            return new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
+            {
+                given ? $"Model key '{key}' of '{className}' is not valid: {rule}; Key = \"{suggestion}\" would be"
+                      : $"The model key '{key}' derived from the class name '{className}' is not valid: {rule}; give one with [MaeModel(Key = \"{suggestion}\")]",
+            });
+        }
+
+        /// <summary>MAE013: two models of one assembly with the same key; each is blamed, naming the others ("'A' and 'B'").</summary>
+        public static SpecProblem ModelKeyTaken(string className, string key, string otherFullNames, bool given) =>
+            new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
+            {
+                $"Model key '{key}' of '{className}' is also the key of {otherFullNames}; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]",
+            });
+
+        /// <summary>MAE013: more than one model marked <c>[MaeModel(Default = true)]</c>; each is blamed, naming the others ("'A' and 'B'").</summary>
+        public static SpecProblem SecondDefaultModel(string className, string otherFullNames) =>
+            new SpecProblem(RegistryConflict, "MaeModel", "Default", new[]
+            {
+                $"'{className}' is marked Default = true, and so is {otherFullNames}; an application has one default model: keep Default = true on one of them",
+            });
+
+        /// <summary>"ViT_B16 " → "vit-b16": lower case, every run of other characters one hyphen.</summary>
+        static string KeySuggestion(string key)
+        {
+            var text = new System.Text.StringBuilder(key.Length);
+            foreach (char c in key.ToLowerInvariant())
+            {
+                bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                if (ok) text.Append(c);
+                else if (text.Length > 0 && text[text.Length - 1] != '-') text.Append('-');
+            }
+            return text.ToString().TrimEnd('-');
+        }
 
         public static IReadOnlyList<SpecProblem> Check(MaeSpec s)
         {

@@ -133,6 +133,23 @@ namespace MaeDsl
         static long BlockMacs(long tokens, long width, long hidden) =>
             tokens * width * 3 * width + 2 * tokens * tokens * width + tokens * width * width + 2 * tokens * width * hidden;
 
+        /// <summary>
+        /// One line for help texts and the registry's generated descriptions: "224×224×3, patch 16, encoder 12×768, decoder 8×512",
+        /// followed by what differs from the official pre-training (", mask ratio 0.6", ", block masking", ", mask tokens in encoder", ", norm_pix_loss").
+        /// </summary>
+        public string ShapeSummary()
+        {
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            string text = string.Format(c, "{0}×{0}×{1}, patch {2}, encoder {3}×{4}, decoder {5}×{6}",
+                ImageSize, Channels, PatchSize, EncoderDepth, EncoderWidth, DecoderDepth, DecoderWidth);
+            if (MaskRatio != DefaultMaskRatio) text += ", mask ratio " + MaskRatio.ToString("0.############", c);
+            if (Masking == MaskingStrategy.Block) text += ", block masking";
+            if (Masking == MaskingStrategy.Grid) text += ", grid masking";
+            if (MaskTokensInEncoder) text += ", mask tokens in encoder";
+            if (NormalizePixels) text += ", norm_pix_loss";
+            return text;
+        }
+
         // ---- rules ----
         /// <summary>Every rule this configuration breaks, with the attribute argument to blame. Empty when the model can be built.</summary>
         public IReadOnlyList<SpecProblem> Validate() => MaeRules.Check(this);
