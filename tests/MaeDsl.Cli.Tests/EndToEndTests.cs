@@ -32,4 +32,18 @@ public class EndToEndTests
         Assert.Contains("mask ratio 0.6", evaluate.Out); // the checkpoint's own ratio
         Assert.True(File.Exists(Path.Combine(output, "results.json")));
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void The_main_job_ends_with_the_output_and_knn_lines()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "main");
+        var r = CliConsole.Run(["--train-limit", "256", "--epochs", "1", "--batch", "128", "--eval-limit", "300", "--threads", "1", "--output", output]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("model: MaeFashionTiny — 28×28×1", r.Out); // the default model
+        Assert.Equal($"output: {output}", r.OutLines[^2]);
+        Assert.Matches(@"^knn_accuracy pretrained=\d\.\d{4} random_init=\d\.\d{4} raw_pixels=\d\.\d{4}$", r.OutLines[^1]);
+        Assert.True(File.Exists(Path.Combine(output, "results.json")));
+    }
 }
