@@ -172,6 +172,12 @@ public class DiagnosticTests
         "[Decoder] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
 
     [Fact]
+    public void MAE007_MaeModel_without_encoder() => AssertDiagnostic(
+        "[MaeModel(Key = \"lonely\")]\npublic partial class M;",
+        "MAE007", "MaeModel(Key = \"lonely\")",
+        "[MaeModel] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
+
+    [Fact]
     public void MAE007_attribute_given_twice_across_partial_declarations()
     {
         // The compiler reports CS0579 as well; MAE007 points at the second [Decoder].
