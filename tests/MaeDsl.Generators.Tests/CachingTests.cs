@@ -87,6 +87,42 @@ public class CachingTests
         Assert.True(outputs >= Variants.All.Count, $"expected the step outputs of {Variants.All.Count} models, walked {outputs}");
     }
 
+    /// <summary>
+    /// With several models, a one-character edit of one (Depth = 2 → 3) modifies that model's outputs only: every other
+    /// model's per-model steps stay cached, while the registry, which holds all entries, is recomputed and re-emitted.
+    /// </summary>
+    [Fact]
+    public void A_one_character_edit_of_one_model_leaves_the_others_cached_and_modifies_the_registry()
+    {
+        string[] sources = { Variants.Tiny, Variants.NormPix, Variants.MaskTokensInEncoder, Variants.Registered };
+        var compilation = TestCompilation.Create(sources);
+        var driver = TestCompilation.Driver().RunGenerators(compilation);
+        var first = TestCompilation.GeneratedSources(driver.GetRunResult());
+        var second = driver.RunGenerators(Replace(compilation, 1, Variants.NormPix.Replace("Depth = 2,", "Depth = 3,"))).GetRunResult();
+        var run = second.Results[0];
+
+        foreach (string step in new[] { TrackingNames.InitialExtraction, TrackingNames.RemovingNulls, TrackingNames.RegistryEntries })
+        {
+            var reasons = run.TrackedSteps[step].SelectMany(r => r.Outputs).Select(o => o.Reason).ToList();
+            Assert.Equal(sources.Length, reasons.Count);
+            Assert.Equal(1, reasons.Count(r => r == IncrementalStepRunReason.Modified));
+            var others = reasons.Where(r => r != IncrementalStepRunReason.Modified).ToList();
+            if (step == TrackingNames.InitialExtraction) // the transform runs on a new compilation and yields equal models
+                Assert.All(others, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {r}"));
+            else
+                Assert.All(others, r => Assert.Equal(IncrementalStepRunReason.Cached, r));
+        }
+        Assert.Equal(IncrementalStepRunReason.Modified, run.TrackedSteps[TrackingNames.Registry].Single().Outputs.Single().Reason);
+
+        // the outputs: the edited model's file and the registry are written again, the other three files are cached
+        var outputs = run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(r => r.Outputs).Select(o => o.Reason).ToList();
+        Assert.Equal(3, outputs.Count(r => r == IncrementalStepRunReason.Cached));
+        Assert.Equal(2, outputs.Count(r => r == IncrementalStepRunReason.Modified));
+        var changed = TestCompilation.GeneratedSources(second).Where(s => first[s.Key] != s.Value).Select(s => s.Key).Order(StringComparer.Ordinal);
+        Assert.Equal(new[] { TestCompilation.RegistryHintName, "Tests.Ablations.NormPixMae.g.cs" }, changed);
+        Assert.Contains("encoder 3×64", TestCompilation.RegistrySource(second));
+    }
+
     [Theory]
     [InlineData("[MaeDsl.Decoder(Depth = 3, Width = 32, Heads = 4)]", "public const int DecoderDepth = 3;")]
     [InlineData("[MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 4)] [MaeDsl.Masking(Ratio = 0.5)]", "public const int VisibleCount = 8;")]

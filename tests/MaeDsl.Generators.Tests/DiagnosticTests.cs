@@ -172,6 +172,12 @@ public class DiagnosticTests
         "[Decoder] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
 
     [Fact]
+    public void MAE007_MaeModel_without_encoder() => AssertDiagnostic(
+        "[MaeModel(Key = \"lonely\")]\npublic partial class M;",
+        "MAE007", "MaeModel(Key = \"lonely\")",
+        "[MaeModel] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
+
+    [Fact]
     public void MAE007_attribute_given_twice_across_partial_declarations()
     {
         // The compiler reports CS0579 as well; MAE007 points at the second [Decoder].
@@ -236,6 +242,101 @@ public class DiagnosticTests
         Encoder + Decoder + "[Image(Size = 2000000, PatchSize = 2)]\npublic partial class M;",
         "MAE012", "Size = 2000000",
         "Image Size 2000000 / PatchSize 2 gives 1000000×1000000 patches, more than an int counts; use a larger PatchSize or a smaller Size");
+
+    // ---- MAE013: the registry, over all models of the compilation; each model involved is blamed ----
+    private const string Small = "[Encoder(Depth = 1, Width = 64)]\n[Decoder(Depth = 1, Width = 32, Heads = 4)]\n[Image(Size = 32, PatchSize = 8)]\n";
+
+    /// <summary>The MAE diagnostics of the sources (span, message), the generated model classes and the registered keys.</summary>
+    private static (List<(string Id, string Span, string Message)> Diagnostics, List<string> Models, List<string> Registered) Registry(params string[] sources)
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(sources.Select(s => Usings + s).ToArray()));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees).Where(d => d.Id != "MAE013")); // the classes themselves compile
+        var diagnostics = TestCompilation.Analyze(output)
+            .Select(d => (d.Id, d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan), d.GetMessage(CultureInfo.InvariantCulture)))
+            .OrderBy(d => d.Item2, StringComparer.Ordinal).ThenBy(d => d.Item3, StringComparer.Ordinal).ToList();
+        var registered = System.Text.RegularExpressions.Regex.Matches(TestCompilation.RegistrySource(result) ?? "", "Key: \"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        return (diagnostics, TestCompilation.ModelSources(result).Keys.Order(StringComparer.Ordinal).ToList(), registered);
+    }
+
+    [Fact]
+    public void MAE013_invalid_key_points_at_the_Key_argument_and_the_model_is_not_registered()
+    {
+        var (diagnostics, models, registered) = Registry("[MaeModel(Key = \"ViT_B16\", Description = \"mine\")]\n" + Small + "public partial class MyVit;", Small + "public partial class Other;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Key = \"ViT_B16\"", "Model key 'ViT_B16' of 'MyVit' is not valid: a key is lower-case letters and digits, in words joined by single '-' (^[a-z0-9]+(-[a-z0-9]+)*$); Key = \"vit-b16\" would be"),
+        }, diagnostics);
+        Assert.Equal(new[] { "MyVit.g.cs", "Other.g.cs" }, models); // the model itself is valid and generated
+        Assert.Equal(new[] { "other" }, registered);
+    }
+
+    [Fact]
+    public void MAE013_a_key_derived_from_a_non_ASCII_class_name_points_at_the_class()
+    {
+        var (diagnostics, _, registered) = Registry(Small + "public partial class Modèle;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Modèle", "The model key 'modèle' derived from the class name 'Modèle' is not valid: a key is lower-case letters and digits, in words joined by single '-' (^[a-z0-9]+(-[a-z0-9]+)*$); give one with [MaeModel(Key = \"mod-le\")]"),
+        }, diagnostics);
+        Assert.Empty(registered);
+    }
+
+    [Fact]
+    public void MAE013_two_classes_of_one_name_in_two_namespaces_collide_at_both_class_names()
+    {
+        var (diagnostics, models, registered) = Registry(
+            "namespace Lab.Small;\n" + Small + "public partial class TinyMae;",
+            "namespace Lab.Grey;\n" + Small + "public partial class TinyMae;",
+            Small + "public partial class Bystander;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "TinyMae", "Model key 'tiny-mae' of 'TinyMae' is also the key of 'Lab.Grey.TinyMae'; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]"),
+            ("MAE013", "TinyMae", "Model key 'tiny-mae' of 'TinyMae' is also the key of 'Lab.Small.TinyMae'; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]"),
+        }, diagnostics);
+        Assert.Equal(3, models.Count);
+        Assert.Equal(new[] { "bystander" }, registered);
+    }
+
+    [Fact]
+    public void MAE013_a_given_key_that_another_class_derives_points_at_the_Key_argument_and_at_the_other_class()
+    {
+        var (diagnostics, _, registered) = Registry(
+            "[MaeModel(Key = \"tiny-mae\")]\n" + Small + "public partial class Tiny2;",
+            Small + "public partial class TinyMae;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Key = \"tiny-mae\"", "Model key 'tiny-mae' of 'Tiny2' is also the key of 'TinyMae'; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]"),
+            ("MAE013", "TinyMae", "Model key 'tiny-mae' of 'TinyMae' is also the key of 'Tiny2'; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]"),
+        }, diagnostics);
+        Assert.Empty(registered);
+    }
+
+    [Fact]
+    public void MAE013_two_default_models_point_at_each_Default_argument()
+    {
+        var (diagnostics, _, registered) = Registry(
+            "[MaeModel(Default = true)]\n" + Small + "public partial class A;",
+            "[MaeModel(Key = \"b\", Default = true)]\n" + Small + "public partial class B;",
+            "[MaeModel(Default = false)]\n" + Small + "public partial class C;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Default = true", "'A' is marked Default = true, and so is 'B'; an application has one default model: keep Default = true on one of them"),
+            ("MAE013", "Default = true", "'B' is marked Default = true, and so is 'A'; an application has one default model: keep Default = true on one of them"),
+        }, diagnostics);
+        Assert.Equal(new[] { "c" }, registered);
+    }
+
+    [Fact]
+    public void MAE013_ignores_models_with_other_errors_and_models_the_registry_cannot_reach()
+    {
+        var (diagnostics, models, registered) = Registry(
+            "[Encoder(Depth = 1, Width = 66, Heads = 3)]\n[Decoder(Depth = 1, Width = 32, Heads = 4)]\npublic partial class TinyMae;", // MAE005, no model
+            "namespace Other;\n" + Small + "public partial class TinyMae;",
+            "public partial class Holder\n{\n" + "[MaeModel(Key = \"Not Checked\")]\n" + Small + "private partial class Hidden;\n}");
+        Assert.Equal(new[] { "MAE005" }, diagnostics.Select(d => d.Id));
+        Assert.Equal(new[] { "Holder+Hidden.g.cs", "Other.TinyMae.g.cs" }, models); // a private nested model is generated, not registered
+        Assert.Equal(new[] { "tiny-mae" }, registered);
+    }
 
     [Fact]
     public void Several_mistakes_are_all_reported_at_their_arguments()

@@ -4,9 +4,10 @@ using Xunit.Abstractions;
 namespace MaeDsl.Generators.Tests;
 
 /// <summary>
-/// A real <c>dotnet build</c> of a throwaway project outside the repository, with ten classes that each
-/// make one mistake (MAE001–MAE010): a user meets every diagnostic at once, on the class's attribute or
-/// class line. The project references only the built MaeDsl.dll, TorchSharp.dll and the generator.
+/// A real <c>dotnet build</c> of a throwaway project outside the repository, with eleven classes that each
+/// make one mistake (MAE001–MAE010, and MAE013 which the analyzer reports at the end of the compilation): a
+/// user meets every diagnostic at once, on the class's attribute or class line. The project references only
+/// the built MaeDsl.dll, TorchSharp.dll and the generator.
 /// </summary>
 public class DotnetBuildTests(ITestOutputHelper log)
 {
@@ -23,6 +24,7 @@ public class DotnetBuildTests(ITestOutputHelper log)
         ("MAE008", "error", "[Encoder(Depth = 12, Width = 768)]\n[Decoder(Depth = 8, Width = 512)]\n[Masking(Ratio = 0.5, Strategy = MaskingStrategy.Grid)]\npublic partial class Mae008GridNeedsThreeQuarters;"),
         ("MAE009", "error", "[Encoder(Depth = 2, Width = 64, Heads = 4, MlpRatio = 2.7)]\n[Decoder(Depth = 8, Width = 512)]\npublic partial class Mae009MlpHiddenNotInteger;"),
         ("MAE010", "warning", "[Encoder(Depth = 12, Width = 768)]\n[Decoder(Depth = 8, Width = 512)]\n[Masking(Ratio = 0.9)]\npublic partial class Mae010RatioOutsidePaperRange;"),
+        ("MAE013", "error", "[MaeModel(Key = \"Not A Key\")]\n[Encoder(Depth = 12, Width = 768)]\n[Decoder(Depth = 8, Width = 512)]\npublic partial class Mae013InvalidKey;"),
     };
 
     [Fact]

@@ -8,8 +8,9 @@ namespace MaeDsl.Generators.Tests;
 /// <summary>
 /// As a NuGet user: <c>dotnet pack</c> src/MaeDsl into a temporary folder feed, then a fresh project
 /// outside the repository that references only the MaeDsl package declares a variant, builds (the
-/// packed generator runs) and runs a forward pass; then a broken variant fails its build with the packed
-/// analyzer's MAE diagnostic. TorchSharp comes from the default NuGet sources.
+/// packed generator runs) and runs a forward pass; the generated registry finds the variant by its key and
+/// the package's presets by theirs, and builds the variant with another mask ratio; then a broken variant
+/// fails its build with the packed analyzer's MAE diagnostic. TorchSharp comes from the default NuGet sources.
 /// </summary>
 public class PackageTests(ITestOutputHelper log)
 {
@@ -85,6 +86,13 @@ public class PackageTests(ITestOutputHelper log)
                 using var output = model.forward(images);
                 Console.WriteLine(FormattableString.Invariant($"NumPatches {PackedMae.NumPatches} ParameterCount {PackedMae.ParameterCount} pred [{string.Join(", ", output.Pred.shape)}] loss {output.Loss.item<float>():R}"));
 
+                // the registries of this program and of the package, filled by their module initializers
+                var packed = MaeModels.Find("packed-mae");
+                using var half = packed.Create(seed: 1, new MaskingOverride(0.5));
+                using var halfOutput = half.forward(images);
+                Console.WriteLine($"registry {packed.FullName} '{packed.Description}' {MaeModels.Find("vit-b16").FullName} keys {string.Join(",", MaeModels.All.Select(m => m.Key).Order())}");
+                Console.WriteLine($"override {half.GetType().Name} ratio {half.Spec.MaskRatio} latent [{string.Join(", ", halfOutput.Latent.shape)}]");
+
                 /// <summary>A small variant declared by the package's user.</summary>
                 [Encoder(Depth = 1, Width = 32, Heads = 2)]
                 [Decoder(Depth = 1, Width = 16, Heads = 2)]
@@ -99,6 +107,8 @@ public class PackageTests(ITestOutputHelper log)
             Assert.True(match.Success, $"the consumer did not print the expected line:\n{runOutput}");
             float loss = float.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
             Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss} should be a positive finite number");
+            Assert.Contains("registry PackedMae '32×32×3, patch 8, encoder 1×32, decoder 1×16' MaeDsl.Presets.MaeVitBase16 keys packed-mae,vit-b16,vit-h14,vit-l16", runOutput);
+            Assert.Contains("override PackedMae ratio 0.5 latent [2, 9, 32]", runOutput);
 
             // The package's analyzer runs too: a broken variant fails the build with its MAE diagnostic.
             File.WriteAllText(Path.Combine(consumer, "Broken.cs"), """

@@ -64,14 +64,16 @@ public sealed class LossAttribute : Attribute
 
 /// <summary>
 /// How the model registry and the command line name a model: <c>[MaeModel(Key = "tiny", Description = "...", Default = true)]</c>.
-/// Without it the key is the class name in kebab case (<c>MySatelliteMae</c> → <c>my-satellite-mae</c>).
+/// Without it the key is the class name in kebab case (<c>MySatelliteMae</c> → <c>my-satellite-mae</c>, the rule of
+/// <see cref="MaeRules.ModelKey"/>) and the description the spec's shape (<see cref="MaeSpec.ShapeSummary"/>).
+/// The analyzer checks the keys and defaults of one assembly (MAE013); see docs/dsl.md, "The model registry".
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class MaeModelAttribute : Attribute
 {
-    /// <summary>The key the command line's <c>--model</c> accepts (beside the class name); lower-case letters, digits and '-'.</summary>
+    /// <summary>The key the command line's <c>--model</c> accepts (beside the class name): ^[a-z0-9]+(-[a-z0-9]+)*$, unique in the assembly.</summary>
     public string? Key { get; set; }
-    /// <summary>One line for help texts.</summary>
+    /// <summary>One line for help texts (default: the shape, "224×224×3, patch 16, encoder 12×768, decoder 8×512").</summary>
     public string? Description { get; set; }
     /// <summary>The model a host runs when no command is given (at most one per application).</summary>
     public bool Default { get; set; }
