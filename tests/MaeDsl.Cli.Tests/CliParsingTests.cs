@@ -50,6 +50,17 @@ public class CliParsingTests
     }
 
     [Fact]
+    public void Models_lists_every_registered_model_with_its_key_class_and_default()
+    {
+        var r = CliConsole.Run(["models"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var tiny = Assert.Single(r.OutLines, l => l.StartsWith("tiny ", StringComparison.Ordinal));
+        Assert.Matches(@"^tiny\s+│?\s*MaeFashionTiny\s+│?\s*28×28×1\s+│?\s*49 of 4×4\s+│?\s*306,576\s+│?\s*yes\s", tiny);
+        foreach (var key in new[] { "tiny-normpix", "tiny-patch7", "tiny-decoder1", "vit-b16", "vit-l16", "vit-h14" })
+            Assert.Single(r.OutLines, l => l.StartsWith(key + " ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void With_no_default_model_and_no_command_it_prints_the_help()
     {
         var r = CliConsole.Run([], MaeCli.CreateRootCommand(useDefault: false));
@@ -83,8 +94,8 @@ public class CliParsingTests
     public void Every_command_is_offered_and_threads_is_declared_once_per_command()
     {
         var root = MaeCli.CreateRootCommand();
-        Assert.Equal(new[] { "pretrain", "evaluate", "bench", "finetune", "linprobe", "results", "export-images" }, root.Subcommands.Select(c => c.Name));
-        foreach (var command in root.Subcommands.Append(root).Where(c => c.Name != "export-images"))
+        Assert.Equal(new[] { "pretrain", "evaluate", "bench", "finetune", "linprobe", "results", "export-images", "models" }, root.Subcommands.Select(c => c.Name));
+        foreach (var command in root.Subcommands.Append(root).Where(c => c.Name is not ("export-images" or "models")))
             Assert.Single(command.Options, o => o.Name == "--threads");
     }
 }
