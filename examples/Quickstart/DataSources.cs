@@ -1,5 +1,5 @@
 using MaeDsl.Data;
-using MaeDsl.Training;
+using MaeDsl.Training.Pretraining;
 using static TorchSharp.torch;
 
 namespace Quickstart;
@@ -75,6 +75,6 @@ public sealed class DataSources
     {
         var source = SubsetDataset.First(d, limit);
         var loader = new BatchLoader(source, batchSize, EvalTransform(d), shuffle: false, dropLast: false, prefetch: 2, workers: 1);
-        return ClassifierTraining.Pairs(loader.Epoch(0));
+        return Batch.Pairs(loader.Epoch(0));
     }
 }

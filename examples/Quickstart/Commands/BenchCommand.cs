@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MaeDsl.Training;
+using MaeDsl.Training.Optimization;
 using static TorchSharp.torch;
 
 namespace Quickstart.Commands;
@@ -16,7 +17,7 @@ public static class BenchCommand
     {
         var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a variant on random images.");
         var variant = new Option<string>("--variant") { Description = "Model", DefaultValueFactory = _ => "tiny" };
-        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.TinyBatch };
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "torch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         foreach (var o in new Option[] { variant, batch, iterations, threads }) command.Options.Add(o);

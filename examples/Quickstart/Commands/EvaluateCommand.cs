@@ -28,9 +28,10 @@ public static class EvaluateCommand
             set_num_threads(parse.GetValue(threads));
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             var info = CheckpointStore.ReadInfo(path);
-            var options = PretrainOptions.FromJson(info.Config);
+            var config = RunConfig.Parse(info.Config, path);
+            var options = config.Run;
             var variant = Variants.Find(info.ModelName);
-            double? ratio = info.Config["spec"]?["MaskRatio"]?.GetValue<double>();
+            double? ratio = config.Spec?.MaskRatio;
             using var model = variant.Build(options.Seed, ratio);
             CheckpointStore.LoadModel(path, model);
             using var randomInit = variant.Build(options.Seed, ratio);

@@ -6,20 +6,17 @@ namespace Quickstart.Commands;
 /// <summary>The options shared by the main job and the `pretrain` command (one instance per command).</summary>
 public sealed class PretrainArguments
 {
-    // Defaults of the main job's tiny variant (measured, see README-quickstart.md); the big presets default to the official recipe.
-    public const int TinyEpochs = 3;
-    public const int TinyBatch = 256;
-    public const double TinyBlr = 1.5e-3;
-    public const double TinyWarmupEpochs = 0.5;
+    // Defaults: the tiny variants take the main job's preset (measured, see README-quickstart.md), the big ones the official recipe.
+    static readonly RunOptions Tiny = RecipePresets.TinyPretrain.Run, Official = RecipePresets.OfficialPretrain.Run;
 
     public readonly Option<string> Variant = new("--variant") { Description = $"Model: {string.Join(", ", Variants.All.Select(v => $"{v.Key} ({v.Description})"))}", DefaultValueFactory = _ => "tiny" };
     public readonly Option<string> Dataset = new("--dataset") { Description = $"'{DataSources.FashionMnistName}' or the root of an ImageFolder (root/class_x/*.jpg; a sibling 'val' folder of a 'train' root is the held-out split)", DefaultValueFactory = _ => DataSources.FashionMnistName };
     public readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist)" };
-    public readonly Option<int?> Epochs = new("--epochs") { Description = $"Epochs (default: {TinyEpochs} for tiny, the official 400 for the ViT presets)" };
-    public readonly Option<int?> Batch = new("--batch") { Description = $"Images per iteration (default: {TinyBatch} for tiny, 64 for the ViT presets)" };
+    public readonly Option<int?> Epochs = new("--epochs") { Description = $"Epochs (default: {Tiny.Epochs} for tiny, the official {Official.Epochs} for the ViT presets)" };
+    public readonly Option<int?> Batch = new("--batch") { Description = $"Images per iteration (default: {Tiny.BatchSize} for tiny, {Official.BatchSize} for the ViT presets)" };
     public readonly Option<int> Accum = new("--accum") { Description = "Gradient accumulation iterations (effective batch = batch × accum)", DefaultValueFactory = _ => 1 };
-    public readonly Option<double?> Blr = new("--blr") { Description = $"Base lr; lr = blr × effective batch / 256 (default: {TinyBlr} for tiny's short run, PRETRAIN.md's 1.5e-4 for the ViT presets)" };
-    public readonly Option<double?> WarmupEpochs = new("--warmup-epochs") { Description = $"Linear warmup epochs (default: {TinyWarmupEpochs} for tiny, the official 40 for the ViT presets)" };
+    public readonly Option<double?> Blr = new("--blr") { Description = $"Base lr; lr = blr × effective batch / 256 (default: {Tiny.BaseLr} for tiny's short run, PRETRAIN.md's {Official.BaseLr} for the ViT presets)" };
+    public readonly Option<double?> WarmupEpochs = new("--warmup-epochs") { Description = $"Linear warmup epochs (default: {Tiny.WarmupEpochs} for tiny, the official {Official.WarmupEpochs} for the ViT presets)" };
     public readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of patches removed (default: the variant's, 0.75)" };
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction (official 0.2)", DefaultValueFactory = _ => 0.2 };
     public readonly Option<long> Seed = new("--seed") { Description = "Seed of the initialisation, data order, augmentation and masking", DefaultValueFactory = _ => 0 };
@@ -27,7 +24,7 @@ public sealed class PretrainArguments
     public readonly Option<string?> Output = new("--output") { Description = "Output folder (default: runs/<variant>-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint (.ckpt) written by this program" };
     public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Pre-train on the first N training images only (quick checks)" };
-    public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "Keep a numbered checkpoint (and pictures) every N epochs (default: 2 for tiny, the official 20 for the ViT presets)" };
+    public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = $"Keep a numbered checkpoint (and pictures) every N epochs (default: {Tiny.CheckpointPeriod} for tiny, the official {Official.CheckpointPeriod} for the ViT presets)" };
 
     /// <summary>Adds the options, except those in <paramref name="except"/> (a command that does not honour them must not offer them).</summary>
     public void AddTo(Command command, params Option[] except)
@@ -40,23 +37,26 @@ public sealed class PretrainArguments
     public PretrainSettings Read(ParseResult parse)
     {
         var variant = Variants.Find(parse.GetValue(Variant)!);
-        bool tiny = variant.Key.StartsWith("tiny", StringComparison.Ordinal); // tiny and its ablations
+        var preset = RecipePresets.Pretrain(variant.Key.StartsWith("tiny", StringComparison.Ordinal) ? RecipePresets.Tiny : RecipePresets.Official); // tiny and its ablations
         string? resume = parse.GetValue(Resume);
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{variant.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         int threads = parse.GetValue(Threads);
         if (threads < 1) throw new ArgumentException($"--threads = {threads} is invalid: must be >= 1");
-        var options = new PretrainOptions
+        var options = preset with
         {
-            Epochs = parse.GetValue(Epochs) ?? (tiny ? TinyEpochs : 400),
-            BatchSize = parse.GetValue(Batch) ?? (tiny ? TinyBatch : 64),
-            AccumIter = parse.GetValue(Accum),
-            BaseLr = parse.GetValue(Blr) ?? (tiny ? TinyBlr : 1.5e-4),
-            WarmupEpochs = parse.GetValue(WarmupEpochs) ?? (tiny ? TinyWarmupEpochs : 40),
-            Seed = parse.GetValue(Seed),
-            CheckpointEveryEpochs = parse.GetValue(CheckpointEvery) ?? (tiny ? 2 : 20),
-            OutputDir = Path.GetFullPath(output),
+            Run = preset.Run with
+            {
+                Epochs = parse.GetValue(Epochs) ?? preset.Run.Epochs,
+                BatchSize = parse.GetValue(Batch) ?? preset.Run.BatchSize,
+                AccumIter = parse.GetValue(Accum),
+                BaseLr = parse.GetValue(Blr) ?? preset.Run.BaseLr,
+                WarmupEpochs = parse.GetValue(WarmupEpochs) ?? preset.Run.WarmupEpochs,
+                Seed = parse.GetValue(Seed),
+                CheckpointPeriod = parse.GetValue(CheckpointEvery) ?? preset.Run.CheckpointPeriod,
+                OutputDir = Path.GetFullPath(output),
+            },
         };
         options.Validate();
         double? ratio = parse.GetValue(MaskRatio);

@@ -5,7 +5,11 @@ using System.Text;
 using MaeDsl;
 using MaeDsl.Data;
 using MaeDsl.Evaluation;
+using MaeDsl.Native;
 using MaeDsl.Training;
+using MaeDsl.Training.FineTuning;
+using MaeDsl.Training.LinearProbing;
+using MaeDsl.Training.Loop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,13 +34,13 @@ public static class ResultsCommand
         var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
         var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
         var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
-        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => 3 };
-        var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => 128 };
-        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => 0.5 };
-        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => 4 };
-        var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => 256 };
-        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => 6.4 };
-        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => 0.5 };
+        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.Epochs };
+        var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.BatchSize };
+        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.WarmupEpochs };
+        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Epochs };
+        var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
+        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
+        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
         var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use the first N labelled training images (default: --train-limit, which also limits pre-training)" };
         var ftDefaults = new FineTuneOptions();
@@ -62,9 +66,9 @@ public static class ResultsCommand
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             Directory.CreateDirectory(outDir);
             Directory.CreateDirectory(workDir);
-            settings = settings with { Options = settings.Options with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } };
+            settings = settings with { Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
             var spec = settings.Variant.SpecFor(settings.MaskRatio);
-            long s = settings.Options.Seed;
+            long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
             var sources = DataSources.Open(settings.Dataset, settings.DataDir, spec.ImageSize, spec.Channels);
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
@@ -85,17 +89,20 @@ public static class ResultsCommand
                 throw new ArgumentException($"--linprobe-warmup = {parse.GetValue(linprobeWarmup)} must be below --linprobe-epochs = {parse.GetValue(linprobeEpochs)}");
             var lpOptions = new LinearProbeOptions
             {
-                NumClasses = train.NumClasses, Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch),
-                Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup), MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, Seed = s,
-                EvalPeriod = parse.GetValue(linprobeEpochs), CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                NumClasses = train.NumClasses, MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, EvalPeriod = parse.GetValue(linprobeEpochs),
+                Run = RecipePresets.OfficialLinearProbeRun with
+                {
+                    Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
             if (parse.GetValue(finetuneWarmup) >= fEpochs)
                 throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
             var ftOptions = new FineTuneOptions
             {
-                NumClasses = train.NumClasses, Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
-                WarmupEpochs = parse.GetValue(finetuneWarmup), EvalCropPct = cropPct, Seed = s, TensorBoard = false,
+                NumClasses = train.NumClasses, EvalCropPct = cropPct,
+                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false },
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
@@ -108,7 +115,7 @@ public static class ResultsCommand
             MaskedAutoencoder mae;
             double pretrainTime;
             string pretrainBudget;
-            var po = settings.Options;
+            var po = settings.Options.Run;
             if (parse.GetValue(pretrained) is { } weights)
             {
                 if (!(parse.GetValue(pretrainSeconds) > 0))
@@ -147,7 +154,7 @@ public static class ResultsCommand
                      })
             {
                 var clock = Stopwatch.StartNew();
-                var knn = Knn.Evaluate(featurize, ClassifierTraining.Pairs(trainEval.Epoch(0)), ClassifierTraining.Pairs(testEval.Epoch(0)), train.NumClasses);
+                var knn = Knn.Evaluate(featurize, Batch.Pairs(trainEval.Epoch(0)), Batch.Pairs(testEval.Epoch(0)), train.NumClasses);
                 rows.Add(new Row(name, "k-NN (k=20, T=0.07)", "no training", 0, clock.Elapsed.TotalSeconds, 100 * knn.Accuracy, double.NaN, ""));
                 Say(string.Create(CultureInfo.InvariantCulture, $"k-NN {name}: {100 * knn.Accuracy:F2}%"));
             }
@@ -159,13 +166,13 @@ public static class ResultsCommand
                          ("randomly initialised", "linprobe-random", () => LinearProbe.CreateModel(randomMae, lpOptions, s)),
                      })
             {
-                var o = lpOptions with { OutputDir = Path.Combine(workDir, dir) };
+                var o = lpOptions with { Run = lpOptions.Run with { OutputDir = Path.Combine(workDir, dir) } };
                 using var model = create();
                 using var probe = new LinearProbe(model, o);
-                Say($"linear probe, {name}: {o.Epochs} epochs, batch {o.BatchSize}, LARS lr {o.AbsoluteLr}");
+                Say($"linear probe, {name}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, LARS lr {o.Run.AbsoluteLr}");
                 var r = probe.Run(train, test, norm);
-                CopyLogs(o.OutputDir, Path.Combine(outDir, dir));
-                rows.Add(new Row(name, "linear probe (BN + linear, LARS)", $"{o.Epochs} epochs", o.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
+                CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
+                rows.Add(new Row(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
             }
             {
                 var clock = Stopwatch.StartNew();
@@ -178,12 +185,12 @@ public static class ResultsCommand
             ClassifierRunResult FineTune(string dir, VitClassifier model, FineTuneOptions o)
             {
                 // about six evaluations per run, so eval.csv shows the curve (evaluation is not counted in the training time)
-                o = o with { OutputDir = Path.Combine(workDir, dir), EvalPeriod = Math.Max(1, o.Epochs / 6), CheckpointPeriod = o.Epochs };
+                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1, o.Run.Epochs / 6) };
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
-                Say($"fine-tune {dir}: {o.Epochs} epochs, batch {o.BatchSize}, lr {o.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
+                Say($"fine-tune {dir}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, lr {o.Run.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
                 var r = tuner.Run(train, test, norm);
-                CopyLogs(o.OutputDir, Path.Combine(outDir, dir));
+                CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
                 return r;
             }
             var ftMae = FineTune("finetune-mae", FineTuner.FromPretrained(mae, ftOptions), ftOptions);
@@ -192,7 +199,7 @@ public static class ResultsCommand
             rows.Add(new Row("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs, ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
             double secondsPerEpoch = ftScratch.TrainSeconds / fEpochs;
             int equalEpochs = Math.Max(fEpochs, (int)Math.Round((pretrainTime + ftMae.TrainSeconds) / secondsPerEpoch));
-            var equalOptions = scratchOptions with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) };
+            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
             var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3), equalOptions);
             rows.Add(new Row("randomly initialised", "fine-tune (from scratch)", string.Create(CultureInfo.InvariantCulture,
                 $"{equalEpochs} epochs (same total wall time as pre-training + fine-tuning: {pretrainTime + ftMae.TrainSeconds:F0} s)"),
@@ -239,7 +246,7 @@ public static class ResultsCommand
             for (long start = 0; start < n; start += 256)
             {
                 long begin = start;
-                GcQuiet.Run(() => // as every training step here: no collection during libtorch's work
+                NoGcDuringTorch.Run(() => // as every training step here: no collection during libtorch's work
                 {
                     using var scope = torch.NewDisposeScope();
                     var idx = order.narrow(0, begin, Math.Min(256, n - begin));
@@ -259,7 +266,7 @@ public static class ResultsCommand
     static void CopyLogs(string runDir, string target)
     {
         Directory.CreateDirectory(target);
-        foreach (var name in new[] { TrainingLog.CsvFileName, ClassifierTraining.EvalCsvFileName, "config.json" })
+        foreach (var name in new[] { TrainingLog.CsvFileName, EvalLog.CsvFileName, RunConfig.FileName })
         {
             var source = Path.Combine(runDir, name);
             if (File.Exists(source)) File.Copy(source, Path.Combine(target, name), overwrite: true);
@@ -272,7 +279,7 @@ public static class ResultsCommand
         foreach (var r in rows)
             sb.Append(string.Create(CultureInfo.InvariantCulture,
                 $"\"{r.Encoder}\",\"{r.Protocol}\",\"{r.Budget}\",{r.Epochs},{r.TrainSeconds:F1},{r.Top1:F2},{(double.IsNaN(r.Top5) ? "" : r.Top5.ToString("F2", CultureInfo.InvariantCulture))},{r.Log}\n"));
-        MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
+        MaeDsl.IO.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
     /// <summary>The line after which docs/results.md is written by hand (kept when the command rewrites the file).</summary>
@@ -302,7 +309,7 @@ public static class ResultsCommand
         sb.AppendLine();
         sb.AppendLine("| encoder | k-NN (k = 20) | linear probe | fine-tune |");
         sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(string.Create(c, $"| MAE pre-trained ({pretrainBudget}) | {F(Find("MAE pre-trained", "k-NN").Top1)} | {F(lpMae.Top1)} ({lpMae.Budget}, {lpMae.TrainSeconds:F0} s) | {F(ftMae.Top1)} ({ft.Epochs} epochs, {ftMae.TrainSeconds:F0} s; total with pre-training {pretrainTime + ftMae.TrainSeconds:F0} s) |"));
+        sb.AppendLine(string.Create(c, $"| MAE pre-trained ({pretrainBudget}) | {F(Find("MAE pre-trained", "k-NN").Top1)} | {F(lpMae.Top1)} ({lpMae.Budget}, {lpMae.TrainSeconds:F0} s) | {F(ftMae.Top1)} ({ft.Run.Epochs} epochs, {ftMae.TrainSeconds:F0} s; total with pre-training {pretrainTime + ftMae.TrainSeconds:F0} s) |"));
         sb.AppendLine(string.Create(c, $"| randomly initialised | {F(Find("randomly initialised", "k-NN").Top1)} | {F(lpRandom.Top1)} ({lpRandom.Budget}, {lpRandom.TrainSeconds:F0} s) | {F(ftSameEpochs.Top1)} (same fine-tune budget: {ftSameEpochs.Epochs} epochs, {ftSameEpochs.TrainSeconds:F0} s); {F(ftSameTime.Top1)} (same total wall time: {ftSameTime.Epochs} epochs, {ftSameTime.TrainSeconds:F0} s) |"));
         sb.AppendLine(string.Create(c, $"| raw pixels | {F(Find("raw pixels", "k-NN").Top1)} | {F(lr.Top1)} (logistic regression, {lr.Budget}, {lr.TrainSeconds:F0} s) | |"));
         sb.AppendLine();
@@ -316,17 +323,17 @@ public static class ResultsCommand
         sb.AppendLine("## Recipes and budgets");
         foreach (var n in notes) sb.AppendLine($"- {n}");
         var ftOfficial = new FineTuneOptions();
-        var ftChanges = new List<string> { string.Create(c, $"{ft.Epochs} epochs instead of 100 (50 for ViT-L/H)"), string.Create(c, $"warmup {ft.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run)") };
+        var ftChanges = new List<string> { string.Create(c, $"{ft.Run.Epochs} epochs instead of 100 (50 for ViT-L/H)"), string.Create(c, $"warmup {ft.Run.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run)") };
         if (ft.Mixup != ftOfficial.Mixup) ftChanges.Add(string.Create(c, $"mixup {ft.Mixup} instead of {ftOfficial.Mixup}"));
         if (ft.Cutmix != ftOfficial.Cutmix) ftChanges.Add(string.Create(c, $"cutmix {ft.Cutmix} instead of {ftOfficial.Cutmix}"));
         if (ft.RandomErasing != ftOfficial.RandomErasing) ftChanges.Add(string.Create(c, $"random erasing {ft.RandomErasing} instead of {ftOfficial.RandomErasing}"));
         if (ft.MinCropScale != ftOfficial.MinCropScale) ftChanges.Add(string.Create(c, $"RandomResizedCrop scale ({ft.MinCropScale}–1) instead of ({ftOfficial.MinCropScale}–1)"));
         if (scratchLayerDecay != ft.LayerDecay) ftChanges.Add(string.Create(c, $"the from-scratch runs use layer decay {scratchLayerDecay} (it exists to protect pre-trained layers; the paper's from-scratch recipe has none)"));
         ftChanges.Add("RandAugment (rand-m9-mstd0.5-inc1) is not implemented");
-        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.WeightDecay}, blr {ft.BaseLr:E1} (lr {ft.AbsoluteLr:E2} at batch {ft.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
+        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.Run.WeightDecay}, blr {ft.Run.BaseLr:E1} (lr {ft.Run.AbsoluteLr:E2} at batch {ft.Run.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.Run.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
         var lpOfficial = new LinearProbeOptions();
         string lpCrop = lp.MinCropScale == lpOfficial.MinCropScale ? "" : string.Create(c, $"; RandomResizedCrop scale ({lp.MinCropScale}–1) instead of ({lpOfficial.MinCropScale}–1)");
-        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.BatchSize}, RandomResizedCrop ({lp.MinCropScale}–1) + flip; changed: absolute lr {lp.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.BatchSize} / 256 = {0.1 * lp.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.WarmupEpochs} epoch(s) instead of 10, {lp.Epochs} epochs instead of 90{lpCrop}."));
+        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.Run.BatchSize}, RandomResizedCrop ({lp.MinCropScale}–1) + flip; changed: absolute lr {lp.Run.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.Run.BatchSize} / 256 = {0.1 * lp.Run.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.Run.WarmupEpochs} epoch(s) instead of 10, {lp.Run.Epochs} epochs instead of 90{lpCrop}."));
         sb.AppendLine("- Wall times are the training iterations only (no evaluation, no checkpoint writing), measured in this one run (on a machine shared with other jobs they vary: compare the ratios); the time-matched scratch run gets round((pre-training + MAE fine-tuning) / scratch seconds per epoch) epochs.");
         sb.AppendLine();
         sb.AppendLine("## Raw logs");
@@ -338,6 +345,6 @@ public static class ResultsCommand
         string kept = File.Exists(path) && File.ReadAllText(path) is var old && old.IndexOf(HandWrittenMarker, StringComparison.Ordinal) is var at and >= 0
             ? old[(at + HandWrittenMarker.Length)..].TrimStart('\r', '\n') : "";
         if (kept.Length > 0) sb.AppendLine().Append(kept);
-        MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
+        MaeDsl.IO.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }

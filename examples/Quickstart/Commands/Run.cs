@@ -1,4 +1,4 @@
-using MaeDsl.Training;
+using MaeDsl.Training.Loop;
 
 namespace Quickstart.Commands;
 
