@@ -22,8 +22,8 @@ public class ResultsReportTests
     static ResultsRun Run() => new(
         "dotnet run -c Release --project examples/Quickstart -- results --variant tiny-normpix --epochs 10",
         "MaeFashionTinyNormPix", Quickstart.MaeFashionTinyNormPix.Specification, "Fashion-MNIST (20000 train)", 926, "10 epochs, 926 s",
-        ["MAE pre-training: a note."], new FineTuneOptions { Epochs = 8, WarmupEpochs = 0.5 }, 1.0,
-        new LinearProbeOptions { Epochs = 4, Lr = 6.4, WarmupEpochs = 0.5 }, 3000, "docs/results", 2, 2, new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc));
+        ["MAE pre-training: a note."], new FineTuneOptions { Run = RecipePresets.OfficialFineTuneRun with { Epochs = 8, WarmupEpochs = 0.5 } }, 1.0,
+        new LinearProbeOptions { Run = RecipePresets.OfficialLinearProbeRun with { Epochs = 4, Lr = 6.4, WarmupEpochs = 0.5 } }, 3000, "docs/results", 2, 2, new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc));
 
     [Fact]
     public void The_markdown_holds_the_table_the_targets_and_the_command()

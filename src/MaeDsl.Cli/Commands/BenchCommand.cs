@@ -2,6 +2,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MaeDsl.Training;
+using MaeDsl.Training.Optimization;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Cli;
@@ -17,7 +18,7 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a model on random images.");
         var common = new CommonOptions(useDefault);
-        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => PretrainArguments.ShortBatch };
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
         common.AddTo(command, common.Dataset, common.DataDir, common.TrainLimit, common.Seed);
         foreach (var o in new Option[] { batch, iterations }) command.Options.Add(o);

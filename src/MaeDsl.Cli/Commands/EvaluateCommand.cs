@@ -28,10 +28,10 @@ internal static class EvaluateCommand
             common.ApplyThreads(parse);
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             var info = CheckpointStore.ReadInfo(path);
-            var options = PretrainOptions.FromJson(info.Config);
+            var config = RunConfig.Parse(info.Config, path);
+            var options = config.Run;
             var registered = CommonOptions.Resolve(info.ModelName);
-            double? ratio = info.Config["spec"]?["MaskRatio"]?.GetValue<double>();
-            var masking = MaskingOverride.For(registered.Spec, ratio, null);
+            var masking = MaskingOverride.For(registered.Spec, config.Spec?.MaskRatio, null);
             using var model = registered.Create(options.Seed, masking);
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
+using MaeDsl.Training.FineTuning;
 
 namespace MaeDsl.Cli;
 
@@ -37,21 +38,23 @@ internal static class FineTuneCommand
             var spec = registered.Spec;
             var options = run.Apply(defaults, parse, data, loaded) with
             {
-                LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath), ClipGrad = parse.GetValue(clipGrad),
+                LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
                 LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
                 RandomErasing = parse.GetValue(reprob), GlobalPool = !parse.GetValue(clsToken),
             };
-            if (parse.GetValue(vitBase)) options = options with { BaseLr = 5e-4, LayerDecay = 0.65 };
+            options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
+            var vitB = RecipePresets.VitBaseFineTune;
+            if (parse.GetValue(vitBase)) options = options with { Run = options.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay };
             options.Validate();
             Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
             string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)
-                (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Seed, Console.WriteLine);
+                (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
             else
             {
                 Console.WriteLine("no --pretrained: the encoder is randomly initialised (training from scratch)");
-                model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Seed);
+                model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Run.Seed);
             }
             using (model)
             using (var tuner = new FineTuner(model, options))

@@ -1,5 +1,5 @@
 // Runs a command's body so that an error is one `error:` line on stderr with a non-zero exit code.
-using MaeDsl.Training;
+using MaeDsl.Training.Loop;
 
 namespace MaeDsl.Cli;
 

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
+using MaeDsl.Training.LinearProbing;
 
 namespace MaeDsl.Cli;
 
@@ -29,11 +30,11 @@ internal static class LinProbeCommand
             string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)
-                (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Seed, Console.WriteLine);
+                (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Run.Seed, Console.WriteLine);
             else
             {
                 Console.WriteLine("no --pretrained: probing a randomly initialised encoder");
-                model = LinearProbe.CreateModel(spec, options, options.Seed);
+                model = LinearProbe.CreateModel(spec, options, options.Run.Seed);
             }
             using (model)
             using (var probe = new LinearProbe(model, options))

@@ -33,11 +33,11 @@ internal static class MainJobCommand
                 var settings = args.Read(parse);
                 var trained = Pretraining.Run(settings, cancel);
                 using var model = trained.Model;
-                using var randomInit = settings.Build(settings.Options.Seed);
-                var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Seed, parse.GetValue(evalLimit), settings.Options.OutputDir);
+                using var randomInit = settings.Build(settings.Options.Run.Seed);
+                var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, parse.GetValue(evalLimit), settings.Options.Run.OutputDir);
                 Console.WriteLine(FormattableString.Invariant(
                     $"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));
-                Console.WriteLine($"output: {settings.Options.OutputDir}");
+                Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
                 Console.WriteLine(EvaluationReport.KnnLine(figures));
                 return 0;
             }));

@@ -16,7 +16,7 @@ internal static class PretrainCommand
             var settings = args.Read(parse);
             var trained = Pretraining.Run(settings, cancel);
             trained.Model.Dispose();
-            Console.WriteLine($"output: {settings.Options.OutputDir}");
+            Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
             return 0;
         })));
         return command;

@@ -7,7 +7,11 @@ using System.Text;
 using MaeDsl;
 using MaeDsl.Data;
 using MaeDsl.Evaluation;
+using MaeDsl.Native;
 using MaeDsl.Training;
+using MaeDsl.Training.FineTuning;
+using MaeDsl.Training.LinearProbing;
+using MaeDsl.Training.Loop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,13 +34,13 @@ internal static class ResultsCommand
         var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
         var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
         var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
-        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => 3 };
-        var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => 128 };
-        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => 0.5 };
-        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => 4 };
-        var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => 256 };
-        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => 6.4 };
-        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => 0.5 };
+        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.Epochs };
+        var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.BatchSize };
+        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.WarmupEpochs };
+        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Epochs };
+        var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
+        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
+        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
         var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use the first N labelled training images (default: --train-limit, which also limits pre-training)" };
         var ftDefaults = new FineTuneOptions();
@@ -62,9 +66,9 @@ internal static class ResultsCommand
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             Directory.CreateDirectory(outDir);
             Directory.CreateDirectory(workDir);
-            settings = settings with { Options = settings.Options with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } };
+            settings = settings with { Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
-            long s = settings.Options.Seed;
+            long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
             var sources = DataSources.Open(settings.Dataset, settings.DataDir, spec.ImageSize, spec.Channels);
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
@@ -85,17 +89,20 @@ internal static class ResultsCommand
                 throw new ArgumentException($"--linprobe-warmup = {parse.GetValue(linprobeWarmup)} must be below --linprobe-epochs = {parse.GetValue(linprobeEpochs)}");
             var lpOptions = new LinearProbeOptions
             {
-                NumClasses = train.NumClasses, Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch),
-                Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup), MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, Seed = s,
-                EvalPeriod = parse.GetValue(linprobeEpochs), CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                NumClasses = train.NumClasses, MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, EvalPeriod = parse.GetValue(linprobeEpochs),
+                Run = RecipePresets.OfficialLinearProbeRun with
+                {
+                    Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
             if (parse.GetValue(finetuneWarmup) >= fEpochs)
                 throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
             var ftOptions = new FineTuneOptions
             {
-                NumClasses = train.NumClasses, Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
-                WarmupEpochs = parse.GetValue(finetuneWarmup), EvalCropPct = cropPct, Seed = s, TensorBoard = false,
+                NumClasses = train.NumClasses, EvalCropPct = cropPct,
+                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false },
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
@@ -108,7 +115,7 @@ internal static class ResultsCommand
             MaskedAutoencoder mae;
             double pretrainTime;
             string pretrainBudget;
-            var po = settings.Options;
+            var po = settings.Options.Run;
             if (parse.GetValue(pretrained) is { } weights)
             {
                 if (!(parse.GetValue(pretrainSeconds) > 0))
@@ -147,7 +154,7 @@ internal static class ResultsCommand
                      })
             {
                 var clock = Stopwatch.StartNew();
-                var knn = Knn.Evaluate(featurize, ClassifierTraining.Pairs(trainEval.Epoch(0)), ClassifierTraining.Pairs(testEval.Epoch(0)), train.NumClasses);
+                var knn = Knn.Evaluate(featurize, Batch.Pairs(trainEval.Epoch(0)), Batch.Pairs(testEval.Epoch(0)), train.NumClasses);
                 rows.Add(new ResultsRow(name, "k-NN (k=20, T=0.07)", "no training", 0, clock.Elapsed.TotalSeconds, 100 * knn.Accuracy, double.NaN, ""));
                 Say(string.Create(CultureInfo.InvariantCulture, $"k-NN {name}: {100 * knn.Accuracy:F2}%"));
             }
@@ -159,13 +166,13 @@ internal static class ResultsCommand
                          ("randomly initialised", "linprobe-random", () => LinearProbe.CreateModel(randomMae, lpOptions, s)),
                      })
             {
-                var o = lpOptions with { OutputDir = Path.Combine(workDir, dir) };
+                var o = lpOptions with { Run = lpOptions.Run with { OutputDir = Path.Combine(workDir, dir) } };
                 using var model = create();
                 using var probe = new LinearProbe(model, o);
-                Say($"linear probe, {name}: {o.Epochs} epochs, batch {o.BatchSize}, LARS lr {o.AbsoluteLr}");
+                Say($"linear probe, {name}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, LARS lr {o.Run.AbsoluteLr}");
                 var r = probe.Run(train, test, norm);
-                CopyLogs(o.OutputDir, Path.Combine(outDir, dir));
-                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Epochs} epochs", o.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
+                CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
+                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
             }
             {
                 var clock = Stopwatch.StartNew();
@@ -178,12 +185,12 @@ internal static class ResultsCommand
             ClassifierRunResult FineTune(string dir, VitClassifier model, FineTuneOptions o)
             {
                 // about six evaluations per run, so eval.csv shows the curve (evaluation is not counted in the training time)
-                o = o with { OutputDir = Path.Combine(workDir, dir), EvalPeriod = Math.Max(1, o.Epochs / 6), CheckpointPeriod = o.Epochs };
+                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1, o.Run.Epochs / 6) };
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
-                Say($"fine-tune {dir}: {o.Epochs} epochs, batch {o.BatchSize}, lr {o.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
+                Say($"fine-tune {dir}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, lr {o.Run.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
                 var r = tuner.Run(train, test, norm);
-                CopyLogs(o.OutputDir, Path.Combine(outDir, dir));
+                CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
                 return r;
             }
             var ftMae = FineTune("finetune-mae", FineTuner.FromPretrained(mae, ftOptions), ftOptions);
@@ -192,7 +199,7 @@ internal static class ResultsCommand
             rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs, ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
             double secondsPerEpoch = ftScratch.TrainSeconds / fEpochs;
             int equalEpochs = Math.Max(fEpochs, (int)Math.Round((pretrainTime + ftMae.TrainSeconds) / secondsPerEpoch));
-            var equalOptions = scratchOptions with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) };
+            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
             var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3), equalOptions);
             rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", string.Create(CultureInfo.InvariantCulture,
                 $"{equalEpochs} epochs (same total wall time as pre-training + fine-tuning: {pretrainTime + ftMae.TrainSeconds:F0} s)"),
@@ -213,7 +220,7 @@ internal static class ResultsCommand
     static void CopyLogs(string runDir, string target)
     {
         Directory.CreateDirectory(target);
-        foreach (var name in new[] { TrainingLog.CsvFileName, ClassifierTraining.EvalCsvFileName, "config.json" })
+        foreach (var name in new[] { TrainingLog.CsvFileName, EvalLog.CsvFileName, RunConfig.FileName })
         {
             var source = Path.Combine(runDir, name);
             if (File.Exists(source)) File.Copy(source, Path.Combine(target, name), overwrite: true);

@@ -1,7 +1,7 @@
 // The runner's data: Fashion-MNIST or an ImageFolder, opened for a model's image size and channels, with the
 // pre-training stream and the evaluation batches.
 using MaeDsl.Data;
-using MaeDsl.Training;
+using MaeDsl.Training.Pretraining;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Cli;
@@ -80,6 +80,6 @@ public sealed class DataSources
     {
         var source = SubsetDataset.First(d, limit);
         var loader = new BatchLoader(source, batchSize, EvalTransform(d), shuffle: false, dropLast: false, prefetch: 2, workers: 1);
-        return ClassifierTraining.Pairs(loader.Epoch(0));
+        return Batch.Pairs(loader.Epoch(0));
     }
 }

@@ -81,7 +81,7 @@ public static class EvaluationReport
             ["masked_patch_mse"] = new JsonObject { ["model"] = f.Mse.Model, ["mean_visible_baseline"] = f.Mse.MeanVisibleBaseline, ["images"] = f.Mse.Images, ["normalize_pixels"] = f.Mse.NormalizePixels },
             ["evaluation_seconds"] = f.Elapsed.TotalSeconds,
         };
-        MaeDsl.Checkpoints.AtomicFile.Write(path, s =>
+        MaeDsl.IO.AtomicFile.Write(path, s =>
         {
             using var w = new StreamWriter(s, leaveOpen: true);
             w.Write(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -1,6 +1,6 @@
 // Writes images of a dataset (Fashion-MNIST or an ImageFolder) as an ImageFolder of PNGs at a model's size and
 // channel count: the `export-images` command, which makes a small ImageFolder to try a model on.
-using MaeDsl.Checkpoints;
+using MaeDsl.IO;
 using MaeDsl.Data;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;

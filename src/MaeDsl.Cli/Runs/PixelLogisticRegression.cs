@@ -1,6 +1,7 @@
 // The raw-pixel baseline of docs/results.md: multinomial logistic regression on normalised pixels.
 using MaeDsl.Data;
 using MaeDsl.Evaluation;
+using MaeDsl.Native;
 using MaeDsl.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ public static class PixelLogisticRegression
             for (long start = 0; start < n; start += 256)
             {
                 long begin = start;
-                GcQuiet.Run(() => // as every training step here: no collection during libtorch's work
+                NoGcDuringTorch.Run(() => // as every training step here: no collection during libtorch's work
                 {
                     using var scope = torch.NewDisposeScope();
                     var idx = order.narrow(0, begin, Math.Min(256, n - begin));

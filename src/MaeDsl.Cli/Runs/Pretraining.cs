@@ -1,7 +1,8 @@
 // One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
-using MaeDsl.Training;
+using MaeDsl.Training.Loop;
+using MaeDsl.Training.Pretraining;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Cli;
@@ -18,19 +19,19 @@ public static class Pretraining
         var spec = s.Spec;
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
-        var o = s.Options;
+        var o = s.Options.Run;
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW (0.9, 0.95), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads"));
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads"));
 
         var model = s.Build(o.Seed);
         var preview = PreviewImages(data, 8);
         using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
         preview.Dispose();
         var written = new List<string>();
-        using var trainer = new Pretrainer(model, o);
+        using var trainer = new Pretrainer(model, s.Options);
         trainer.CheckpointWritten += e =>
         {
             pictures.OnCheckpoint(e);

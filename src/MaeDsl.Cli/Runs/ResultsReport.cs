@@ -31,7 +31,7 @@ public static class ResultsReport
     }
 
     public static void WriteSummary(string path, IEnumerable<ResultsRow> rows) =>
-        MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(SummaryCsv(rows))));
+        MaeDsl.IO.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(SummaryCsv(rows))));
 
     /// <summary>The line after which docs/results.md is written by hand (kept when the command rewrites the file).</summary>
     public const string HandWrittenMarker = "<!-- Everything above is written by the `results` command; everything below this line is written by hand and kept when it reruns. -->";
@@ -40,7 +40,7 @@ public static class ResultsReport
     public static void Write(string path, ResultsRun run, IReadOnlyList<ResultsRow> rows)
     {
         string? existing = File.Exists(path) ? File.ReadAllText(path) : null;
-        MaeDsl.Checkpoints.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(Markdown(run, rows, existing))));
+        MaeDsl.IO.AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(Markdown(run, rows, existing))));
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public static class ResultsReport
         sb.AppendLine();
         sb.AppendLine("| encoder | k-NN (k = 20) | linear probe | fine-tune |");
         sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(string.Create(c, $"| MAE pre-trained ({pretrainBudget}) | {F(Find("MAE pre-trained", "k-NN").Top1)} | {F(lpMae.Top1)} ({lpMae.Budget}, {lpMae.TrainSeconds:F0} s) | {F(ftMae.Top1)} ({ft.Epochs} epochs, {ftMae.TrainSeconds:F0} s; total with pre-training {pretrainTime + ftMae.TrainSeconds:F0} s) |"));
+        sb.AppendLine(string.Create(c, $"| MAE pre-trained ({pretrainBudget}) | {F(Find("MAE pre-trained", "k-NN").Top1)} | {F(lpMae.Top1)} ({lpMae.Budget}, {lpMae.TrainSeconds:F0} s) | {F(ftMae.Top1)} ({ft.Run.Epochs} epochs, {ftMae.TrainSeconds:F0} s; total with pre-training {pretrainTime + ftMae.TrainSeconds:F0} s) |"));
         sb.AppendLine(string.Create(c, $"| randomly initialised | {F(Find("randomly initialised", "k-NN").Top1)} | {F(lpRandom.Top1)} ({lpRandom.Budget}, {lpRandom.TrainSeconds:F0} s) | {F(ftSameEpochs.Top1)} (same fine-tune budget: {ftSameEpochs.Epochs} epochs, {ftSameEpochs.TrainSeconds:F0} s); {F(ftSameTime.Top1)} (same total wall time: {ftSameTime.Epochs} epochs, {ftSameTime.TrainSeconds:F0} s) |"));
         sb.AppendLine(string.Create(c, $"| raw pixels | {F(Find("raw pixels", "k-NN").Top1)} | {F(lr.Top1)} (logistic regression, {lr.Budget}, {lr.TrainSeconds:F0} s) | |"));
         sb.AppendLine();
@@ -85,17 +85,17 @@ public static class ResultsReport
         sb.AppendLine("## Recipes and budgets");
         foreach (var n in notes) sb.AppendLine($"- {n}");
         var ftOfficial = new FineTuneOptions();
-        var ftChanges = new List<string> { string.Create(c, $"{ft.Epochs} epochs instead of 100 (50 for ViT-L/H)"), string.Create(c, $"warmup {ft.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run)") };
+        var ftChanges = new List<string> { string.Create(c, $"{ft.Run.Epochs} epochs instead of 100 (50 for ViT-L/H)"), string.Create(c, $"warmup {ft.Run.WarmupEpochs} epoch(s) instead of 5 (scaled with the epochs for the equal-time run)") };
         if (ft.Mixup != ftOfficial.Mixup) ftChanges.Add(string.Create(c, $"mixup {ft.Mixup} instead of {ftOfficial.Mixup}"));
         if (ft.Cutmix != ftOfficial.Cutmix) ftChanges.Add(string.Create(c, $"cutmix {ft.Cutmix} instead of {ftOfficial.Cutmix}"));
         if (ft.RandomErasing != ftOfficial.RandomErasing) ftChanges.Add(string.Create(c, $"random erasing {ft.RandomErasing} instead of {ftOfficial.RandomErasing}"));
         if (ft.MinCropScale != ftOfficial.MinCropScale) ftChanges.Add(string.Create(c, $"RandomResizedCrop scale ({ft.MinCropScale}–1) instead of ({ftOfficial.MinCropScale}–1)"));
         if (scratchLayerDecay != ft.LayerDecay) ftChanges.Add(string.Create(c, $"the from-scratch runs use layer decay {scratchLayerDecay} (it exists to protect pre-trained layers; the paper's from-scratch recipe has none)"));
         ftChanges.Add("RandAugment (rand-m9-mstd0.5-inc1) is not implemented");
-        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.WeightDecay}, blr {ft.BaseLr:E1} (lr {ft.AbsoluteLr:E2} at batch {ft.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
+        sb.AppendLine(string.Create(c, $"- Fine-tuning (MAE and scratch, the same recipe): main_finetune.py's — AdamW (0.9, 0.999), wd {ft.Run.WeightDecay}, blr {ft.Run.BaseLr:E1} (lr {ft.Run.AbsoluteLr:E2} at batch {ft.Run.BatchSize}), layer decay {ft.LayerDecay}, drop path {ft.DropPath}, label smoothing {ft.LabelSmoothing}, mixup {ft.Mixup}, cutmix {ft.Cutmix}, random erasing {ft.RandomErasing}, RandomResizedCrop ({ft.MinCropScale}–1) + flip, min lr {ft.Run.MinLr:E0}, global pool; evaluation on the unaugmented test images. Changed: {string.Join("; ", ftChanges)}."));
         var lpOfficial = new LinearProbeOptions();
         string lpCrop = lp.MinCropScale == lpOfficial.MinCropScale ? "" : string.Create(c, $"; RandomResizedCrop scale ({lp.MinCropScale}–1) instead of ({lpOfficial.MinCropScale}–1)");
-        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.BatchSize}, RandomResizedCrop ({lp.MinCropScale}–1) + flip; changed: absolute lr {lp.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.BatchSize} / 256 = {0.1 * lp.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.WarmupEpochs} epoch(s) instead of 10, {lp.Epochs} epochs instead of 90{lpCrop}."));
+        sb.AppendLine(string.Create(c, $"- Linear probe: main_linprobe.py's recipe — cls token after the encoder's norm, BatchNorm1d(affine=false) + Linear (trunc_normal 0.01), LARS (momentum 0.9, trust 0.001), wd 0, batch {lp.Run.BatchSize}, RandomResizedCrop ({lp.MinCropScale}–1) + flip; changed: absolute lr {lp.Run.AbsoluteLr} (the paper's 6.4 = blr 0.1 × 16384 / 256; blr 0.1 × {lp.Run.BatchSize} / 256 = {0.1 * lp.Run.BatchSize / 256:F3} barely moves a LARS head in a few hundred iterations), warmup {lp.Run.WarmupEpochs} epoch(s) instead of 10, {lp.Run.Epochs} epochs instead of 90{lpCrop}."));
         sb.AppendLine("- Wall times are the training iterations only (no evaluation, no checkpoint writing), measured in this one run (on a machine shared with other jobs they vary: compare the ratios); the time-matched scratch run gets round((pre-training + MAE fine-tuning) / scratch seconds per epoch) epochs.");
         sb.AppendLine();
         sb.AppendLine("## Raw logs");

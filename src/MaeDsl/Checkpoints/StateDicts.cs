@@ -1,3 +1,5 @@
+// StateDicts: weights in and out by the official state_dict names (.safetensors, PyTorch .pth).
+using MaeDsl.IO;
 using System.Collections;
 using System.Text;
 using System.Text.Json;

@@ -1,7 +1,8 @@
+// RandomErasing: timm's random erasing of fine-tuning, a batch augmentation next to the per-image transforms.
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Data;
 
 /// <summary>
 /// timm's RandomErasing (Zhong et al.) as main_finetune.py configures it: probability 0.25, mode "pixel"

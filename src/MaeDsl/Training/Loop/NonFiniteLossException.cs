@@ -1,4 +1,5 @@
-namespace MaeDsl.Training;
+// NonFiniteLossException: the loop's stop on a NaN/infinite loss, naming the step and the last good checkpoint.
+namespace MaeDsl.Training.Loop;
 
 /// <summary>
 /// The loss became NaN or infinite. Training stops (the official loop exits too); the message names the

@@ -1,27 +1,30 @@
 using System.Runtime;
-using MaeDsl.Training;
+using MaeDsl.Native;
 
 namespace MaeDsl.Tests.Training;
 
-/// <summary>A no-GC region is process-wide: the tests whose code enters one run one after another.</summary>
-[CollectionDefinition(Name)]
-public sealed class GcQuietCollection
+/// <summary>
+/// A no-GC region is process-wide: the tests whose code enters one (<see cref="NoGcDuringTorch"/>) run one after another,
+/// and not in parallel with other tests (model construction and checkpoint loading enter regions too).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NoGcRegionCollection
 {
-    public const string Name = "GcQuiet (process-wide no-GC regions)";
+    public const string Name = "NoGcDuringTorch (process-wide no-GC regions)";
 }
 
-[Collection(GcQuietCollection.Name)]
-public class GcQuietTests
+[Collection(NoGcRegionCollection.Name)]
+public class NoGcDuringTorchTests
 {
     [Fact]
     public void NoCollectionInsideAUnitAndTheRegionEndsAfterIt()
     {
         int before = GC.CollectionCount(0);
-        var (inside, collections) = GcQuiet.Run(() =>
+        var (inside, collections) = NoGcDuringTorch.Run(() =>
         {
             var mode = GCSettings.LatencyMode;
             for (int i = 0; i < 1000; i++) _ = new byte[1024];       // 1 MB, well inside the budget
-            int nested = GcQuiet.Run(() => 7);                         // a nested unit neither throws nor ends the region
+            int nested = NoGcDuringTorch.Run(() => 7);                         // a nested unit neither throws nor ends the region
             Assert.Equal(7, nested);
             Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
             return (mode, GC.CollectionCount(0));
@@ -34,7 +37,7 @@ public class GcQuietTests
     [Fact]
     public void TheRegionEndsWhenTheUnitThrows()
     {
-        Assert.Throws<InvalidOperationException>(() => GcQuiet.Run(() => throw new InvalidOperationException("boom")));
+        Assert.Throws<InvalidOperationException>(() => NoGcDuringTorch.Run(() => throw new InvalidOperationException("boom")));
         Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
     }
 }

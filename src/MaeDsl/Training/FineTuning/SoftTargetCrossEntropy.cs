@@ -1,6 +1,8 @@
+// SoftTargetCrossEntropy: timm's loss on Mixup/CutMix soft targets, fine-tuning's criterion.
+using MaeDsl.Data;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.FineTuning;
 
 /// <summary>
 /// timm's SoftTargetCrossEntropy: <c>mean over the batch of Σ_c −target_c · log_softmax(logits)_c</c>. With the

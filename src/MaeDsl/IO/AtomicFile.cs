@@ -1,4 +1,5 @@
-namespace MaeDsl.Checkpoints;
+// AtomicFile: the one writer of files through a temporary sibling and a rename (no torn file after a crash).
+namespace MaeDsl.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
 public static class AtomicFile

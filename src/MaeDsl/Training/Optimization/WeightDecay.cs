@@ -1,8 +1,9 @@
+// WeightDecay: timm's add_weight_decay groups (no decay for biases and norms) and pre-training's AdamW.
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Optimization;
 
 /// <summary>
 /// timm's <c>optim_factory.add_weight_decay</c>, which main_pretrain.py uses ("set wd as 0 for bias and

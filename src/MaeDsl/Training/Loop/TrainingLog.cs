@@ -1,9 +1,10 @@
+// TrainingLog: a run's metrics.csv, TensorBoard events and console progress.
 using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using TorchSharp;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Loop;
 
 /// <summary>One data iteration of a run, as the CSV stores it.</summary>
 /// <param name="Step">0-based data iteration over the whole run: epoch × steps per epoch + step in the epoch.</param>

@@ -1,7 +1,8 @@
+// Mixup: timm's Mixup/CutMix with label smoothing, fine-tuning's batch augmentation.
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Data;
 
 /// <summary>A CutMix box in pixel coordinates: rows [Top, Bottom), columns [Left, Right).</summary>
 public readonly record struct CutBox(int Top, int Bottom, int Left, int Right)

@@ -1,6 +1,7 @@
+// LrSchedule: util/lr_sched.py (warmup + half-cycle cosine, evaluated per iteration) and the one lr setter.
 using TorchSharp;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Optimization;
 
 /// <summary>
 /// The official pre-training schedule (util/lr_sched.py): linear warmup from 0 to the peak lr over
@@ -38,12 +39,28 @@ public sealed record LrSchedule(double PeakLr, double MinLr, double WarmupEpochs
         return MinLr + (PeakLr - MinLr) * 0.5 * (1.0 + Math.Cos(Math.PI * progress));
     }
 
-    /// <summary>Sets every param group's lr to the lr at <paramref name="epoch"/> and returns it.</summary>
-    public double Apply(torch.optim.Optimizer optimizer, double epoch)
+    /// <summary>
+    /// Sets the lr at <paramref name="epoch"/> on every param group, times the group's scale, and returns the
+    /// unscaled lr: the official <c>lr_sched.adjust_learning_rate</c>.
+    /// </summary>
+    public double Apply(torch.optim.Optimizer optimizer, double epoch, IReadOnlyList<double>? lrScales = null)
     {
         double lr = At(epoch);
-        foreach (var group in optimizer.ParamGroups)
-            group.LearningRate = lr;
+        SetLearningRate(optimizer, lr, lrScales);
         return lr;
+    }
+
+    /// <summary>
+    /// The one lr setter: group i gets <c>lr × lrScales[i]</c> (<c>param_group["lr"] = lr * param_group["lr_scale"]</c>
+    /// when the group has a scale, as the layer-decay groups do); null scales, or groups without decay scaling
+    /// (AdamW's weight-decay groups, LARS), get scale 1, i.e. exactly <paramref name="lr"/>.
+    /// </summary>
+    public static void SetLearningRate(torch.optim.Optimizer optimizer, double lr, IReadOnlyList<double>? lrScales = null)
+    {
+        var groups = optimizer.ParamGroups.ToList();
+        if (lrScales is not null && lrScales.Count != groups.Count)
+            throw new ArgumentException($"LrSchedule.SetLearningRate: the optimizer has {groups.Count} param groups, but {lrScales.Count} lr scales were given.", nameof(lrScales));
+        for (int i = 0; i < groups.Count; i++)
+            groups[i].LearningRate = lrScales is null ? lr : lr * lrScales[i];
     }
 }

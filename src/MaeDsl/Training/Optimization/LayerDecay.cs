@@ -1,8 +1,9 @@
+// LayerDecay: the official param_groups_lrd (layer-wise lr scales and weight decay) and its AdamW.
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Optimization;
 
 /// <summary>
 /// One parameter group of layer-wise lr decay: every parameter of one layer id that shares one weight-decay
@@ -106,15 +107,6 @@ public static class LayerDecay
         return torch.optim.AdamW(paramGroups, lr, beta1, beta2, eps, 0.0);
     }
 
-    /// <summary>
-    /// Sets every group's lr to <c>lr × lr_scale</c> (the official lr_sched.adjust_learning_rate); the groups must
-    /// be those the optimizer was built from, in the same order.
-    /// </summary>
-    public static void SetLearningRate(torch.optim.Optimizer optimizer, IReadOnlyList<LayerDecayGroup> groups, double lr)
-    {
-        var pgs = optimizer.ParamGroups.ToList();
-        if (pgs.Count != groups.Count)
-            throw new ArgumentException($"LayerDecay.SetLearningRate: the optimizer has {pgs.Count} param groups, the layer-decay groups are {groups.Count}.", nameof(groups));
-        for (int i = 0; i < pgs.Count; i++) pgs[i].LearningRate = lr * groups[i].LrScale;
-    }
+    /// <summary>The groups' lr scales, in order: what <see cref="LrSchedule.SetLearningRate"/> multiplies the lr by.</summary>
+    public static IReadOnlyList<double> LrScales(IReadOnlyList<LayerDecayGroup> groups) => groups.Select(g => g.LrScale).ToList();
 }

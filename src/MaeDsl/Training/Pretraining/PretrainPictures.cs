@@ -1,9 +1,13 @@
+// PretrainPictures: the reconstruction grid and loss curve a pre-training run draws at its kept checkpoints.
 using MaeDsl.Data;
+using MaeDsl.IO;
+using MaeDsl.Native;
+using MaeDsl.Training.Loop;
 using MaeDsl.Model;
 using MaeDsl.Visualization;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Pretraining;
 
 /// <summary>
 /// The pictures of a pre-training run, drawn at every kept checkpoint and at the end (subscribe
@@ -40,11 +44,16 @@ public sealed class PretrainPictures : IDisposable
     public void OnCheckpoint(CheckpointWritten e)
     {
         if (!e.Kept && !e.Final) return;
-        LastWritten = GcQuiet.Run(() => Draw(e.Model, e.Epoch, e.History, e.Final));
+        if (e.Model is not MaskedAutoencoder model)
+            throw new ArgumentException($"PretrainPictures: the checkpointed model is a {e.Model.GetType().Name}, not a MaskedAutoencoder", nameof(e));
+        LastWritten = Draw(model, e.Epoch, e.History, e.Final);
     }
 
     /// <summary>Draws the reconstruction grid of the model's current weights and the loss curve of <paramref name="history"/>.</summary>
-    public IReadOnlyList<string> Draw(MaskedAutoencoder model, int epoch, IReadOnlyList<StepMetrics> history, bool final)
+    public IReadOnlyList<string> Draw(MaskedAutoencoder model, int epoch, IReadOnlyList<StepMetrics> history, bool final) =>
+        NoGcDuringTorch.Run(() => DrawCore(model, epoch, history, final));
+
+    IReadOnlyList<string> DrawCore(MaskedAutoencoder model, int epoch, IReadOnlyList<StepMetrics> history, bool final)
     {
         var written = new List<string>();
         bool wasTraining = model.training;
@@ -84,7 +93,7 @@ public sealed class PretrainPictures : IDisposable
     }
 
     static void CopyAtomically(string from, string to) =>
-        Checkpoints.AtomicFile.Write(to, stream => { using var source = File.OpenRead(from); source.CopyTo(stream); });
+        AtomicFile.Write(to, stream => { using var source = File.OpenRead(from); source.CopyTo(stream); });
 
     public void Dispose()
     {

@@ -1,39 +1,42 @@
+// LinearProbe: the linear-probing recipe (main_linprobe.py) run by the training loop.
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
 using MaeDsl.Model;
+using MaeDsl.Training.Loop;
+using MaeDsl.Training.Optimization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.LinearProbing;
 
 /// <summary>
 /// Linear probing as the official <c>main_linprobe.py</c>: the encoder is frozen (every parameter but the head has
 /// requires_grad false and stays out of the optimizer); the features are the cls token after the encoder's norm;
 /// the head is <c>Sequential(BatchNorm1d(W, affine=false, eps=1e-6), Linear(W, C))</c> (state_dict names head.0.*,
 /// head.1.*), the Linear drawn from trunc_normal(std 0.01) with zero bias; LARS with weight decay 0; cross-entropy;
-/// evaluation in eval mode (BatchNorm's running statistics).
+/// evaluation in eval mode (BatchNorm's running statistics). The <see cref="TrainingLoop"/> does the rest.
 /// </summary>
 public sealed class LinearProbe : IDisposable
 {
     public LinearProbe(VitClassifier model, LinearProbeOptions options)
     {
         options.Validate();
-        if (model.NumClasses != options.NumClasses)
-            throw new ArgumentException($"LinearProbe: the classifier has {model.NumClasses} classes, the options say {options.NumClasses}.", nameof(model));
+        ClassifierRecipe.RequireClasses(model, options, nameof(LinearProbe));
         if (model.Head is not Sequential)
             throw new ArgumentException("LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.", nameof(model));
         Model = model;
         Options = options;
         Freeze(model);
         HeadParameters = model.named_parameters().Where(np => np.name.StartsWith("head.", StringComparison.Ordinal)).Select(np => np.parameter).ToList();
-        Schedule = new LrSchedule(options.AbsoluteLr, options.MinLr, options.WarmupEpochs, options.Epochs);
-        Optimizer = new Lars(HeadParameters, lr: options.AbsoluteLr, weightDecay: options.WeightDecay);
+        Loop = new TrainingLoop(options.Run);
+        Optimizer = new Lars(HeadParameters, lr: options.Run.AbsoluteLr, weightDecay: options.Run.WeightDecay);
     }
 
     public VitClassifier Model { get; }
     public LinearProbeOptions Options { get; }
-    public LrSchedule Schedule { get; }
+    public TrainingLoop Loop { get; }
+    public LrSchedule Schedule => Loop.Schedule;
     /// <summary>The only parameters the optimizer sees: head.1.weight and head.1.bias.</summary>
     public IReadOnlyList<Parameter> HeadParameters { get; }
     public Lars Optimizer { get; }
@@ -72,7 +75,7 @@ public sealed class LinearProbe : IDisposable
         try
         {
             var allowed = model.state_dict().Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("fc_norm.", StringComparison.Ordinal)).ToList();
-            return (model, FineTuner.LoadEncoder(model, weightsPath, allowed, log));
+            return (model, PretrainedEncoder.Load(model, weightsPath, allowed, log));
         }
         catch
         {
@@ -88,30 +91,14 @@ public sealed class LinearProbe : IDisposable
             p.requires_grad = name.StartsWith("head.", StringComparison.Ordinal);
     }
 
-    /// <summary>Trains the head for <see cref="ClassifierRunOptions.Epochs"/> epochs and evaluates after each.</summary>
+    /// <summary>Trains the head for <see cref="RunOptions.Epochs"/> epochs and evaluates after every <see cref="ClassifierOptions.EvalPeriod"/>.</summary>
     public ClassifierRunResult Run(IImageDataset train, IImageDataset val, Normalization? normalization = null,
         TextWriter? console = null, CancellationToken cancel = default)
     {
-        int size = Model.Spec.ImageSize;
         normalization ??= Normalization.For(train);
-        var trainLoader = new BatchLoader(train, Options.BatchSize, Transforms.Pretrain(size, normalization, Options.MinCropScale),
-            shuffle: true, dropLast: true, seed: Options.Seed, workers: Options.Workers);
-        var valLoader = new BatchLoader(val, Options.BatchSize, Transforms.Eval(size, normalization, Options.EvalCropPct),
-            shuffle: false, dropLast: false, seed: Options.Seed, workers: Options.Workers);
-        var config = Options.ToJson();
-        config["runner"] = "linprobe";
-        config["lr"] = Options.AbsoluteLr;
-        config["effective_batch"] = Options.BatchSize * Options.AccumIter;
-        config["spec"] = System.Text.Json.JsonSerializer.SerializeToNode(Model.Spec);
-        config["train_images"] = train.Count;
-        config["val_images"] = val.Count;
-        var setup = new ClassifierTraining.Setup("linear probe", $"{nameof(VitClassifier)}/linprobe", Options.OutputDir, Options.Epochs,
-            Options.BatchSize, Options.AccumIter, Options.Seed, Schedule, null, Options.CheckpointPeriod, Options.EvalPeriod,
-            Options.TensorBoard, Options.Resume, config, trainLoader, valLoader);
-        return ClassifierTraining.Run(setup, Model, Optimizer, HeadParameters, lr =>
-        {
-            foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
-        }, TrainingLoss, console, cancel);
+        return new ClassifierRecipe("linprobe", "linear probe", Model, Optimizer, HeadParameters, null, Options, TrainingLoss,
+            train, val, Transforms.Pretrain(Model.Spec.ImageSize, normalization, Options.MinCropScale), normalization)
+            .RunIn(Loop, console, cancel);
     }
 
     /// <summary>One iteration's loss: cross-entropy of the head on the frozen encoder's features.</summary>

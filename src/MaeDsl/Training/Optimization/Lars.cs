@@ -1,8 +1,9 @@
+// Lars: the official util/lars.py optimizer of the linear probe (TorchSharp has none).
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Optimization;
 
 /// <summary>
 /// LARS (layer-wise adaptive rate scaling) as the official <c>util/lars.py</c> (from MoCo v3), which the MAE

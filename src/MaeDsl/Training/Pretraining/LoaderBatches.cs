@@ -1,7 +1,9 @@
+// LoaderBatches: pre-training images from a BatchLoader (labels dropped).
 using MaeDsl.Data;
+using MaeDsl.Training.Loop;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Training;
+namespace MaeDsl.Training.Pretraining;
 
 /// <summary>Pre-training images from a <see cref="BatchLoader"/> (labels dropped).</summary>
 public sealed class LoaderBatches(BatchLoader loader) : IPretrainBatches
