@@ -78,9 +78,15 @@ public sealed record RunOptions
 /// <summary>The one validation message of every option: <c>--epochs = 0 is invalid: must be >= 1</c>.</summary>
 public static class OptionCheck
 {
-    /// <summary>Throws an <see cref="ArgumentException"/> (ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
+    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
     public static void Require(bool ok, string option, object? value, string expected)
     {
-        if (!ok) throw new ArgumentException(FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"), option);
+        if (!ok) throw new InvalidOptionException(option, FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"));
     }
+}
+
+/// <summary>An option out of range; <see cref="Message"/> is the one line for the user (no "(Parameter …)" suffix), <see cref="ArgumentException.ParamName"/> the option.</summary>
+public sealed class InvalidOptionException(string option, string message) : ArgumentException(message, option)
+{
+    public override string Message { get; } = message;
 }

@@ -7,8 +7,8 @@ public class RunOptionsTests
     [InlineData("--epochs = 0 is invalid: must be >= 1")]
     public void AnInvalidSharedOptionIsNamedAsTheCommandLineSpellsIt(string message)
     {
-        var e = Assert.Throws<ArgumentException>(() => new PretrainOptions { Run = RecipePresets.TinyPretrain.Run with { Epochs = 0 } }.Validate());
-        Assert.Equal(message + " (Parameter '--epochs')", e.Message);
+        var e = Assert.Throws<InvalidOptionException>(() => new PretrainOptions { Run = RecipePresets.TinyPretrain.Run with { Epochs = 0 } }.Validate());
+        Assert.Equal(message, e.Message);
         Assert.Equal("--epochs", e.ParamName);
     }
 
@@ -16,7 +16,7 @@ public class RunOptionsTests
     public void EveryRecipeValidatesTheSharedOptionsTheSameWay()
     {
         var bad = new RunOptions { Epochs = 2, BatchSize = 0 };
-        string Message(Action validate) => Assert.Throws<ArgumentException>(validate).ParamName!;
+        string Message(Action validate) => Assert.Throws<InvalidOptionException>(validate).ParamName!;
         Assert.Equal("--batch", Message(() => new PretrainOptions { Run = bad }.Validate()));
         Assert.Equal("--batch", Message(() => new FineTuneOptions { NumClasses = 2, Run = bad }.Validate()));
         Assert.Equal("--batch", Message(() => new LinearProbeOptions { NumClasses = 2, Run = bad }.Validate()));
