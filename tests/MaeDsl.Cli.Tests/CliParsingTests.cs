@@ -81,13 +81,16 @@ public class CliParsingTests
     [Theory]
     [InlineData("--mask-ratio", "1.5", "--mask-ratio: MAE004")]
     [InlineData("--threads", "0", "--threads = 0 is invalid")]
-    [InlineData("--train-limit", "0", "--train-limit = 0 is invalid")]
+    [InlineData("--train-limit", "0", "--train-limit = 0 is invalid: must be >= 1")]
+    [InlineData("--epochs", "0", "--epochs = 0 is invalid: must be >= 1")]
+    [InlineData("--recipe", "fast", "--recipe = fast is invalid: 'tiny' or 'official'")]
     public void Invalid_values_are_one_error_line(string option, string value, string message)
     {
         var r = CliConsole.Run(["pretrain", option, value, "--output", Path.Combine(Path.GetTempPath(), $"maedsl-never-{Guid.NewGuid():N}")]);
         Assert.Equal(1, r.ExitCode);
         var line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"error: {message}", line);
+        Assert.DoesNotContain("(Parameter", line);
     }
 
     [Fact]

@@ -3,6 +3,7 @@
 // belongs to one command) and adds the ones it honours.
 using System.CommandLine;
 using MaeDsl;
+using MaeDsl.Training;
 
 namespace MaeDsl.Cli;
 
@@ -54,7 +55,7 @@ internal sealed class CommonOptions(bool useDefault = true)
     public int ApplyThreads(ParseResult parse)
     {
         int threads = parse.GetValue(Threads);
-        if (threads < 1) throw new ArgumentException($"--threads = {threads} is invalid: must be >= 1");
+        OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(threads);
         return threads;
@@ -64,7 +65,7 @@ internal sealed class CommonOptions(bool useDefault = true)
     public int? ReadTrainLimit(ParseResult parse)
     {
         int? limit = parse.GetValue(TrainLimit);
-        if (limit is < 1) throw new ArgumentException($"--train-limit = {limit} is invalid: must be >= 1");
+        OptionCheck.Require(limit is null or >= 1, "--train-limit", limit, "must be >= 1");
         return limit;
     }
 

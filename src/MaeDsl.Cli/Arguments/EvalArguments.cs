@@ -3,6 +3,7 @@
 using System.CommandLine;
 using MaeDsl;
 using MaeDsl.Data;
+using MaeDsl.Training;
 
 namespace MaeDsl.Cli;
 
@@ -30,7 +31,7 @@ internal sealed class EvalArguments(bool useDefault = true)
         if (data.Test is null)
             throw new ArgumentException($"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
         int? trainLimit = Common.ReadTrainLimit(parse), testLimit = parse.GetValue(TestLimit);
-        if (testLimit is < 1) throw new ArgumentException($"--test-limit = {testLimit} is invalid: must be >= 1");
+        OptionCheck.Require(testLimit is null or >= 1, "--test-limit", testLimit, "must be >= 1");
         var train = SubsetDataset.First(data.Train, trainLimit);
         var test = SubsetDataset.First(data.Test, testLimit);
         return new Loaded(model, data, train, test, data.EvalCropPct,

@@ -42,13 +42,15 @@ internal sealed class PretrainArguments(bool useDefault = true)
     public PretrainSettings Read(ParseResult parse)
     {
         var model = Common.ReadModel(parse);
-        var preset = RecipePresets.Pretrain(parse.GetValue(Recipe) ?? (model.Spec.ImageSize < OfficialImageSize ? RecipePresets.Tiny : RecipePresets.Official));
+        string? recipe = parse.GetValue(Recipe);
+        OptionCheck.Require(recipe is null or RecipePresets.Tiny or RecipePresets.Official, "--recipe", recipe, $"'{RecipePresets.Tiny}' or '{RecipePresets.Official}'");
+        var preset = RecipePresets.Pretrain(recipe ?? (model.Spec.ImageSize < OfficialImageSize ? RecipePresets.Tiny : RecipePresets.Official));
         string? resume = parse.GetValue(Resume);
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
         int threads = parse.GetValue(Common.Threads);
-        if (threads < 1) throw new ArgumentException($"--threads = {threads} is invalid: must be >= 1");
+        OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
         var options = preset with
         {
             Run = preset.Run with
@@ -67,7 +69,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         var masking = MaskingOverride.For(model.Spec, parse.GetValue(MaskRatio), null);
         model.SpecWith(masking); // MAE004 for a ratio outside (0, 1) or one that leaves no visible patch
         double minScale = parse.GetValue(MinCropScale);
-        if (!(minScale > 0 && minScale <= 1)) throw new ArgumentException($"--min-crop-scale = {minScale} is invalid: must be in (0, 1]");
+        OptionCheck.Require(minScale > 0 && minScale <= 1, "--min-crop-scale", minScale, "must be in (0, 1]");
         return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume, Common.ReadTrainLimit(parse));
     }
 

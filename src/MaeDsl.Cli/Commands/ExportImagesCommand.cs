@@ -20,9 +20,9 @@ internal static class ExportImagesCommand
         {
             var model = common.ReadModel(parse);
             int? n = parse.GetValue(limit);
-            if (n is < 1) throw new ArgumentException($"--limit = {n} is invalid: must be >= 1");
+            MaeDsl.Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
             string which = parse.GetValue(split)!;
-            if (which is not ("train" or "test")) throw new ArgumentException($"--split = '{which}' is invalid: 'train' or 'test'");
+            MaeDsl.Training.OptionCheck.Require(which is "train" or "test", "--split", which, "'train' or 'test'");
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             var source = which == "train" ? data.Train : data.Test ?? throw new ArgumentException($"{data.Description}: no held-out split to export");
             string root = Path.GetFullPath(parse.GetValue(output)!);

@@ -73,7 +73,7 @@ internal static class ResultsCommand
             var sources = DataSources.Open(settings.Dataset, settings.DataDir, spec.ImageSize, spec.Channels);
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
             int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
-            if (labelled is < 1) throw new ArgumentException($"--labelled-limit = {labelled} is invalid: must be >= 1");
+            OptionCheck.Require(labelled is null or >= 1, "--labelled-limit", labelled, "must be >= 1");
             var train = SubsetDataset.First(sources.Train, labelled);
             var test = SubsetDataset.First(sources.Test, parse.GetValue(testLimit));
             double cropPct = sources.EvalCropPct;
