@@ -18,7 +18,7 @@ public static class MaeCli
     /// <summary>As <see cref="Run"/>, asynchronously.</summary>
     public static Task<int> RunAsync(string[] args, CancellationToken cancel = default)
     {
-        // Ctrl-C stops a run between two steps, its last checkpoint the resume point: no forced exit after 2 s
+        // Ctrl-C stops a run between two steps, its last checkpoint the resume point
         return InvokeAsync(CreateRootCommand(), args, cancel);
     }
 
@@ -42,5 +42,7 @@ public static class MaeCli
 
     /// <summary>Runs <paramref name="args"/> on <paramref name="root"/> as <see cref="RunAsync"/> does.</summary>
     internal static Task<int> InvokeAsync(RootCommand root, string[] args, CancellationToken cancel = default) =>
-        root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel);
+        // Ctrl-C/SIGTERM cancel the run's token and wait for it, however long the step takes (null would not handle the
+        // signals at all, and the default kills the process after 2 s, maybe in the middle of writing a checkpoint)
+        root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = Timeout.InfiniteTimeSpan }, cancel);
 }

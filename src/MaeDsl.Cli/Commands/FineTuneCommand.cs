@@ -31,7 +31,7 @@ internal static class FineTuneCommand
         var data = new EvalArguments(useDefault);
         run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, clsToken, vitBase);
 
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             var loaded = data.Load(parse);
             var (registered, sources, train, test, _, description) = loaded;
@@ -61,7 +61,7 @@ internal static class FineTuneCommand
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
-                ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null), options);
+                ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }
             return 0;
         }));

@@ -18,4 +18,10 @@ internal static class Run
             return 1;
         }
     }
+
+    /// <summary>
+    /// <see cref="Guarded"/> on a worker thread, for a command that honours Ctrl-C: System.CommandLine watches for the
+    /// signal only once the action has returned its task, so a body run inside the call would never be cancelled.
+    /// </summary>
+    public static Task<int> GuardedAsync(Func<int> body) => Task.Run(() => Guarded(body));
 }

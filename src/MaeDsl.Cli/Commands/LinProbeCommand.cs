@@ -19,7 +19,7 @@ internal static class LinProbeCommand
         var data = new EvalArguments(useDefault);
         run.AddTo(command, data, globalPool);
 
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             var loaded = data.Load(parse);
             var (registered, sources, train, test, _, description) = loaded;
@@ -40,7 +40,7 @@ internal static class LinProbeCommand
             using (var probe = new LinearProbe(model, options))
             {
                 Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
-                ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null), options);
+                ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }
             return 0;
         }));

@@ -27,7 +27,7 @@ internal static class MainJobCommand
         {
             if (parse.GetValue(args.Common.Model) is null && args.Common.DefaultModel is null)
                 return Task.FromResult(new HelpAction().Invoke(parse)); // nothing to run: say what there is
-            return Task.FromResult(Run.Guarded(() =>
+            return Run.GuardedAsync(() =>
             {
                 var clock = Stopwatch.StartNew();
                 var settings = args.Read(parse);
@@ -40,7 +40,7 @@ internal static class MainJobCommand
                 Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
                 Console.WriteLine(EvaluationReport.KnnLine(figures));
                 return 0;
-            }));
+            });
         });
         return root;
     }

@@ -11,14 +11,14 @@ internal static class PretrainCommand
         var command = new Command("pretrain", "Pre-train a model (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
         var args = new PretrainArguments(useDefault);
         args.AddTo(command);
-        command.SetAction((parse, cancel) => Task.FromResult(Run.Guarded(() =>
+        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             var settings = args.Read(parse);
             var trained = Pretraining.Run(settings, cancel);
             trained.Model.Dispose();
             Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
             return 0;
-        })));
+        }));
         return command;
     }
 }

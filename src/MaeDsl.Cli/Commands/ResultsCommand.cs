@@ -58,7 +58,7 @@ internal static class ResultsCommand
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
             command.Options.Add(o);
 
-        command.SetAction((parse, cancel) => Task.FromResult(Run.Guarded(() =>
+        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var total = Stopwatch.StartNew();
@@ -170,7 +170,7 @@ internal static class ResultsCommand
                 using var model = create();
                 using var probe = new LinearProbe(model, o);
                 Say($"linear probe, {name}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, LARS lr {o.Run.AbsoluteLr}");
-                var r = probe.Run(train, test, norm);
+                var r = probe.Run(train, test, norm, cancel: cancel);
                 CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
                 rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
             }
@@ -189,7 +189,7 @@ internal static class ResultsCommand
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
                 Say($"fine-tune {dir}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, lr {o.Run.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
-                var r = tuner.Run(train, test, norm);
+                var r = tuner.Run(train, test, norm, cancel: cancel);
                 CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
                 return r;
             }
@@ -213,7 +213,7 @@ internal static class ResultsCommand
             ResultsReport.Write(docPath, run, rows);
             Say($"wrote {docPath} and the logs in {outDir} ({total.Elapsed.TotalMinutes:F1} min)");
             return 0;
-        })));
+        }));
         return command;
     }
 
