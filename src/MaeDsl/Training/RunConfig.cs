@@ -1,6 +1,5 @@
 // RunConfig: config.json (and a checkpoint's copy of it) in one snake_case layout, with the inputs separate from
 // the values computed from them; files written before the single training loop are converted when read.
-using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -215,6 +214,4 @@ public sealed record RunConfig
 
     /// <summary>A derived value as a number (e.g. <c>Derived("absolute_lr")</c>), or null.</summary>
     public double? DerivedNumber(string key) => Derived[key] is { } v ? v.GetValue<double>() : null;
-
-    internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

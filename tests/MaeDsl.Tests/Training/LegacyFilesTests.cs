@@ -213,8 +213,10 @@ public class LegacyFilesTests
         using var probe = new LinearProbe(model, options);
         var result = probe.Run(data, data, FineTunerTests.Norm, console: TextWriter.Null);
         AssertSameLosses("linprobe-metrics.csv", dir, fromStep: 3);
-        var last = EvalLog.Read(Legacy("linprobe-eval.csv"))[^1];
-        Assert.Equal((last.Epoch, last.Top1, last.TestLoss, last.TrainLoss), (result.Final is var f ? (1, f.Top1, f.Loss, result.Evals[^1].TrainLoss) : default));
+        var old = EvalLog.Read(Legacy("linprobe-eval.csv"))[^1];
+        var resumed = Assert.Single(result.Evals);   // no eval.csv in this folder: only the resumed epoch's evaluation
+        Assert.Equal((old.Epoch, old.Top1, old.Top5, old.TestLoss, old.TrainLoss), (resumed.Epoch, resumed.Top1, resumed.Top5, resumed.TestLoss, resumed.TrainLoss));
+        Assert.Equal(old.TestLoss, result.Final.Loss);
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 // LoaderBatches: pre-training images from a BatchLoader (labels dropped).
 using MaeDsl.Data;
-using MaeDsl.Training.Loop;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Training.Pretraining;

@@ -32,8 +32,11 @@ public sealed class PretrainPictures : IDisposable
         this.previewImages = previewImages.detach().clone();
         this.normalization = normalization;
         RunDirectory = Path.GetFullPath(runDirectory);
-        using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -1, -1));
-        previewNoise = Masking.DrawNoise(spec, previewImages.shape[0], g);
+        previewNoise = NoGcDuringTorch.Run(() =>
+        {
+            using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -1, -1));
+            return Masking.DrawNoise(spec, previewImages.shape[0], g);
+        });
     }
 
     public string RunDirectory { get; }
