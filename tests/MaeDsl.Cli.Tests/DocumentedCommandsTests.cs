@@ -13,11 +13,13 @@ public class DocumentedCommandsTests
         var files = new[] { "README.md", "examples/Quickstart/README-quickstart.md", "examples/CustomModel/README.md", "src/MaeDsl.Templates/content/maedsl/README.md" }
             .Concat(Directory.GetFiles(Path.Combine(repo, "docs"), "*.md").Select(f => Path.GetRelativePath(repo, f)));
         var data = new TheoryData<string, string>();
+        var seen = new HashSet<(string, string)>(); // a command quoted twice in one file is one case
         foreach (var file in files)
         {
             string text = File.ReadAllText(Path.Combine(repo, file)).Replace("\\\n", " ").Replace("\\\r\n", " ");
             foreach (Match m in Regex.Matches(text, @"dotnet run -c Release(?: --project (?<project>[^\s`""]+))?(?: --(?= |$)(?<args>[^`\n""]*))?", RegexOptions.Multiline))
-                if (m.Groups["project"].Value is "" or "examples/Quickstart" or "examples/CustomModel") // the others are not the runner
+                if (m.Groups["project"].Value is "" or "examples/Quickstart" or "examples/CustomModel" // the others are not the runner
+                    && seen.Add((file, m.Groups["args"].Value.Trim())))
                     data.Add(file, m.Groups["args"].Value.Trim());
         }
         return data;
