@@ -1,12 +1,3 @@
-// MaeDsl quickstart. With no arguments: pre-train a small MAE on Fashion-MNIST, draw reconstructions and the loss
-// curve, checkpoint, then evaluate with k-NN. `--help` lists the options; each subcommand lives in Commands/.
-using Quickstart.Commands;
-
-var root = MainJobCommand.Create();
-root.Subcommands.Add(PretrainCommand.Create());
-root.Subcommands.Add(EvaluateCommand.Create());
-root.Subcommands.Add(BenchCommand.Create());
-root.Subcommands.Add(FineTuneCommand.Create());
-root.Subcommands.Add(LinProbeCommand.Create());
-root.Subcommands.Add(ResultsCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// MaeDsl quickstart: the models of Models.cs on the MaeDsl command line. With no arguments it pre-trains `tiny` on
+// Fashion-MNIST, draws reconstructions and the loss curve, checkpoints, then evaluates with k-NN; `--help` lists the rest.
+return await MaeDsl.Cli.MaeCli.RunAsync(args);

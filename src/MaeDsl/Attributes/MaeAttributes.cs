@@ -1,3 +1,4 @@
+// MaeAttributes: the DSL's attributes ([Encoder], [Decoder], [Image], [Masking], [Loss], [MaeModel]).
 namespace MaeDsl;
 
 // The DSL's vocabulary. Each attribute has a parameterless constructor and settable properties; the

@@ -1,6 +1,9 @@
+// CheckpointStore: the training loop's .ckpt files (atomic, resumable) and their .safetensors weights.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MaeDsl.IO;
+using MaeDsl.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,15 +14,18 @@ namespace MaeDsl.Checkpoints;
 /// <param name="Epoch">The last completed epoch (0-based); a resume starts at Epoch + 1, as misc.load_model does.</param>
 /// <param name="GlobalStep">Data iterations done so far over the whole run.</param>
 /// <param name="OptimizerSteps">Optimizer updates done so far (GlobalStep / accum_iter when epochs divide evenly).</param>
-/// <param name="Config">The run's configuration as JSON (the options it was started with).</param>
+/// <param name="Config">The run's configuration as JSON (config.json's content; files written before the single
+/// training loop hold an older layout, which <c>RunConfig.Parse</c> reads).</param>
 /// <param name="TorchRngState">torch's default CPU generator state (torch.get_rng_state()).</param>
 public sealed record CheckpointInfo(string ModelName, int Epoch, long GlobalStep, long OptimizerSteps, JsonObject Config, byte[] TorchRngState)
 {
     public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
+    /// <summary>Wall time of the training iterations of every epoch so far (resumed runs included); 0 when unknown.</summary>
+    public double TrainSeconds { get; init; }
 }
 
 /// <summary>
-/// Pre-training checkpoints, written atomically (a temporary file in the same folder, flushed to disk,
+/// Training checkpoints (every recipe of the training loop), written atomically (a temporary file in the same folder, flushed to disk,
 /// then renamed over the target), so that a crash never leaves a torn file:
 /// <list type="bullet">
 /// <item><c>checkpoint-last.ckpt</c>: the newest state, rewritten at every save (what --resume usually takes);</item>
@@ -61,7 +67,10 @@ public sealed class CheckpointStore
     /// Writes <see cref="LastPath"/> and, when <paramref name="keep"/>, the numbered checkpoint and its
     /// .safetensors weights. Returns the path a resume should use (the numbered one when kept).
     /// </summary>
-    public string Save(nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointInfo info, bool keep)
+    public string Save(nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointInfo info, bool keep) =>
+        NoGcDuringTorch.Run(() => SaveCore(model, optimizer, info, keep));
+
+    string SaveCore(nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointInfo info, bool keep)
     {
         System.IO.Directory.CreateDirectory(Directory);
         AtomicFile.Write(LastPath, stream => Write(stream, model, optimizer, info));
@@ -77,7 +86,10 @@ public sealed class CheckpointStore
         StateDicts.Save(model, path, config is null ? null : new Dictionary<string, string> { ["config"] = config.ToJsonString() });
 
     /// <summary>Restores model, optimizer and torch's RNG from a checkpoint; returns its info.</summary>
-    public static CheckpointInfo Load(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, string? expectedModelName = null)
+    public static CheckpointInfo Load(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, string? expectedModelName = null) =>
+        NoGcDuringTorch.Run(() => LoadCore(path, model, optimizer, expectedModelName));
+
+    static CheckpointInfo LoadCore(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, string? expectedModelName)
     {
         using var reader = Open(path, out var info);
         if (expectedModelName is not null && info.ModelName != expectedModelName)
@@ -95,12 +107,12 @@ public sealed class CheckpointStore
     }
 
     /// <summary>Loads only the model's weights (e.g. for evaluation); returns the checkpoint's info.</summary>
-    public static CheckpointInfo LoadModel(string path, nn.Module model)
+    public static CheckpointInfo LoadModel(string path, nn.Module model) => NoGcDuringTorch.Run(() =>
     {
         using var reader = Open(path, out var info);
         LoadModelState(reader, model, path);
         return info;
-    }
+    });
 
     /// <summary>Reads a checkpoint's info without touching any tensor.</summary>
     public static CheckpointInfo ReadInfo(string path)
@@ -176,6 +188,7 @@ public sealed class CheckpointStore
         ["optimizer_steps"] = info.OptimizerSteps,
         ["created_utc"] = info.CreatedUtc.ToString("O"),
         ["torch_rng_state"] = Convert.ToBase64String(info.TorchRngState),
+        ["train_seconds"] = info.TrainSeconds,
         ["config"] = info.Config.DeepClone(),
     };
 
@@ -187,6 +200,10 @@ public sealed class CheckpointStore
             Get<string>("model"), Get<int>("epoch"), Get<long>("global_step"), Get<long>("optimizer_steps"),
             (o["config"] as JsonObject)?.DeepClone().AsObject() ?? throw new InvalidDataException($"{path}: checkpoint header lacks 'config'"),
             Convert.FromBase64String(Get<string>("torch_rng_state")))
-        { CreatedUtc = DateTime.Parse(Get<string>("created_utc"), null, System.Globalization.DateTimeStyles.RoundtripKind) };
+        {
+            CreatedUtc = DateTime.Parse(Get<string>("created_utc"), null, System.Globalization.DateTimeStyles.RoundtripKind),
+            // older classifier checkpoints kept it in their config
+            TrainSeconds = (o["train_seconds"] ?? o["config"]?["train_seconds"])?.GetValue<double>() ?? 0,
+        };
     }
 }

@@ -1,3 +1,6 @@
+// StateDicts: weights in and out by the official state_dict names (.safetensors, PyTorch .pth).
+using MaeDsl.IO;
+using MaeDsl.Native;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -113,15 +116,18 @@ public static class StateDicts
     /// Loads a file into <paramref name="module"/> by name. Strict: any missing, unexpected or mis-shaped
     /// key throws, naming all of them. Not strict: mis-shaped keys still throw; the report lists the rest.
     /// </summary>
-    public static LoadReport Load(nn.Module module, string path, bool strict = true)
+    public static LoadReport Load(nn.Module module, string path, bool strict = true) => NoGcDuringTorch.Run(() =>
     {
         var tensors = Read(path);
         try { return Load(module, tensors, strict, path); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
-    }
+    });
 
     /// <summary>Copies <paramref name="source"/> into the module's parameters and buffers by name.</summary>
-    public static LoadReport Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, bool strict, string sourceName)
+    public static LoadReport Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, bool strict, string sourceName) =>
+        NoGcDuringTorch.Run(() => LoadCore(module, source, strict, sourceName));
+
+    static LoadReport LoadCore(nn.Module module, IReadOnlyDictionary<string, Tensor> source, bool strict, string sourceName)
     {
         var target = module.state_dict();
         var missing = target.Keys.Where(k => !source.ContainsKey(k)).ToList();
@@ -146,12 +152,12 @@ public static class StateDicts
     // ---- writing ----
 
     /// <summary>Writes the module's state_dict as .safetensors or .pth (by extension), atomically.</summary>
-    public static void Save(nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null) => NoGcDuringTorch.Run(() =>
     {
         var tensors = module.state_dict();
         if (IsSafetensors(path)) WriteSafetensors(path, tensors, metadata);
         else WritePth(path, tensors);
-    }
+    });
 
     /// <summary>Writes tensors in the safetensors format, in the given order, atomically.</summary>
     public static void WriteSafetensors(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)

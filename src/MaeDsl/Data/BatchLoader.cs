@@ -1,3 +1,4 @@
+// BatchLoader: a prefetching, deterministic (seed, epoch) batch loader, and its Batch.
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -31,6 +32,15 @@ public sealed class Batch : IDisposable
     public int Size => Indices.Length;
 
     public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+
+    /// <summary>The batches of a <see cref="BatchLoader"/> epoch as (images, labels) pairs; each batch is disposed once the next is asked for.</summary>
+    public static IEnumerable<(Tensor Images, Tensor Labels)> Pairs(IEnumerable<Batch> batches)
+    {
+        foreach (var b in batches)
+        {
+            using (b) yield return (b.Images, b.Labels);
+        }
+    }
 }
 
 /// <summary>

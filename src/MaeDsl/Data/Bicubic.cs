@@ -1,3 +1,4 @@
+// Bicubic: PIL's bicubic resize, which torchvision's transforms use on PIL images.
 namespace MaeDsl.Data;
 
 /// <summary>

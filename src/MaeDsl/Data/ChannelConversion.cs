@@ -1,3 +1,4 @@
+// ChannelConversion: grey <-> RGB conversion of a dataset's images for a model's channel count.
 namespace MaeDsl.Data;
 
 /// <summary>

@@ -1,3 +1,4 @@
+// FashionMnist: the Fashion-MNIST IDX files as an image dataset.
 using System.Buffers.Binary;
 using System.IO.Compression;
 

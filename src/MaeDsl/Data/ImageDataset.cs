@@ -1,3 +1,4 @@
+// ImageDataset: the dataset interface (IImageDataset), FloatImage and subsets.
 namespace MaeDsl.Data;
 
 /// <summary>

@@ -1,3 +1,4 @@
+// ImageFolder: torchvision's ImageFolder (root/class/image) decoded with ImageSharp.
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

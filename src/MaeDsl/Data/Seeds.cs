@@ -1,10 +1,11 @@
+// Seeds: the one derivation of every random stream from (seed, stream, epoch, step).
 using TorchSharp;
 
 namespace MaeDsl.Data;
 
 /// <summary>
 /// The one place where random streams are derived. Every random draw of a run (data order, crops, flips,
-/// masking noise, drop-path) comes from a generator seeded by <c>Derive(seed, stream, epoch, step/index…)</c>,
+/// masking noise, Mixup/CutMix, random erasing) comes from a generator seeded by <c>Derive(seed, stream, epoch, step/index…)</c>,
 /// never from a global generator that is reseeded or advanced: <see cref="System.Random"/> has no state that
 /// could be saved in a checkpoint, so a resumed run re-derives exactly the generators the uninterrupted run
 /// would have used at the same (epoch, step).
@@ -26,12 +27,8 @@ public static class Seeds
         public const long Augment = 2;
         /// <summary>MAE masking noise: path (MaskNoise, epoch, step) by convention of the training runners.</summary>
         public const long MaskNoise = 3;
-        /// <summary>Drop-path (stochastic depth) draws.</summary>
-        public const long DropPath = 4;
-        /// <summary>Mixup / CutMix draws.</summary>
+        /// <summary>Fine-tuning augmentation: Mixup / CutMix (sub-index 0) and random erasing (sub-indices 1, 2) of (epoch, step).</summary>
         public const long Mixup = 5;
-        /// <summary>Model initialisation.</summary>
-        public const long Init = 6;
         /// <summary>Synthetic data content: path (Synthetic, index).</summary>
         public const long Synthetic = 7;
     }

@@ -1,3 +1,4 @@
+// SyntheticDataset: deterministic synthetic labelled images for tests and benchmarks.
 namespace MaeDsl.Data;
 
 /// <summary>

@@ -1,3 +1,4 @@
+// Transforms: the per-image transforms (RandomResizedCrop, flip, resize, centre crop, normalise) and their compositions.
 namespace MaeDsl.Data;
 
 /// <summary>A per-item image transform on float CHW images.</summary>
@@ -241,9 +242,6 @@ public static class Transforms
     /// </summary>
     public static IImageTransform Pretrain(int size, Normalization normalization, double minScale = 0.2)
         => new Compose(new RandomResizedCrop(size, minScale, 1.0), new RandomHorizontalFlip(0.5), new Normalize(normalization.Mean, normalization.Std));
-
-    /// <summary>Linear probe (main_linprobe.py): RandomResizedCrop with torchvision's default scale (0.08, 1.0), flip, normalise.</summary>
-    public static IImageTransform LinearProbe(int size, Normalization normalization) => Pretrain(size, normalization, 0.08);
 
     /// <summary>
     /// Evaluation (util/datasets.py, build_transform for eval): resize the shorter side to <c>int(size / cropPct)</c>

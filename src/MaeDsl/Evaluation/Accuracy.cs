@@ -1,3 +1,4 @@
+// Accuracy: timm's top-k accuracy and the meter that accumulates it over an evaluation pass.
 using static TorchSharp.torch;
 
 namespace MaeDsl.Evaluation;

@@ -1,3 +1,5 @@
+// Knn: DINO's weighted k-NN classifier on frozen features (MAE encoder, random encoder or raw pixels).
+using MaeDsl.Native;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Evaluation;
@@ -44,7 +46,7 @@ public static class Knn
         {
             foreach (var (images, batchLabels) in batches)
             {
-                Training.GcQuiet.Run(() =>
+                NoGcDuringTorch.Run(() =>
                 {
                     using var scope = NewDisposeScope();
                     var f = featurize(images);
@@ -93,7 +95,7 @@ public static class Knn
             for (long start = 0; start < m; start += chunk)
             {
                 long end = Math.Min(m, start + chunk);
-                Training.GcQuiet.Run(() =>
+                NoGcDuringTorch.Run(() =>
                 {
                     using var scope = NewDisposeScope();
                     var similarity = queryFeatures.narrow(0, start, end - start).mm(bankT);                  // [c, N] cosine similarities

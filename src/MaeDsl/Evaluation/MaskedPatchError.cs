@@ -1,3 +1,5 @@
+// MaskedPatchError: the MSE on the removed patches, against a mean-visible-value baseline.
+using MaeDsl.Native;
 using MaeDsl.Model;
 using static TorchSharp.torch;
 
@@ -59,7 +61,7 @@ public static class MaskedPatchError
             foreach (var images in batches)
             {
                 int i = index++;
-                var (modelBatch, baselineBatch) = Training.GcQuiet.Run(() =>
+                var (modelBatch, baselineBatch) = NoGcDuringTorch.Run(() =>
                 {
                     using var scope = NewDisposeScope();
                     var noise = noiseFor(i, images.shape[0]);

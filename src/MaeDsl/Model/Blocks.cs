@@ -1,3 +1,4 @@
+// Blocks: PatchEmbed, Attention, Mlp, DropPath and the transformer Block (timm's, as the official code uses them).
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

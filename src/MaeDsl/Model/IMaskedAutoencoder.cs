@@ -1,3 +1,4 @@
+// IMaskedAutoencoder: the static contract of a generated MAE class (its spec, its factory).
 namespace MaeDsl;
 
 /// <summary>

@@ -1,3 +1,5 @@
+// Init: the official weight initialisations with explicit generators (TorchSharp's nn.init ignores them).
+using MaeDsl.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,7 +8,8 @@ namespace MaeDsl.Model;
 /// <summary>
 /// The official initialisations, drawn from an explicit generator. TorchSharp 0.107's own
 /// <c>nn.init</c> ignores its generator argument, <c>trunc_normal_</c> fills a constant and
-/// <c>xavier_normal_</c> draws uniform values, so these are written out here.
+/// <c>xavier_normal_</c> draws uniform values, so these are written out here. Each fill runs in
+/// <see cref="NoGcDuringTorch"/> (model construction is torch work like any other).
 /// </summary>
 public static class Init
 {
@@ -22,17 +25,23 @@ public static class Init
     /// <summary>U(low, high) in place.</summary>
     public static void Uniform(Tensor tensor, double low, double high, Generator? generator)
     {
-        using var _ = no_grad();
-        using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
-        tensor.copy_(u.mul_(high - low).add_(low));
+        NoGcDuringTorch.Run(() =>
+        {
+            using var _ = no_grad();
+            using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
+            tensor.copy_(u.mul_(high - low).add_(low));
+        });
     }
 
     /// <summary>normal_(mean, std) in place.</summary>
     public static void Normal(Tensor tensor, double std, Generator? generator, double mean = 0)
     {
-        using var _ = no_grad();
-        using var n = randn(tensor.shape, dtype: tensor.dtype, generator: generator);
-        tensor.copy_(n.mul_(std).add_(mean));
+        NoGcDuringTorch.Run(() =>
+        {
+            using var _ = no_grad();
+            using var n = randn(tensor.shape, dtype: tensor.dtype, generator: generator);
+            tensor.copy_(n.mul_(std).add_(mean));
+        });
     }
 
     /// <summary>
@@ -41,19 +50,25 @@ public static class Init
     /// </summary>
     public static void TruncNormal(Tensor tensor, double std, Generator? generator, double mean = 0, double a = -2, double b = 2)
     {
-        static double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
-        double low = Cdf((a - mean) / std), high = Cdf((b - mean) / std);
-        using var _ = no_grad();
-        using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
-        using var v = u.mul_(2 * high - 2 * low).add_(2 * low - 1).erfinv_().mul_(std * Math.Sqrt(2)).add_(mean).clamp_(a, b);
-        tensor.copy_(v);
+        NoGcDuringTorch.Run(() =>
+        {
+            static double Cdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
+            double low = Cdf((a - mean) / std), high = Cdf((b - mean) / std);
+            using var _ = no_grad();
+            using var u = rand(tensor.shape, dtype: tensor.dtype, generator: generator);
+            using var v = u.mul_(2 * high - 2 * low).add_(2 * low - 1).erfinv_().mul_(std * Math.Sqrt(2)).add_(mean).clamp_(a, b);
+            tensor.copy_(v);
+        });
     }
 
     /// <summary>Constant fill in place (LayerNorm weight 1 / bias 0, Linear bias 0).</summary>
     public static void Constant(Tensor tensor, double value)
     {
-        using var _ = no_grad();
-        tensor.fill_(value);
+        NoGcDuringTorch.Run(() =>
+        {
+            using var _ = no_grad();
+            tensor.fill_(value);
+        });
     }
 
     /// <summary>
@@ -64,24 +79,27 @@ public static class Init
     /// </summary>
     public static void Vit(PatchEmbed patchEmbed, Tensor[] tokens, IEnumerable<TorchSharp.torch.nn.Module?> modules, Generator generator)
     {
-        var proj = patchEmbed.Projection;
-        XavierUniform(proj.weight!, generator);
-        long fanIn = proj.weight!.numel() / proj.weight.shape[0];
-        Uniform(proj.bias!, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), generator);
-        foreach (var token in tokens) Normal(token, 0.02, generator);
-        foreach (var module in modules)
+        NoGcDuringTorch.Run(() =>
         {
-            if (module is TorchSharp.Modules.Linear linear)
+            var proj = patchEmbed.Projection;
+            XavierUniform(proj.weight!, generator);
+            long fanIn = proj.weight!.numel() / proj.weight.shape[0];
+            Uniform(proj.bias!, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), generator);
+            foreach (var token in tokens) Normal(token, 0.02, generator);
+            foreach (var module in modules)
             {
-                XavierUniform(linear.weight!, generator);
-                Constant(linear.bias!, 0);
+                if (module is TorchSharp.Modules.Linear linear)
+                {
+                    XavierUniform(linear.weight!, generator);
+                    Constant(linear.bias!, 0);
+                }
+                else if (module is TorchSharp.Modules.LayerNorm layerNorm)
+                {
+                    Constant(layerNorm.weight!, 1);
+                    Constant(layerNorm.bias!, 0);
+                }
             }
-            else if (module is TorchSharp.Modules.LayerNorm layerNorm)
-            {
-                Constant(layerNorm.weight!, 1);
-                Constant(layerNorm.bias!, 0);
-            }
-        }
+        });
     }
 
     static double Erf(double x)

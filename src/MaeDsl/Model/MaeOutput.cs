@@ -1,3 +1,4 @@
+// MaeOutput: what an MAE forward returns (loss, pred, mask, ids_restore, latent).
 using static TorchSharp.torch;
 
 namespace MaeDsl;

@@ -1,3 +1,4 @@
+// MaskedAutoencoder: the runtime MAE (models_mae.MaskedAutoencoderViT) that generated variants derive from.
 using MaeDsl.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -58,7 +59,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
         RegisterComponents();
 
         long s = seed ?? Random.Shared.NextInt64();
-        InitializeWeights(new Generator((ulong)s));
+        MaeDsl.Native.NoGcDuringTorch.Run(() => InitializeWeights(new Generator((ulong)s)));   // torch work: no GC inside (see NoGcDuringTorch)
         maskingGenerator = new Generator((ulong)(s ^ 0x5DEECE66DL));
     }
 

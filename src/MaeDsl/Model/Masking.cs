@@ -1,3 +1,4 @@
+// Masking: the random, block and grid masking of the patch tokens, and its noise.
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+// Patches: patchify / unpatchify ([B, C, H, W] <-> [B, L, p*p*C]).
 using static TorchSharp.torch;
 
 namespace MaeDsl.Model;

@@ -1,3 +1,4 @@
+// PosEmbedInterpolation: the official interpolate_pos_embed for a classifier of another image size.
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+// PositionEmbedding: the fixed 2-D sin-cos position embedding of the official code.
 using static TorchSharp.torch;
 
 namespace MaeDsl.Model;

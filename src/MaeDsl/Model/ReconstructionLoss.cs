@@ -1,3 +1,4 @@
+// ReconstructionLoss: the MAE loss, MSE on the removed patches (optionally per-patch normalised targets).
 using static TorchSharp.torch;
 
 namespace MaeDsl.Model;

@@ -1,3 +1,4 @@
+// ShapeGuard: the shape checks generated forward methods call before any computation.
 using static TorchSharp.torch;
 
 namespace MaeDsl;

@@ -1,3 +1,4 @@
+// VitClassifier: the official models_vit.VisionTransformer (the encoder + pooling + head) for fine-tuning and probing.
 using MaeDsl.Model;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -51,15 +52,18 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
         RegisterComponents();
 
         // Encoder weights as a fresh MAE would have them (CopyEncoderFrom overwrites them); the head as main_finetune.py.
-        using (no_grad())
-        using (var table = PositionEmbedding.SinCos2D(w, spec.GridSize)) pos_embed.copy_(table.unsqueeze(0));
-        Init.Normal(cls_token, 0.02, g);
-        Init.Vit(patch_embed, [], blocks.modules().Append(norm).Append(fc_norm), g);
-        if (linear is not null)
+        MaeDsl.Native.NoGcDuringTorch.Run(() =>   // torch work: no GC inside (see NoGcDuringTorch)
         {
-            Init.TruncNormal(linear.weight!, 2e-5, g);
-            Init.Constant(linear.bias!, 0);
-        }
+            using (no_grad())
+            using (var table = PositionEmbedding.SinCos2D(w, spec.GridSize)) pos_embed.copy_(table.unsqueeze(0));
+            Init.Normal(cls_token, 0.02, g);
+            Init.Vit(patch_embed, [], blocks.modules().Append(norm).Append(fc_norm), g);
+            if (linear is not null)
+            {
+                Init.TruncNormal(linear.weight!, 2e-5, g);
+                Init.Constant(linear.bias!, 0);
+            }
+        });
     }
 
     public MaeSpec Spec { get; }

@@ -1,3 +1,4 @@
+// TorchRuntime: checks that libtorch loads and explains why not.
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;

@@ -1,4 +1,5 @@
-using MaeDsl.Checkpoints;
+// LossCurve: the PNG of a run's loss (and lr) per iteration.
+using MaeDsl.IO;
 using ScottPlot;
 
 namespace MaeDsl.Visualization;

@@ -1,3 +1,4 @@
+// ReconstructionGrid: the PNG of original | masked input | reconstruction | reconstruction with visible patches pasted.
 using MaeDsl.Data;
 using MaeDsl.Model;
 using SixLabors.ImageSharp;
@@ -6,7 +7,8 @@ using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
-using MaeDsl.Checkpoints;
+using MaeDsl.IO;
+using MaeDsl.Native;
 
 namespace MaeDsl.Visualization;
 
@@ -55,40 +57,43 @@ public static class ReconstructionGrid
     public static IReadOnlyList<ReconstructionRow> Compute(Tensor images, Tensor pred, Tensor mask, int patchSize, int channels,
         IReadOnlyList<float> mean, IReadOnlyList<float> std, bool normPix)
     {
-        Validate(images, pred, mask, patchSize, channels, mean, std);
-        long n = images.shape[0], h = images.shape[2], w = images.shape[3];
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var x = images.detach().to(ScalarType.Float32, torch.CPU);
-        var y = pred.detach().to(ScalarType.Float32, torch.CPU);
-        if (normPix)
+        return NoGcDuringTorch.Run(() =>
         {
-            var target = Patches.Patchify(x, patchSize);
-            var patchMean = target.mean([-1], keepdim: true);
-            var patchVar = target.var(-1, unbiased: true, keepdim: true);
-            y = y * (patchVar + MaeSpec.NormPixEps).sqrt() + patchMean;
-        }
-        var reconstruction = Patches.Unpatchify(y, patchSize, channels);
-        long d = (long)patchSize * patchSize * channels;
-        var removed = Patches.Unpatchify(mask.detach().to(ScalarType.Float32, torch.CPU).unsqueeze(-1).repeat(1, 1, d), patchSize, channels);
-        var pasted = x * (1 - removed) + reconstruction * removed;
+            Validate(images, pred, mask, patchSize, channels, mean, std);
+            long n = images.shape[0], h = images.shape[2], w = images.shape[3];
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var x = images.detach().to(ScalarType.Float32, torch.CPU);
+            var y = pred.detach().to(ScalarType.Float32, torch.CPU);
+            if (normPix)
+            {
+                var target = Patches.Patchify(x, patchSize);
+                var patchMean = target.mean([-1], keepdim: true);
+                var patchVar = target.var(-1, unbiased: true, keepdim: true);
+                y = y * (patchVar + MaeSpec.NormPixEps).sqrt() + patchMean;
+            }
+            var reconstruction = Patches.Unpatchify(y, patchSize, channels);
+            long d = (long)patchSize * patchSize * channels;
+            var removed = Patches.Unpatchify(mask.detach().to(ScalarType.Float32, torch.CPU).unsqueeze(-1).repeat(1, 1, d), patchSize, channels);
+            var pasted = x * (1 - removed) + reconstruction * removed;
 
-        var m = torch.tensor(Expand(mean, channels)).reshape(1, channels, 1, 1);
-        var s = torch.tensor(Expand(std, channels)).reshape(1, channels, 1, 1);
-        Tensor Pixels(Tensor t) => (t * s + m).clamp(0, 1).contiguous();
-        var original = Pixels(x);
-        var masked = original * (1 - removed) + removed * Grey;
-        var columns = new[] { original, masked.contiguous(), Pixels(reconstruction), Pixels(pasted) }
-            .Select(t => t.data<float>().ToArray()).ToArray();
+            var m = torch.tensor(Expand(mean, channels)).reshape(1, channels, 1, 1);
+            var s = torch.tensor(Expand(std, channels)).reshape(1, channels, 1, 1);
+            Tensor Pixels(Tensor t) => (t * s + m).clamp(0, 1).contiguous();
+            var original = Pixels(x);
+            var masked = original * (1 - removed) + removed * Grey;
+            var columns = new[] { original, masked.contiguous(), Pixels(reconstruction), Pixels(pasted) }
+                .Select(t => t.data<float>().ToArray()).ToArray();
 
-        int size = (int)(channels * h * w);
-        var rows = new ReconstructionRow[n];
-        for (int i = 0; i < n; i++)
-        {
-            FloatImage Take(float[] all) => new(channels, (int)h, (int)w, all.AsSpan(i * size, size).ToArray());
-            rows[i] = new ReconstructionRow(Take(columns[0]), Take(columns[1]), Take(columns[2]), Take(columns[3]));
-        }
-        return rows;
+            int size = (int)(channels * h * w);
+            var rows = new ReconstructionRow[n];
+            for (int i = 0; i < n; i++)
+            {
+                FloatImage Take(float[] all) => new(channels, (int)h, (int)w, all.AsSpan(i * size, size).ToArray());
+                rows[i] = new ReconstructionRow(Take(columns[0]), Take(columns[1]), Take(columns[2]), Take(columns[3]));
+            }
+            return rows;
+        });
     }
 
     /// <summary>

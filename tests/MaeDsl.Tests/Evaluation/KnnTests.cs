@@ -3,7 +3,7 @@ using MaeDsl.Tests.Training;
 
 namespace MaeDsl.Tests.Evaluation;
 
-[Collection(GcQuietCollection.Name)]
+[Collection(NoGcRegionCollection.Name)]
 public class KnnTests
 {
     static Tensor Unit(params float[][] rows) => Knn.Normalize(torch.tensor(rows.SelectMany(r => r).ToArray(), rows.Length, rows[0].Length));

@@ -3,7 +3,7 @@ using MaeDsl.Tests.Training;
 
 namespace MaeDsl.Tests.Evaluation;
 
-[Collection(GcQuietCollection.Name)]
+[Collection(NoGcRegionCollection.Name)]
 public class MaskedPatchErrorTests
 {
     [Fact]

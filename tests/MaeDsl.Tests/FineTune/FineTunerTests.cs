@@ -1,3 +1,4 @@
+using MaeDsl.Evaluation;
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
 using MaeDsl.Training;
@@ -26,8 +27,12 @@ public class FineTunerTests : IDisposable
 
     FineTuneOptions Options(string name, int epochs) => new()
     {
-        NumClasses = 4, Epochs = epochs, BatchSize = 16, Lr = 2e-3, WarmupEpochs = 1, MinLr = 1e-5,
-        EvalCropPct = 1.0, OutputDir = Path.Combine(root, name), TensorBoard = false, Workers = 1, Seed = 3,
+        NumClasses = 4, EvalCropPct = 1.0,
+        Run = RecipePresets.OfficialFineTuneRun with
+        {
+            Epochs = epochs, BatchSize = 16, Lr = 2e-3, WarmupEpochs = 1, MinLr = 1e-5,
+            OutputDir = Path.Combine(root, name), TensorBoard = false, Workers = 1, Seed = 3,
+        },
     };
 
     static Dictionary<string, Tensor> Snapshot(torch.nn.Module m) =>
@@ -46,22 +51,22 @@ public class FineTunerTests : IDisposable
         Assert.NotNull(tuner.Erasing);
 
         var evalLoader = new BatchLoader(data, 16, Transforms.NormalizeOnly(Norm), shuffle: false, dropLast: false, workers: 1);
-        var before = ClassifierTraining.Evaluate(model, ClassifierTraining.Pairs(evalLoader.Epoch(0)));
+        var before = ClassifierEvaluation.Evaluate(model, Batch.Pairs(evalLoader.Epoch(0)));
         var result = tuner.Run(data, data, Norm, console: TextWriter.Null);
-        var after = ClassifierTraining.Evaluate(model, ClassifierTraining.Pairs(evalLoader.Epoch(0)));
+        var after = ClassifierEvaluation.Evaluate(model, Batch.Pairs(evalLoader.Epoch(0)));
 
         Assert.True(after.Loss < before.Loss - 0.05, $"cross-entropy on the training images went from {before.Loss:F4} to {after.Loss:F4}");
         Assert.Equal(16, result.Steps);
         Assert.Equal(4, result.Evals.Count);
         Assert.Equal(64, result.Final.Samples);
-        var metrics = TrainingLog.ReadCsv(Path.Combine(options.OutputDir, TrainingLog.CsvFileName));
+        var metrics = TrainingLog.ReadCsv(Path.Combine(options.Run.OutputDir, TrainingLog.CsvFileName));
         Assert.Equal(16, metrics.Count);
         // warmup over the first epoch (4 iterations), then cosine: lr rises, peaks, falls to ≥ min lr
         Assert.Equal(0.0, metrics[0].Lr);
         Assert.Equal(2e-3 * 3 / 4, metrics[3].Lr, 12);
         Assert.True(metrics[^1].Lr < metrics[5].Lr && metrics[^1].Lr >= 1e-5);
-        Assert.Equal(4, ClassifierTraining.ReadEvalCsv(Path.Combine(options.OutputDir, ClassifierTraining.EvalCsvFileName)).Count);
-        Assert.True(File.Exists(Path.Combine(options.OutputDir, "checkpoints", "checkpoint-0003.safetensors")));
+        Assert.Equal(4, EvalLog.Read(Path.Combine(options.Run.OutputDir, EvalLog.CsvFileName)).Count);
+        Assert.True(File.Exists(Path.Combine(options.Run.OutputDir, "checkpoints", "checkpoint-0003.safetensors")));
     }
 
     [Fact]
@@ -77,14 +82,15 @@ public class FineTunerTests : IDisposable
 
         // resume in a copy of the run's folder from the checkpoint of epoch 0
         var resumedDir = Path.Combine(root, "resumed");
-        CopyDirectory(full.OutputDir, resumedDir);
-        var resumed = Options("resumed", epochs: 2) with { Resume = Path.Combine(resumedDir, "checkpoints", "checkpoint-0000.ckpt") };
+        CopyDirectory(full.Run.OutputDir, resumedDir);
+        var resumed = Options("resumed", epochs: 2);
+        resumed = resumed with { Run = resumed.Run with { Resume = Path.Combine(resumedDir, "checkpoints", "checkpoint-0000.ckpt") } };
         using var b = FineTuner.FromPretrained(new SpecMae(Tiny, seed: 42), resumed);   // other weights: all must come from the checkpoint
         using (var tuner = new FineTuner(b, resumed))
         {
             var r = tuner.Run(data, data, Norm, console: TextWriter.Null);
             Assert.Equal(2, r.Evals.Count); // epoch 0's evaluation kept from eval.csv, epoch 1's new
-            Assert.Equal(ClassifierTraining.ReadEvalCsv(Path.Combine(full.OutputDir, ClassifierTraining.EvalCsvFileName)).Select(e => (e.Epoch, e.Top1, e.TestLoss, e.TrainLoss)),
+            Assert.Equal(EvalLog.Read(Path.Combine(full.Run.OutputDir, EvalLog.CsvFileName)).Select(e => (e.Epoch, e.Top1, e.TestLoss, e.TrainLoss)),
                 r.Evals.Select(e => (e.Epoch, e.Top1, e.TestLoss, e.TrainLoss)));
         }
         var sa = a.state_dict();

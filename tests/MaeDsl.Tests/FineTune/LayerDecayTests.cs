@@ -89,7 +89,7 @@ public class LayerDecayTests
         var head = new Parameter(torch.ones(2, 2));
         var groups = LayerDecay.ParamGroups(new[] { ("blocks.0.mlp.fc1.weight", w), ("blocks.0.mlp.fc1.bias", bias), ("head.weight", head) }, depth: 1, weightDecay: 0.05, layerDecay: 0.5);
         using var adamw = LayerDecay.CreateAdamW(groups, lr: 1e-3);
-        LayerDecay.SetLearningRate(adamw, groups, 0.01);
+        LrSchedule.SetLearningRate(adamw, 0.01, LayerDecay.LrScales(groups));
         var pgs = adamw.ParamGroups.Cast<AdamW.ParamGroup>().ToList();
         Assert.Equal(3, pgs.Count);
         Assert.Equal(0.005, pgs[0].LearningRate, 15);   // blocks.0 → layer 1 of 2 → 0.5^1

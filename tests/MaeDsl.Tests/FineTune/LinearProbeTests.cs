@@ -45,8 +45,11 @@ public class LinearProbeTests : IDisposable
         using var mae = new SpecMae(FineTunerTests.Tiny, seed: 0);
         var options = new LinearProbeOptions
         {
-            NumClasses = 4, Epochs = 3, BatchSize = 16, Lr = 2.0, WarmupEpochs = 1, EvalCropPct = 1.0,
-            OutputDir = Path.Combine(root, "probe"), TensorBoard = false, Workers = 1,
+            NumClasses = 4, EvalCropPct = 1.0,
+            Run = RecipePresets.OfficialLinearProbeRun with
+            {
+                Epochs = 3, BatchSize = 16, Lr = 2.0, WarmupEpochs = 1, OutputDir = Path.Combine(root, "probe"), TensorBoard = false, Workers = 1,
+            },
         };
         using var model = LinearProbe.CreateModel(mae, options);
         var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());

@@ -1,3 +1,4 @@
+using MaeDsl.Data;
 using MaeDsl.Training;
 
 namespace MaeDsl.Tests.FineTune;

@@ -35,13 +35,17 @@ public class LossTrajectoryTests
         string dir = NewDir("pretrain");
         var options = new PretrainOptions
         {
-            Epochs = 4, BatchSize = 16, AccumIter = 2, BaseLr = 1.5e-3, Lr = null, MinLr = 1e-6, WarmupEpochs = 1,
-            WeightDecay = 0.05, Beta1 = 0.9, Beta2 = 0.95, Seed = 7, CheckpointEveryEpochs = 2, OutputDir = dir, TensorBoard = false,
+            Run = new RunOptions
+            {
+                Epochs = 4, BatchSize = 16, AccumIter = 2, BaseLr = 1.5e-3, Lr = null, MinLr = 1e-6, WarmupEpochs = 1,
+                WeightDecay = 0.05, Seed = 7, CheckpointPeriod = 2, OutputDir = dir, TensorBoard = false,
+            },
+            Beta1 = 0.9, Beta2 = 0.95,
         };
         var data = new SyntheticDataset(256, channels: 1, height: 28, width: 28, numClasses: 4, seed: 11);
-        var batches = new LoaderBatches(new BatchLoader(data, options.BatchSize, Transforms.Pretrain(28, Norm, 0.2),
-            shuffle: true, dropLast: true, seed: options.Seed, prefetch: 2, workers: 1));
-        using var model = new SpecMae(FashionTiny, seed: options.Seed);
+        var batches = new LoaderBatches(new BatchLoader(data, options.Run.BatchSize, Transforms.Pretrain(28, Norm, 0.2),
+            shuffle: true, dropLast: true, seed: options.Run.Seed, prefetch: 2, workers: 1));
+        using var model = new SpecMae(FashionTiny, seed: options.Run.Seed);
         using var trainer = new Pretrainer(model, options);
         trainer.Run(batches, console: TextWriter.Null);
         return TrainingLog.ReadCsv(Path.Combine(dir, TrainingLog.CsvFileName)).Take(Iterations).Select(m => m.Loss).ToList();
@@ -53,10 +57,13 @@ public class LossTrajectoryTests
         string dir = NewDir("finetune");
         var options = new FineTuneOptions
         {
-            NumClasses = 4, Epochs = 4, BatchSize = 16, AccumIter = 1, Lr = null, BaseLr = 1e-3, WeightDecay = 0.05, MinLr = 1e-6,
-            WarmupEpochs = 1, GlobalPool = true, MinCropScale = 0.08, EvalCropPct = 1.0, Seed = 3, OutputDir = dir,
-            CheckpointPeriod = 2, TensorBoard = false, Resume = null, EvalPeriod = 2, Workers = 1,
-            LayerDecay = 0.75, DropPath = 0.1, ClipGrad = null, LabelSmoothing = 0.1, Mixup = 0.8, Cutmix = 1.0,
+            Run = new RunOptions
+            {
+                Epochs = 4, BatchSize = 16, AccumIter = 1, Lr = null, BaseLr = 1e-3, WeightDecay = 0.05, MinLr = 1e-6,
+                WarmupEpochs = 1, Seed = 3, OutputDir = dir, CheckpointPeriod = 2, TensorBoard = false, Resume = null, Workers = 1, ClipGrad = null,
+            },
+            NumClasses = 4, GlobalPool = true, MinCropScale = 0.08, EvalCropPct = 1.0, EvalPeriod = 2,
+            LayerDecay = 0.75, DropPath = 0.1, LabelSmoothing = 0.1, Mixup = 0.8, Cutmix = 1.0,
             MixupProb = 1.0, MixupSwitchProb = 0.5, RandomErasing = 0.25,
         };
         var train = new SyntheticDataset(208, channels: 1, height: 28, width: 28, numClasses: 4, seed: 12);

@@ -3,24 +3,29 @@ using MaeDsl.Training;
 
 namespace MaeDsl.Tests.Training;
 
-[Collection(GcQuietCollection.Name)]
+[Collection(NoGcRegionCollection.Name)]
 public class PretrainerTests
 {
     static string NewDir() => Directory.CreateTempSubdirectory("maedsl-pretrain-").FullName;
 
     static PretrainOptions Options(string dir, int epochs, int batch = 8, int accum = 1) => new()
     {
-        Epochs = epochs, BatchSize = batch, AccumIter = accum, Lr = 2e-3, WarmupEpochs = 1, Seed = 3,
-        CheckpointEveryEpochs = 1, OutputDir = dir, TensorBoard = false,
+        Run = RecipePresets.OfficialPretrainRun with
+        {
+            Epochs = epochs, BatchSize = batch, AccumIter = accum, Lr = 2e-3, WarmupEpochs = 1, Seed = 3,
+            CheckpointPeriod = 1, OutputDir = dir, TensorBoard = false,
+        },
     };
+
+    static PretrainOptions Change(PretrainOptions o, Func<RunOptions, RunOptions> change) => o with { Run = change(o.Run) };
 
     static (PretrainResult Result, List<StepMetrics> Log) Train(PretrainOptions options, string? resume = null, long modelSeed = 5)
     {
         torch.set_num_threads(1);
         using var model = new TinyMae(modelSeed);
         using var trainer = new Pretrainer(model, options);
-        var result = trainer.Run(new SyntheticBatches(48, options.BatchSize, options.Seed), resume, TextWriter.Null);
-        return (result, TrainingLog.ReadCsv(Path.Combine(options.OutputDir, TrainingLog.CsvFileName)));
+        var result = trainer.Run(new SyntheticBatches(48, options.Run.BatchSize, options.Run.Seed), resume, TextWriter.Null);
+        return (result, TrainingLog.ReadCsv(Path.Combine(options.Run.OutputDir, TrainingLog.CsvFileName)));
     }
 
     [Fact]
@@ -55,7 +60,7 @@ public class PretrainerTests
     [Fact]
     public void LossDecreasesOver50Steps()
     {
-        var options = Options(NewDir(), epochs: 10) with { BatchSize = 8, Lr = 3e-3, WarmupEpochs = 0.5 };
+        var options = Change(Options(NewDir(), epochs: 10), r => r with { BatchSize = 8, Lr = 3e-3, WarmupEpochs = 0.5 });
         var run = Train(options); // 48 images / 8 = 6 iterations × 10 epochs = 60 iterations
         Assert.True(run.Log.Count >= 50);
         double first = run.Log.Take(5).Average(m => m.Loss);
@@ -68,7 +73,7 @@ public class PretrainerTests
     {
         var options = Options(NewDir(), epochs: 2, accum: 2);
         var run = Train(options);
-        var schedule = options.Schedule();
+        var schedule = options.Run.Schedule();
         foreach (var m in run.Log)
         {
             int step = (int)(m.Step % 6);
@@ -82,9 +87,9 @@ public class PretrainerTests
     [Fact]
     public void CheckpointsAreKeptPeriodicallyWithOfficialSafetensorsNames()
     {
-        var options = Options(NewDir(), epochs: 3) with { CheckpointEveryEpochs = 2 };
+        var options = Change(Options(NewDir(), epochs: 3), r => r with { CheckpointPeriod = 2 });
         var run = Train(options);
-        var dir = options.CheckpointDir;
+        var dir = options.Run.CheckpointDir;
         var files = Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).OrderBy(f => f, StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { "checkpoint-0001.ckpt", "checkpoint-0001.safetensors", "checkpoint-0002.ckpt", "checkpoint-0002.safetensors", "checkpoint-last.ckpt" }, files);
         Assert.Equal(Path.Combine(dir, "checkpoint-0002.ckpt"), run.Result.LastCheckpoint);
@@ -92,7 +97,8 @@ public class PretrainerTests
         Assert.Equal(2, info.Epoch);
         Assert.Equal(18, info.GlobalStep);
         Assert.Equal("TinyMae", info.ModelName);
-        Assert.Equal(3L, info.Config["seed"]!.GetValue<long>());
+        Assert.Equal(3L, RunConfig.Parse(info.Config, run.Result.LastCheckpoint).Run.Seed);
+        Assert.Equal(3L, info.Config["run"]!["seed"]!.GetValue<long>());
 
         using var model = new TinyMae(0);
         var weights = StateDicts.Read(Path.Combine(dir, "checkpoint-0002.safetensors"));
@@ -113,13 +119,13 @@ public class PretrainerTests
         using var model = new TinyMae(5);
         using var trainer = new Pretrainer(model, options);
         var e = Assert.Throws<NonFiniteLossException>(() =>
-            trainer.Run(new SyntheticBatches(48, 8, options.Seed, poison: (1, 2)), null, TextWriter.Null));
+            trainer.Run(new SyntheticBatches(48, 8, options.Run.Seed, poison: (1, 2)), null, TextWriter.Null));
         Assert.Equal(8, e.GlobalStep);
         Assert.Equal(1, e.Epoch);
-        string last = Path.Combine(options.CheckpointDir, "checkpoint-0000.ckpt");
+        string last = Path.Combine(options.Run.CheckpointDir, "checkpoint-0000.ckpt");
         Assert.Equal(last, e.LastGoodCheckpoint);
         Assert.Contains("step 8", e.Message);
-        Assert.Contains(FormattableString.Invariant($"lr {options.Schedule().At(1 + 2 / 6.0):E4}"), e.Message);
+        Assert.Contains(FormattableString.Invariant($"lr {options.Run.Schedule().At(1 + 2 / 6.0):E4}"), e.Message);
         Assert.Contains(last, e.Message);
         Assert.Contains("NaN", e.Message);
     }
@@ -135,7 +141,7 @@ public class PretrainerTests
     [Fact]
     public void ATornCheckpointIsReportedByName()
     {
-        var run = Train(Options(NewDir(), epochs: 1) with { WarmupEpochs = 0.5 });
+        var run = Train(Change(Options(NewDir(), epochs: 1), r => r with { WarmupEpochs = 0.5 }));
         string torn = Path.Combine(NewDir(), "torn.ckpt");
         var bytes = File.ReadAllBytes(run.Result.LastCheckpoint);
         using var model = new TinyMae(0);
@@ -152,7 +158,7 @@ public class PretrainerTests
     }
 }
 
-[Collection(GcQuietCollection.Name)]
+[Collection(NoGcRegionCollection.Name)]
 public class PretrainerWithDataPipelineTests
 {
     [Fact]
@@ -165,7 +171,7 @@ public class PretrainerWithDataPipelineTests
         LoaderBatches Data() => new(new MaeDsl.Data.BatchLoader(dataset, 8, transform, shuffle: true, dropLast: true, seed: 9, workers: 2));
         PretrainOptions Options(string dir) => new()
         {
-            Epochs = 3, BatchSize = 8, Lr = 1e-3, WarmupEpochs = 1, Seed = 9, CheckpointEveryEpochs = 1, OutputDir = dir, TensorBoard = false,
+            Run = RecipePresets.OfficialPretrainRun with { Epochs = 3, BatchSize = 8, Lr = 1e-3, WarmupEpochs = 1, Seed = 9, CheckpointPeriod = 1, OutputDir = dir, TensorBoard = false },
         };
         string fullDir = Directory.CreateTempSubdirectory("maedsl-pipe-").FullName;
         string resumedDir = Directory.CreateTempSubdirectory("maedsl-pipe-").FullName;

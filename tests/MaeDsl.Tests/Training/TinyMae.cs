@@ -29,7 +29,7 @@ sealed class SyntheticBatches : MaskedAutoencoderTestData
     public SyntheticBatches(int images, int batch, long seed, (int Epoch, int Step)? poison = null) : base(images, batch, seed, poison) { }
 }
 
-class MaskedAutoencoderTestData : MaeDsl.Training.IPretrainBatches
+class MaskedAutoencoderTestData : MaeDsl.Training.Pretraining.IPretrainBatches
 {
     readonly Tensor pool;
     readonly int batch;

@@ -1,0 +1,77 @@
+// The options every command shares, declared once: the model (--model, alias --variant), the data (--dataset,
+// --data-dir, --train-limit), the seed and the torch threads. Each command gets its own instance (an option
+// belongs to one command) and adds the ones it honours.
+using System.CommandLine;
+using MaeDsl;
+using MaeDsl.Training;
+
+namespace MaeDsl.Cli;
+
+/// <summary>The model, data, seed and thread options shared by every command.</summary>
+/// <param name="useDefault">Whether a missing --model means the default model (false: as if none were marked; tests use it).</param>
+internal sealed class CommonOptions(bool useDefault = true)
+{
+    public readonly Option<string?> Model = new("--model", "--variant")
+    {
+        Description = "Model: a registered key or class name (default: the model marked [MaeModel(Default = true)]). " + ModelList(),
+    };
+    public readonly Option<string> Dataset = new("--dataset")
+    {
+        Description = $"'{DataSources.FashionMnistName}' or the root of an ImageFolder (root/class_x/*.png; a sibling 'val' folder of a 'train' root is the held-out split)",
+        DefaultValueFactory = _ => DataSources.FashionMnistName,
+    };
+    public readonly Option<string?> DataDir = new("--data-dir")
+    {
+        Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist)",
+    };
+    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use the first N training images only (quick checks)" };
+    public readonly Option<long> Seed = new("--seed") { Description = "Seed of the initialisation, data order, augmentation and masking", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> Threads = new("--threads") { Description = "torch threads (torch.set_num_threads)", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+    /// <summary>Adds the shared options, except those in <paramref name="except"/> (a command must not offer what it does not honour).</summary>
+    public void AddTo(Command command, params Option[] except)
+    {
+        foreach (var o in new Option[] { Model, Dataset, DataDir, TrainLimit, Seed, Threads })
+            if (!except.Contains(o)) command.Options.Add(o);
+    }
+
+    /// <summary>The model named by --model, or the default one; an <see cref="ArgumentException"/> (one error line) otherwise.</summary>
+    public MaeModelInfo ReadModel(ParseResult parse) => Resolve(parse.GetValue(Model), useDefault);
+
+    /// <summary>The model the command runs when --model is not given, if any.</summary>
+    public MaeModelInfo? DefaultModel => useDefault ? MaeModels.Default : null;
+
+    /// <summary>The model <paramref name="name"/> names (key or class name), or the default model when it is null.</summary>
+    public static MaeModelInfo Resolve(string? name, bool useDefault = true)
+    {
+        if (name is null)
+            return (useDefault ? MaeModels.Default : null) ?? throw new ArgumentException(
+                $"--model is required: no model is marked [MaeModel(Default = true)]; choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
+        try { return MaeModels.Find(name); }
+        catch (InvalidOperationException e) { throw new ArgumentException(e.Message, e); } // two assemblies declare the name
+    }
+
+    /// <summary>--threads, checked, applied to torch.</summary>
+    public int ApplyThreads(ParseResult parse)
+    {
+        int threads = parse.GetValue(Threads);
+        OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
+        MaeDsl.Native.TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(threads);
+        return threads;
+    }
+
+    /// <summary>--train-limit, checked.</summary>
+    public int? ReadTrainLimit(ParseResult parse)
+    {
+        int? limit = parse.GetValue(TrainLimit);
+        OptionCheck.Require(limit is null or >= 1, "--train-limit", limit, "must be >= 1");
+        return limit;
+    }
+
+    static string ModelList()
+    {
+        var all = MaeModels.All;
+        return all.Count == 0 ? "No model is registered." : "Registered: " + string.Join(", ", all.Select(m => $"{m.Key} ({m.Description})"));
+    }
+}

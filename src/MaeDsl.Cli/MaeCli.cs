@@ -1,0 +1,48 @@
+// The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
+// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models and the main job for every registered model.
+using System.CommandLine;
+
+namespace MaeDsl.Cli;
+
+/// <summary>
+/// The MaeDsl command line. The models are those the generator registered in <see cref="MaeModels"/> (every
+/// <c>[Encoder]</c>/<c>[Decoder]</c> class of the loaded assemblies, the presets included); <c>--model</c> (alias
+/// <c>--variant</c>) picks one by key or class name. With no command it runs the main job (pre-train, pictures,
+/// k-NN) on <see cref="MaeModels.Default"/>, or prints the help when no model is marked default.
+/// </summary>
+public static class MaeCli
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command; the process exit code (0 success, 1 error, 130 stopped).</summary>
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="Run"/>, asynchronously.</summary>
+    public static Task<int> RunAsync(string[] args, CancellationToken cancel = default)
+    {
+        // Ctrl-C stops a run between two steps, its last checkpoint the resume point
+        return InvokeAsync(CreateRootCommand(), args, cancel);
+    }
+
+    /// <summary>The root command (the main job) with its commands, for a host that adds its own.</summary>
+    public static RootCommand CreateRootCommand() => CreateRootCommand(useDefault: true);
+
+    /// <param name="useDefault">False: behave as if no model were marked default (tests of the help fallback).</param>
+    internal static RootCommand CreateRootCommand(bool useDefault)
+    {
+        var root = MainJobCommand.Create(useDefault);
+        root.Subcommands.Add(PretrainCommand.Create(useDefault));
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(useDefault));
+        root.Subcommands.Add(FineTuneCommand.Create(useDefault));
+        root.Subcommands.Add(LinProbeCommand.Create(useDefault));
+        root.Subcommands.Add(ResultsCommand.Create(useDefault));
+        root.Subcommands.Add(ExportImagesCommand.Create(useDefault));
+        root.Subcommands.Add(ModelsCommand.Create(useDefault));
+        return root;
+    }
+
+    /// <summary>Runs <paramref name="args"/> on <paramref name="root"/> as <see cref="RunAsync"/> does.</summary>
+    internal static Task<int> InvokeAsync(RootCommand root, string[] args, CancellationToken cancel = default) =>
+        // Ctrl-C/SIGTERM cancel the run's token and wait for it, however long the step takes (null would not handle the
+        // signals at all, and the default kills the process after 2 s, maybe in the middle of writing a checkpoint)
+        root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = Timeout.InfiniteTimeSpan }, cancel);
+}

@@ -1,0 +1,58 @@
+// One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
+using System.Diagnostics;
+using MaeDsl;
+using MaeDsl.Training.Loop;
+using MaeDsl.Training.Pretraining;
+using static TorchSharp.torch;
+
+namespace MaeDsl.Cli;
+
+/// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
+public static class Pretraining
+{
+    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed);
+
+    public static Outcome Run(PretrainSettings s, CancellationToken cancel)
+    {
+        MaeDsl.Native.TorchRuntime.EnsureLoaded();
+        set_num_threads(s.Threads);
+        var spec = s.Spec;
+        var clock = Stopwatch.StartNew();
+        var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
+        var o = s.Options.Run;
+        Console.WriteLine($"data: {data.Description}");
+        Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
+                          $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
+        Console.WriteLine(FormattableString.Invariant(
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads"));
+
+        var model = s.Build(o.Seed);
+        var preview = PreviewImages(data, 8);
+        using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
+        preview.Dispose();
+        var written = new List<string>();
+        using var trainer = new Pretrainer(model, s.Options);
+        trainer.CheckpointWritten += e =>
+        {
+            pictures.OnCheckpoint(e);
+            if (e.Kept || e.Final) written.AddRange(pictures.LastWritten);
+        };
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit), s.Resume, cancel: cancel);
+        Console.WriteLine(FormattableString.Invariant(
+            $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
+        Console.WriteLine($"checkpoint: {result.LastCheckpoint}");
+        Console.WriteLine($"weights (official names): {trainer.Store.WeightsPath(o.Epochs - 1)}");
+        foreach (var p in written.Where(p => Path.GetDirectoryName(p) == o.OutputDir)) Console.WriteLine($"picture: {p}");
+        model.eval();
+        return new Outcome(model, result, data, written, clock.Elapsed);
+    }
+
+    /// <summary>The first n held-out images (or training images when there is no held-out split), un-augmented.</summary>
+    public static Tensor PreviewImages(DataSources data, int n)
+    {
+        var source = data.Test ?? data.Train;
+        foreach (var (images, _) in data.EvalBatches(source, n, limit: n))
+            return images.clone();
+        throw new InvalidDataException($"{data.Description}: no image to preview");
+    }
+}

@@ -1,0 +1,33 @@
+// NonFiniteLossException: the loop's stop on a NaN/infinite loss, naming the step and the last good checkpoint.
+namespace MaeDsl.Training.Loop;
+
+/// <summary>
+/// The loss became NaN or infinite. Training stops (the official loop exits too); the message names the
+/// step, the lr at that step and the last good checkpoint to resume from.
+/// </summary>
+public sealed class NonFiniteLossException : Exception
+{
+    public NonFiniteLossException(double loss, int epoch, long globalStep, double lr, string? lastGoodCheckpoint)
+        : base(Describe(loss, epoch, globalStep, lr, lastGoodCheckpoint))
+    {
+        Loss = loss;
+        Epoch = epoch;
+        GlobalStep = globalStep;
+        LearningRate = lr;
+        LastGoodCheckpoint = lastGoodCheckpoint;
+    }
+
+    public double Loss { get; }
+    public int Epoch { get; }
+    /// <summary>The 0-based data iteration counted over the whole run (epoch × steps per epoch + step in epoch).</summary>
+    public long GlobalStep { get; }
+    public double LearningRate { get; }
+    public string? LastGoodCheckpoint { get; }
+
+    static string Describe(double loss, int epoch, long globalStep, double lr, string? checkpoint) =>
+        FormattableString.Invariant(
+            $"Loss is {loss} at step {globalStep} (epoch {epoch}) with lr {lr:E4}; training stopped. ") +
+        (checkpoint is null
+            ? "No checkpoint was written before this step, so there is nothing to resume from; lower --blr or raise --warmup-epochs and start again."
+            : $"The last good checkpoint is {checkpoint}: resume from it with --resume {checkpoint} (consider a lower --blr).");
+}

@@ -1,0 +1,177 @@
+// TrainingLog: a run's metrics.csv, TensorBoard events and console progress.
+using System.Diagnostics;
+using System.Globalization;
+using Spectre.Console;
+using TorchSharp;
+
+namespace MaeDsl.Training.Loop;
+
+/// <summary>One data iteration of a run, as the CSV stores it.</summary>
+/// <param name="Step">0-based data iteration over the whole run: epoch × steps per epoch + step in the epoch.</param>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="EpochFraction">The fractional epoch the lr schedule was evaluated at (official x-axis).</param>
+/// <param name="Loss">The loss of this iteration's batch (before division by accum_iter).</param>
+/// <param name="Lr">The lr in force at this iteration.</param>
+/// <param name="ImagesPerSecond">Throughput over this iteration.</param>
+/// <param name="ElapsedSeconds">Wall time since the run (or its resumption) started.</param>
+public sealed record StepMetrics(long Step, int Epoch, double EpochFraction, float Loss, double Lr, double ImagesPerSecond, double ElapsedSeconds);
+
+/// <summary>
+/// A run's logs: a CSV of per-step metrics (<c>metrics.csv</c>), TensorBoard event files (<c>tensorboard/</c>,
+/// train_loss and lr against epoch_1000x as engine_pretrain.py logs them), and progress on the console:
+/// a Spectre.Console bar (epoch, step, loss, lr, images/s, ETA) on a terminal, plain lines when stdout is
+/// redirected. On resume, the CSV keeps the rows before the resumed step and drops the rest.
+/// </summary>
+public sealed class TrainingLog : IDisposable
+{
+    public const string CsvFileName = "metrics.csv";
+    public const string CsvHeader = "step,epoch,epoch_fraction,loss,lr,images_per_s,elapsed_s";
+
+    readonly string csvPath;
+    readonly StreamWriter csv;
+    readonly TorchSharp.Modules.SummaryWriter? tensorboard;
+    readonly List<StepMetrics> history = new();
+    readonly bool interactive;
+    readonly TextWriter plain;
+    readonly Stopwatch sinceLastLine = Stopwatch.StartNew();
+    ProgressTask? bar;
+    long totalSteps;
+    long firstStep;
+    readonly Stopwatch clock = new();
+
+    /// <param name="directory">The run's output folder; created if missing.</param>
+    /// <param name="resumeAtStep">Keep only CSV rows with step &lt; this (0 for a new run: the CSV starts empty).</param>
+    /// <param name="tensorboard">Write TensorBoard events under <c>directory/tensorboard</c>.</param>
+    /// <param name="console">Where plain lines go (default stdout); a bar is drawn only on an interactive stdout.</param>
+    /// <param name="plainLineInterval">Minimum time between two plain progress lines.</param>
+    public TrainingLog(string directory, long resumeAtStep = 0, bool tensorboard = true, TextWriter? console = null, TimeSpan? plainLineInterval = null)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        RunDirectory = Path.GetFullPath(directory);
+        csvPath = Path.Combine(RunDirectory, CsvFileName);
+        if (resumeAtStep > 0 && File.Exists(csvPath))
+            history.AddRange(ReadCsv(csvPath).Where(m => m.Step < resumeAtStep));
+        // Rewrite the kept rows through a temporary file so that a crash here never loses the old log.
+        string tmp = csvPath + ".tmp";
+        using (var w = new StreamWriter(tmp, append: false))
+        {
+            w.WriteLine(CsvHeader);
+            foreach (var m in history) w.WriteLine(Format(m));
+        }
+        File.Move(tmp, csvPath, overwrite: true);
+        csv = new StreamWriter(new FileStream(csvPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = false };
+        if (tensorboard)
+            this.tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(RunDirectory, "tensorboard"));
+        plain = console ?? Console.Out;
+        interactive = console is null && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        PlainLineInterval = plainLineInterval ?? TimeSpan.FromSeconds(10);
+    }
+
+    /// <summary>The run's output folder (absolute).</summary>
+    public string RunDirectory { get; }
+    /// <summary>Every step logged so far, including the ones kept from before a resume.</summary>
+    public IReadOnlyList<StepMetrics> History => history;
+    public TimeSpan PlainLineInterval { get; }
+    /// <summary>Whether progress is drawn as a Spectre.Console bar (stdout is a terminal) or written as plain lines.</summary>
+    public bool Interactive => interactive;
+
+    /// <summary>Runs the training body with a progress display over the steps [firstStep, totalSteps), labelled <paramref name="description"/>.</summary>
+    public T Run<T>(long firstStep, long totalSteps, Func<T> body, string description = "pre-training")
+    {
+        this.firstStep = firstStep;
+        this.totalSteps = totalSteps;
+        clock.Restart();
+        if (!interactive) return body();
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                     new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                bar = ctx.AddTask(Markup.Escape(description), maxValue: totalSteps);
+                bar.Value = firstStep;
+                result = body();
+                bar.Value = totalSteps;
+            });
+        bar = null;
+        return result;
+    }
+
+    /// <summary>Records one data iteration: CSV row, progress; TensorBoard when <paramref name="optimizerStep"/> (as the official loop does).</summary>
+    public void Step(StepMetrics m, int epochs, int stepsPerEpoch, bool optimizerStep)
+    {
+        history.Add(m);
+        csv.WriteLine(Format(m));
+        if (optimizerStep && tensorboard is not null)
+        {
+            int epoch1000x = (int)(m.EpochFraction * 1000);
+            tensorboard.add_scalar("train_loss", m.Loss, epoch1000x);
+            tensorboard.add_scalar("lr", (float)m.Lr, epoch1000x);
+        }
+        string line = Describe(m, epochs, stepsPerEpoch);
+        if (bar is not null)
+        {
+            bar.Description = Markup.Escape(line);
+            bar.Value = m.Step + 1;
+        }
+        else if (sinceLastLine.Elapsed >= PlainLineInterval || m.Step + 1 == totalSteps || m.Step == firstStep)
+        {
+            plain.WriteLine(line);
+            plain.Flush();
+            sinceLastLine.Restart();
+        }
+    }
+
+    /// <summary>A message outside the progress display (e.g. "checkpoint written").</summary>
+    public void Message(string text)
+    {
+        if (bar is not null) AnsiConsole.MarkupLine(Markup.Escape(text));
+        else { plain.WriteLine(text); plain.Flush(); }
+    }
+
+    /// <summary>Flushes the CSV (called at checkpoints so that the log on disk matches the checkpoint).</summary>
+    public void Flush() => csv.Flush();
+
+    string Describe(StepMetrics m, int epochs, int stepsPerEpoch)
+    {
+        double done = m.Step + 1 - firstStep;
+        double remaining = totalSteps - (m.Step + 1);
+        var eta = done > 0 ? TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * remaining) : TimeSpan.Zero;
+        long stepInEpoch = m.Step - (long)m.Epoch * stepsPerEpoch;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epoch {m.Epoch + 1}/{epochs} step {stepInEpoch + 1}/{stepsPerEpoch} loss {m.Loss:F4} lr {m.Lr:E2} {m.ImagesPerSecond:F0} img/s ETA {eta:hh\\:mm\\:ss}");
+    }
+
+    static string Format(StepMetrics m) => string.Create(CultureInfo.InvariantCulture,
+        $"{m.Step},{m.Epoch},{m.EpochFraction:R},{m.Loss:R},{m.Lr:R},{m.ImagesPerSecond:F2},{m.ElapsedSeconds:F3}");
+
+    /// <summary>Reads a metrics CSV written by this class.</summary>
+    public static List<StepMetrics> ReadCsv(string path)
+    {
+        var rows = new List<StepMetrics>();
+        using var reader = new StreamReader(path);
+        string? header = reader.ReadLine();
+        if (header != CsvHeader)
+            throw new InvalidDataException($"{path}: not a metrics CSV (expected the header '{CsvHeader}', got '{header}')");
+        string? line;
+        int lineNo = 1;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNo++;
+            if (line.Length == 0) continue;
+            var f = line.Split(',');
+            if (f.Length != 7) throw new InvalidDataException($"{path}:{lineNo}: expected 7 fields, got {f.Length}");
+            var c = CultureInfo.InvariantCulture;
+            rows.Add(new StepMetrics(long.Parse(f[0], c), int.Parse(f[1], c), double.Parse(f[2], c), float.Parse(f[3], c),
+                double.Parse(f[4], c), double.Parse(f[5], c), double.Parse(f[6], c)));
+        }
+        return rows;
+    }
+
+    public void Dispose()
+    {
+        csv.Dispose();
+    }
+}

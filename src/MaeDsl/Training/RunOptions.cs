@@ -1,0 +1,92 @@
+// RunOptions: the options every training run shares (schedule, batch, seed, output, checkpoints, logging,
+// resume, threads, loader workers), declared once and composed into each recipe's options.
+using System.Text.Json.Serialization;
+using MaeDsl.Training.Optimization;
+
+namespace MaeDsl.Training;
+
+/// <summary>
+/// What every run of the training loop shares, whatever the recipe (pre-training, fine-tuning, linear probing),
+/// with the names of the official scripts' arguments (util/misc.py's loop options). The values of the official
+/// scripts and of the tiny main job are <see cref="RecipePresets"/>; a recipe's options record composes one
+/// (<c>PretrainOptions.Run</c>, <c>FineTuneOptions.Run</c>, <c>LinearProbeOptions.Run</c>).
+/// </summary>
+public sealed record RunOptions
+{
+    /// <summary>Total epochs of the run (--epochs).</summary>
+    public int Epochs { get; init; } = 1;
+    /// <summary>Images per iteration (--batch; per device in the official code).</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Iterations whose gradients are accumulated before one optimizer step (--accum); effective batch = BatchSize × AccumIter.</summary>
+    public int AccumIter { get; init; } = 1;
+    /// <summary>Base lr (--blr): absolute lr = blr × effective batch / 256.</summary>
+    public double BaseLr { get; init; } = 1e-3;
+    /// <summary>Absolute lr (--lr); when set it overrides <see cref="BaseLr"/>. Null: computed (see <see cref="AbsoluteLr"/>).</summary>
+    public double? Lr { get; init; }
+    /// <summary>The floor the cosine reaches at the last epoch (--min-lr).</summary>
+    public double MinLr { get; init; }
+    /// <summary>Epochs of linear warmup (--warmup-epochs; may be fractional for a short run).</summary>
+    public double WarmupEpochs { get; init; }
+    /// <summary>Weight decay of the decayed parameters (--weight-decay).</summary>
+    public double WeightDecay { get; init; }
+    /// <summary>Max gradient norm before each optimizer step (--clip-grad); null: no clipping (the official default).</summary>
+    public double? ClipGrad { get; init; }
+    /// <summary>Seeds torch, the data order, the augmentations and the masking noise of every step (--seed).</summary>
+    public long Seed { get; init; }
+    /// <summary>The run's folder (--output): config.json, metrics.csv, eval.csv, tensorboard/, checkpoints/.</summary>
+    public string OutputDir { get; init; } = "output_dir";
+    /// <summary>A numbered checkpoint (and its .safetensors weights) is kept every this many epochs and at the end (--checkpoint-every); checkpoint-last is written every epoch.</summary>
+    public int CheckpointPeriod { get; init; } = 1;
+    /// <summary>Write TensorBoard event files.</summary>
+    public bool TensorBoard { get; init; } = true;
+    /// <summary>A .ckpt of a run of the same model, recipe, seed, batch and accum to continue from (--resume); null starts afresh.</summary>
+    public string? Resume { get; init; }
+    /// <summary>torch threads (--threads); 0 leaves torch's setting as it is.</summary>
+    public int Threads { get; init; }
+    /// <summary>Threads that decode/transform a batch in the loaders a recipe builds (--workers; 0 = all cores).</summary>
+    public int Workers { get; init; }
+
+    /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
+    [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;
+    /// <summary>The peak lr of the schedule: <see cref="Lr"/>, or blr × effective batch / 256 as main_*.py compute it.</summary>
+    [JsonIgnore] public double AbsoluteLr => Lr ?? LrSchedule.AbsoluteLr(BaseLr, EffectiveBatch);
+    [JsonIgnore] public string CheckpointDir => Path.Combine(OutputDir, "checkpoints");
+
+    /// <summary>Warmup then half-cycle cosine from <see cref="AbsoluteLr"/> to <see cref="MinLr"/> over <see cref="Epochs"/>.</summary>
+    public LrSchedule Schedule() => new(AbsoluteLr, MinLr, WarmupEpochs, Epochs);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range as the command line spells it.</summary>
+    public void Validate()
+    {
+        OptionCheck.Require(Epochs >= 1, "--epochs", Epochs, "must be >= 1");
+        OptionCheck.Require(BatchSize >= 1, "--batch", BatchSize, "must be >= 1");
+        OptionCheck.Require(AccumIter >= 1, "--accum", AccumIter, "must be >= 1");
+        OptionCheck.Require(BaseLr > 0 && double.IsFinite(BaseLr), "--blr", BaseLr, "must be a finite number > 0");
+        OptionCheck.Require(Lr is null || (Lr > 0 && double.IsFinite(Lr.Value)), "--lr", Lr, "must be a finite number > 0");
+        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}]"));
+        OptionCheck.Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, "--warmup-epochs", WarmupEpochs, FormattableString.Invariant($"must be in [0, --epochs {Epochs})"));
+        OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "--weight-decay", WeightDecay, "must be a finite number >= 0");
+        OptionCheck.Require(ClipGrad is null || (ClipGrad > 0 && double.IsFinite(ClipGrad.Value)), "--clip-grad", ClipGrad, "must be a finite number > 0 (or not given)");
+        OptionCheck.Require(!string.IsNullOrWhiteSpace(OutputDir), "--output", OutputDir, "must name a folder");
+        OptionCheck.Require(CheckpointPeriod >= 1, "--checkpoint-every", CheckpointPeriod, "must be >= 1");
+        OptionCheck.Require(Resume is null || Resume.Trim().Length > 0, "--resume", Resume, "must name a .ckpt file");
+        OptionCheck.Require(Threads >= 0, "--threads", Threads, "must be >= 1 (or 0: torch's setting)");
+        OptionCheck.Require(Workers >= 0, "--workers", Workers, "must be >= 0 (0: all cores)");
+    }
+}
+
+/// <summary>The one validation message of every option: <c>--epochs = 0 is invalid: must be >= 1</c>.</summary>
+public static class OptionCheck
+{
+    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
+    public static void Require(bool ok, string option, object? value, string expected)
+    {
+        if (!ok) throw new InvalidOptionException(option, FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"));
+    }
+}
+
+/// <summary>An option out of range; <see cref="Message"/> is the one line for the user (no "(Parameter …)" suffix), <see cref="ArgumentException.ParamName"/> the option.</summary>
+public sealed class InvalidOptionException(string option, string message) : ArgumentException(message, option)
+{
+    public override string Message { get; } = message;
+}

@@ -1,0 +1,187 @@
+// As a NuGet user: MaeDsl, MaeDsl.Cli and MaeDsl.Templates packed into a local folder feed; (1) `dotnet new maedsl`
+// from the installed template (private hive) and (2) a hand-written project outside the solution declaring a model
+// in no list each pre-train their model from the command line and evaluate the checkpoint.
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace MaeDsl.Cli.Tests;
+
+/// <summary>The three packages, packed once for the tests of <see cref="PackageTests"/> with a version no other run used.</summary>
+public sealed class PackedFeed : IDisposable
+{
+#if DEBUG
+    public const string Configuration = "Debug";
+#else
+    public const string Configuration = "Release";
+#endif
+    public static readonly string[] Packages = ["MaeDsl", "MaeDsl.Cli", "MaeDsl.Templates"];
+
+    public PackedFeed()
+    {
+        Version = $"0.1.0-clitest.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        Folder = Processes.TempDirectory("maedsl-cli-feed");
+        string repo = Processes.RepositoryRoot();
+        foreach (var id in Packages)
+        {
+            // MaeDsl and MaeDsl.Cli (and the generator) were built in this configuration with this test project: packing
+            // them without building leaves their outputs alone while other test assemblies (which load them) run
+            string[] noBuild = id == "MaeDsl.Templates" ? [] : ["--no-build"];
+            var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(8), null,
+                ["pack", Path.Combine(repo, "src", id, id + ".csproj"), "-c", Configuration, "-o", Folder, $"-p:PackageVersion={Version}", "-nologo", .. noBuild]);
+            PackOutput += output;
+            if (exit != 0) throw new InvalidOperationException($"dotnet pack {id} failed:\n{output}");
+        }
+    }
+
+    public string Version { get; }
+    public string Folder { get; }
+    public string PackOutput { get; } = "";
+    public string PackagePath(string id) => Path.Combine(Folder, $"{id}.{Version}.nupkg");
+
+    /// <summary>A nuget.config in <paramref name="directory"/> that adds the feed to the machine's sources.</summary>
+    public void WriteNugetConfig(string directory) => File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <add key="maedsl-cli-test-feed" value="{Folder}" />
+          </packageSources>
+        </configuration>
+        """);
+
+    public void Dispose()
+    {
+        Processes.DeleteQuietly(Folder);
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in Packages) Processes.DeleteQuietly(Path.Combine(cache, id.ToLowerInvariant(), Version)); // this run's unique version
+    }
+}
+
+[Collection(ConsoleCollection.Name)]
+public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixture<PackedFeed>
+{
+    static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void The_packages_hold_the_runner_and_the_template()
+    {
+        using (var zip = ZipFile.OpenRead(feed.PackagePath("MaeDsl.Cli")))
+        {
+            Assert.Contains("lib/net10.0/MaeDsl.Cli.dll", zip.Entries.Select(e => e.FullName));
+            string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open()).ReadToEnd();
+            Assert.Contains($"<dependency id=\"MaeDsl\" version=\"{feed.Version}\"", nuspec);
+            Assert.Contains("<dependency id=\"System.CommandLine\"", nuspec);
+        }
+        using (var zip = ZipFile.OpenRead(feed.PackagePath("MaeDsl.Templates")))
+        {
+            var entries = zip.Entries.Select(e => e.FullName).ToList();
+            foreach (var f in new[] { ".template.config/template.json", "MaeProject.csproj", "Program.cs", "Models.cs", "README.md" })
+                Assert.Contains($"content/maedsl/{f}", entries);
+            string json = new StreamReader(zip.GetEntry("content/maedsl/.template.config/template.json")!.Open()).ReadToEnd();
+            Assert.Contains($"\"defaultValue\": \"{feed.Version}\"", json); // the template references the packages it was packed with
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_project_from_the_template_pretrains_and_evaluates_its_model()
+    {
+        string work = Processes.TempDirectory("maedsl-template");
+        try
+        {
+            // a private CLI home and template hive: nothing is installed on the machine
+            var env = new Dictionary<string, string> { ["DOTNET_CLI_HOME"] = Path.Combine(work, "cli-home") };
+            string hive = Path.Combine(work, "hive");
+            Run(work, env, "new", "install", feed.PackagePath("MaeDsl.Templates"), "--debug:custom-hive", hive);
+            Run(work, env, "new", "maedsl", "-n", "SatelliteProject", "-o", "SatelliteProject", "--debug:custom-hive", hive);
+            string project = Path.Combine(work, "SatelliteProject");
+            Assert.True(File.Exists(Path.Combine(project, "SatelliteProject.csproj")), string.Join("\n", Directory.GetFiles(project)));
+            Assert.Contains($"Version=\"{feed.Version}\"", File.ReadAllText(Path.Combine(project, "SatelliteProject.csproj")));
+            Assert.Equal("return await MaeDsl.Cli.MaeCli.RunAsync(args);", File.ReadAllLines(Path.Combine(project, "Program.cs")).Last(l => l.Length > 0));
+            Assert.Contains("pretrain", File.ReadAllText(Path.Combine(project, "README.md")));
+
+            PretrainAndEvaluate(project, "SatelliteProject", "my-mae", "MyMae");
+        }
+        finally { Processes.DeleteQuietly(work); }
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_project_outside_the_solution_declaring_a_model_in_no_list_pretrains_and_evaluates_it()
+    {
+        string project = Processes.TempDirectory("maedsl-consumer");
+        try
+        {
+            File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="MaeDsl" Version="{feed.Version}" />
+                    <PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(project, "Program.cs"), """
+                return MaeDsl.Cli.MaeCli.Run(args);
+
+                /// <summary>A user's model: no [MaeModel], so its key is its class name in kebab case.</summary>
+                [MaeDsl.Encoder(Depth = 2, Width = 32, Heads = 2)]
+                [MaeDsl.Decoder(Depth = 1, Width = 32, Heads = 2)]
+                [MaeDsl.Image(Size = 28, PatchSize = 7, Channels = 1)]
+                public partial class MySatelliteMae;
+                """);
+            string app = Build(project, "Consumer");
+
+            // no model is marked default: no command prints the help, which lists the model
+            var (helpExit, help) = Processes.Dotnet(project, Long, null, app);
+            log.WriteLine(help);
+            Assert.True(helpExit == 0, help);
+            Assert.Contains("Usage:", help);
+            Assert.Contains("my-satellite-mae", help);
+
+            PretrainAndEvaluate(project, "Consumer", "my-satellite-mae", "MySatelliteMae", app);
+        }
+        finally { Processes.DeleteQuietly(project); }
+    }
+
+    /// <summary>Builds the project against the feed (one runtime's libtorch only) and returns its dll.</summary>
+    string Build(string project, string name)
+    {
+        feed.WriteNugetConfig(project);
+        string output = Path.Combine(project, "out");
+        Run(project, null, "build", "-c", "Release", "-p:RuntimeIdentifier=linux-x64", "-p:SelfContained=false", "-o", output, "-nologo");
+        return Path.Combine(output, name + ".dll");
+    }
+
+    void PretrainAndEvaluate(string project, string name, string key, string className, string? app = null)
+    {
+        app ??= Build(project, name);
+        string run = Path.Combine(project, "runs", "first");
+        string pretrain = Run(project, null, app, "pretrain", "--model", key, "--dataset", "fashion-mnist", "--train-limit", "512",
+            "--epochs", "1", "--batch", "128", "--threads", "1", "--output", run);
+        Assert.Contains($"model: {className} — ", pretrain);
+        Assert.Equal($"output: {run}", Processes.LastLineStartingWith(pretrain, "output: "));
+        string checkpoint = Path.Combine(run, "checkpoints", "checkpoint-last.ckpt");
+        Assert.True(File.Exists(checkpoint), pretrain);
+
+        string evaluate = Run(project, null, app, "evaluate", "--checkpoint", checkpoint, "--eval-limit", "300", "--threads", "1");
+        Assert.Contains($"checkpoint: {checkpoint} ({className}, epoch 1, 4 iterations)", evaluate);
+        Assert.Matches(@"(?m)^knn_accuracy pretrained=0\.\d{4} random_init=0\.\d{4} raw_pixels=0\.\d{4}\r?$", evaluate);
+    }
+
+    string Run(string directory, IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        var (exit, output) = Processes.Dotnet(directory, Long, env, args);
+        log.WriteLine($"$ dotnet {string.Join(' ', args)}\n{output}");
+        Assert.True(exit == 0, $"dotnet {string.Join(' ', args)} failed ({exit}):\n{output}");
+        return output;
+    }
+}
