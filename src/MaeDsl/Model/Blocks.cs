@@ -59,7 +59,9 @@ public sealed class Attention : Module<Tensor, Tensor>
         var qkvHeads = MixedPrecision.Linear(qkv, x, Precision).reshape(b, n, 3, heads, w / heads).permute(2, 0, 3, 1, 4); // [3, B, heads, N, w/heads]
         var (q, k, v) = (qkvHeads[0], qkvHeads[1], qkvHeads[2]);
         // softmax(q·kᵀ / sqrt(head_dim)) · v, no dropout (the official attn_drop is 0, in training and eval).
-        var attended = functional.scaled_dot_product_attention(q, k, v);                           // [B, heads, N, w/heads]
+        var attended = Precision == Precision.Fp32
+            ? functional.scaled_dot_product_attention(q, k, v)                                       // [B, heads, N, w/heads]
+            : MixedPrecision.Attention(q, k, v);                                                    // bf16, float32 softmax sums
         return MixedPrecision.Linear(proj, attended.transpose(1, 2).reshape(b, n, w), Precision).MoveToOuterDisposeScope();   // [B, N, W]
     }
 }

@@ -15,8 +15,9 @@ namespace MaeDsl
         /// <summary>
         /// bfloat16 mixed precision, what <c>torch.autocast("cpu", dtype=torch.bfloat16)</c> does for these models:
         /// the patch-embedding convolution, the linear layers (qkv, proj, fc1, fc2, decoder_embed, decoder_pred),
-        /// GELU and scaled-dot-product attention run in bfloat16 (libtorch's bf16 kernels accumulate in float32;
-        /// softmax inside attention accumulates in float32); parameters stay float32 and are cast inside forward,
+        /// GELU and attention run in bfloat16 (libtorch's bf16 matrix kernels accumulate in float32; attention is
+        /// softmax(q·kᵀ·scale)·v with two bf16 batched products and a softmax that sums in float32, see
+        /// <see cref="Model.MixedPrecision.Attention"/>); parameters stay float32 and are cast inside forward,
         /// so gradients arrive in float32 at the float32 parameters and the optimizer state stays float32.
         /// LayerNorm, the residual stream, masking, position embeddings, the loss and every reduction stay float32;
         /// <c>pred</c>, <c>latent</c> and encoder features come back as float32.
@@ -47,6 +48,19 @@ namespace MaeDsl.Model
             var result = functional.conv2d(ToBf16(images), layer.weight!.to(bfloat16), layer.bias?.to(bfloat16),
                 strides: [patchSize, patchSize]);
             return result.MoveToOuterDisposeScope();
+        }
+
+        /// <summary>
+        /// softmax(q·kᵀ / sqrt(head_dim))·v for bfloat16 q, k, v [B, heads, N, head_dim]: two bfloat16 batched products
+        /// and a softmax that reads and writes bfloat16 and accumulates in float32. On this CPU it is faster than
+        /// libtorch's fused bfloat16 scaled_dot_product_attention at ViT shapes (tests/MaeDsl.Benchmarks `attention`).
+        /// </summary>
+        public static Tensor Attention(Tensor q, Tensor k, Tensor v)
+        {
+            using var scope = NewDisposeScope();
+            var scaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
+            var probabilities = scaled.matmul(k.transpose(-2, -1)).softmax(-1);      // [B, heads, N, N]
+            return probabilities.matmul(v).MoveToOuterDisposeScope();
         }
 
         /// <summary>Sets <paramref name="precision"/> on every patch embedding and transformer block below <paramref name="root"/>; returns it.</summary>
