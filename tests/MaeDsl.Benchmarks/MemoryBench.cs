@@ -9,7 +9,8 @@ namespace MaeDsl.Benchmarks;
 /// <summary>
 /// `memory [--steps 300] [--batch 256] [--threads N]`: pre-training steps of the main job's tiny model (random masking,
 /// AdamW (0.9, 0.95), weight decay 0.05, a fresh random batch per step, each step in a dispose scope) while sampling the
-/// process RSS and TorchSharp's live-tensor count after every step; growth from step 50 to the last. It runs under a
+/// process RSS and TorchSharp's live-tensor count after every step; growth from step 50 to the last, both samples taken
+/// after a full garbage collection and glibc's malloc_trim (the growth without them is printed too: it is mostly garbage not yet collected). It runs under a
 /// GC heap hard limit: without DOTNET_GCHeapHardLimit in its environment it starts itself again with
 /// DOTNET_GCHeapHardLimit=0x10000000 (256 MiB) and passes its exit code on.
 /// </summary>
@@ -35,6 +36,8 @@ static class MemoryBench
         var rss = new long[steps + 1];
         var live = new long[steps + 1];
         using var process = Process.GetCurrentProcess();
+        long rawRss = 0;
+        double rawGrowth = 0;
         for (int step = 1; step <= steps; step++)
         {
             NoGc(() =>
@@ -46,16 +49,35 @@ static class MemoryBench
                 output.Loss.backward();
                 optimizer.step();
             });
-            process.Refresh();
-            rss[step] = process.WorkingSet64;
+            if (step == 50 || step == steps)
+            {
+                // what stays: uncollected garbage (TorchSharp's wrappers, Scalars) is not a leak
+                rawRss = step == 50 ? Rss(process) : rawRss;
+                rawGrowth = step == steps ? (Rss(process) - rawRss) / 1048576.0 : 0;
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                if (OperatingSystem.IsLinux()) MallocTrim(0);   // glibc keeps freed native memory in its arenas
+            }
+            rss[step] = Rss(process);
             live[step] = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
             if (step == 1 || step == 50 || step % 50 == 0 || step == steps)
                 Console.WriteLine($"  step {step,5}: rss {F(rss[step] / 1048576.0, 1),8} MiB, live tensors {live[step],6}, managed heap {F(GC.GetTotalMemory(false) / 1048576.0, 1)} MiB");
         }
         double rssGrowth = (rss[steps] - rss[50]) / 1048576.0;
+        Console.WriteLine($"RSS growth from step 50 to {steps}: {F(rssGrowth, 1)} MiB after a full collection and malloc_trim at both ends ({F(rawGrowth, 1)} MiB without)");
         long liveGrowth = live[steps] - live[50];
         Console.WriteLine($"memory steps={steps} rss_growth_mb={F(rssGrowth, 1)} live_tensor_growth={liveGrowth}");
         return 0;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
+
+    static long Rss(Process process)
+    {
+        process.Refresh();
+        return process.WorkingSet64;
     }
 
     /// <summary>As the trainers do: no garbage collection inside a step (TorchSharp's finalised Scalars, see environment notes).</summary>
