@@ -4,8 +4,9 @@ using static MaeDsl.Benchmarks.Harness;
 namespace MaeDsl.Benchmarks;
 
 /// <summary>
-/// `attention [--rounds 5] [--threads N]`: multi-head attention forward + backward at ViT-B MAE's shapes (encoder on 50
-/// tokens, decoder on 197, the unmasked encode forward on 197), batch 8: libtorch's scaled_dot_product_attention in fp32
+/// `attention [--rounds 5] [--threads N]`: multi-head attention at ViT-B MAE's shapes, batch 8 (encoder on 50 tokens
+/// and decoder on 197, forward + backward and forward alone; the unmasked encode, forward on 197): median and minimum
+/// per call of libtorch's scaled_dot_product_attention in fp32
 /// and in bf16, against the explicit bf16 form softmax(q·kᵀ·scale)·v (two bf16 batched products, softmax on bf16 with
 /// float accumulation) that <see cref="Precision.Bf16"/> uses.
 /// </summary>
