@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -58,7 +59,8 @@ namespace MaeDsl.Model
         public static Tensor Attention(Tensor q, Tensor k, Tensor v)
         {
             using var scope = NewDisposeScope();
-            var scaled = q * (1.0 / Math.Sqrt(q.shape[^1]));
+            using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();              // held until the op has run (a Scalar is freed by its finalizer)
+            var scaled = q.mul(scale);
             var probabilities = scaled.matmul(k.transpose(-2, -1)).softmax(-1);      // [B, heads, N, N]
             return probabilities.matmul(v).MoveToOuterDisposeScope();
         }

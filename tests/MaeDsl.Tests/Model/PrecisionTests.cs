@@ -130,6 +130,24 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Bf16_encoder_with_mask_tokens_matches_fp32()
+    {
+        using var model = new MaeTinyMaskTokensInEncoder(seed: 3);
+        using var images = randn(2, 3, 32, 32, generator: new Generator(5));
+        using var noise = rand(2, 16, generator: new Generator(6));
+        using var _ = no_grad();
+        using var fp32 = model.forward(images, noise);
+        model.Precision = Precision.Bf16;
+        using var bf16 = model.forward(images, noise);
+        Assert.Equal(ScalarType.Float32, bf16.Latent.dtype);
+        Assert.Equal(fp32.Latent.shape, bf16.Latent.shape);                 // [2, 1 + 16, 64]: every patch in the encoder
+        double lossError = Math.Abs(bf16.Loss.item<float>() - fp32.Loss.item<float>()) / Math.Abs(fp32.Loss.item<float>());
+        Assert.True(lossError < LossTolerance, $"loss: relative error {lossError}");
+        Assert.True(RelativeRms(bf16.Pred, fp32.Pred) < TensorTolerance);
+        Assert.True(RelativeRms(bf16.Latent, fp32.Latent) < TensorTolerance);
+    }
+
+    [Fact]
     public void Bf16_classifier_gives_fp32_logits_close_to_fp32()
     {
         using var mae = new MaeTinyOfficial(seed: 3);
