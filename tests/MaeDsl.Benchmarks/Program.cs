@@ -1,73 +1,30 @@
-// The paper's speed claim (Sec. 4.1 / Table 2 "encoder w/ [M]"): because the encoder sees only the
-// visible 25% of the patches, a training step is several times cheaper than with mask tokens in the
-// encoder. This program measures both on one machine, interleaved, and prints the ratio.
+// The benchmark harness: each subcommand measures one thing and ends with one machine-readable line.
 //
-//   dotnet run -c Release --project tests/MaeDsl.Benchmarks -- [--batch 8] [--rounds 5] [--threads N]
-using System.Diagnostics;
-using MaeDsl;
-using static TorchSharp.torch;
+//   dotnet run -c Release --project tests/MaeDsl.Benchmarks -- <subcommand> [options]
+//
+//   mask-speedup  the paper's Table 2: MAE ViT-L/16 (decoder depth 8 and 1) against the encoder with mask tokens
+//   precision     fp32 vs bf16: ViT-B/16 training step and unmasked encode, with the Amdahl bounds
+//   matmul        a large matmul in fp32 and bf16 (which kernel rate each gets)
+//   attention     fused scaled-dot-product attention in fp32 / bf16 against the explicit bf16 form
+//   memory        RSS and live tensors over the tiny model's pre-training steps, under a GC heap limit
+//   generator     the source generator's cold run and its run after a one-character edit
+//
+// docs/benchmarks.md has the commands, the figures and what they mean.
+using MaeDsl.Benchmarks;
 
-int batch = Arg("--batch", 8), rounds = Arg("--rounds", 5), threads = Arg("--threads", Environment.ProcessorCount);
-set_num_threads(threads);
-Console.WriteLine($"MaeDsl benchmark: one training step (forward + backward), batch {batch}, {threads} threads, {rounds} interleaved rounds");
-Console.WriteLine($"ViT-S/16-sized encoder (12 × 384), decoder 4 × 256, 224×224 images; {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-
-using var standard = new MaeBenchStandard(seed: 0);
-using var withMaskTokens = new MaeBenchMaskTokensInEncoder(seed: 0);
-using var images = randn(batch, 3, 224, 224);
-
-var cases = new (string Name, MaskedAutoencoder Model, double Macs)[]
+var subcommands = new Dictionary<string, Func<Options, int>>
 {
-    ("encoder sees 25% (MAE)", standard, MaeBenchStandard.Specification.ForwardMacsPerImage),
-    ("encoder w/ [M] (all 196)", withMaskTokens, MaeBenchMaskTokensInEncoder.Specification.ForwardMacsPerImage),
+    ["mask-speedup"] = MaskSpeedupBench.Run,
+    ["precision"] = PrecisionBench.Run,
+    ["matmul"] = MatmulBench.Run,
+    ["attention"] = AttentionBench.Run,
+    ["memory"] = MemoryBench.Run,
+    ["generator"] = GeneratorBench.Run,
 };
-foreach (var c in cases) Step(c.Model);                 // warm-up
-var seconds = cases.Select(_ => new List<double>()).ToArray();
-for (int round = 0; round < rounds; round++)
-    for (int i = 0; i < cases.Length; i++)
-    {
-        var watch = Stopwatch.StartNew();
-        Step(cases[i].Model);
-        seconds[i].Add(watch.Elapsed.TotalSeconds);
-    }
 
-Console.WriteLine();
-Console.WriteLine($"{"case",-26} {"median s/step",14} {"images/s",10} {"fwd GMAC/img",13}");
-var medians = seconds.Select(Median).ToArray();
-for (int i = 0; i < cases.Length; i++)
-    Console.WriteLine($"{cases[i].Name,-26} {medians[i],14:F3} {batch / medians[i],10:F1} {cases[i].Macs / 1e9,13:F2}");
-Console.WriteLine();
-Console.WriteLine($"speed-up of MAE over encoder w/ [M]: {medians[1] / medians[0]:F2}x (measured), {cases[1].Macs / cases[0].Macs:F2}x (forward multiply-accumulates)");
-
-void Step(MaskedAutoencoder model)
+if (args.Length == 0 || !subcommands.TryGetValue(args[0], out var run))
 {
-    using var scope = NewDisposeScope();
-    model.train();
-    model.zero_grad();
-    var output = model.forward(images);
-    output.Loss.backward();
+    Console.Error.WriteLine($"usage: MaeDsl.Benchmarks <{string.Join("|", subcommands.Keys)}> [options] (see docs/benchmarks.md)");
+    return 2;
 }
-
-static double Median(List<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-}
-
-int Arg(string name, int fallback)
-{
-    int i = Array.IndexOf(args, name);
-    if (i < 0) return fallback;
-    if (i + 1 >= args.Length || !int.TryParse(args[i + 1], out int value) || value < 1)
-        throw new ArgumentException($"{name} takes a positive whole number");
-    return value;
-}
-
-[Encoder(Depth = 12, Width = 384)]
-[Decoder(Depth = 4, Width = 256)]
-partial class MaeBenchStandard;
-
-[Encoder(Depth = 12, Width = 384)]
-[Decoder(Depth = 4, Width = 256)]
-[Masking(MaskTokensInEncoder = true)]
-partial class MaeBenchMaskTokensInEncoder;
+return run(new Options(args[1..]));

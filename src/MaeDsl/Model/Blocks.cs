@@ -13,18 +13,23 @@ namespace MaeDsl.Model;
 public sealed class PatchEmbed : Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
+    private readonly int patchSize;
 
     public PatchEmbed(int patchSize, int channels, int width) : base(nameof(PatchEmbed))
     {
+        this.patchSize = patchSize;
         proj = Conv2d(channels, width, kernel_size: patchSize, stride: patchSize);
         RegisterComponents();
     }
 
     public Conv2d Projection => proj;
 
+    /// <summary>The convolution's number format; with <see cref="Precision.Bf16"/> the tokens come back as bfloat16.</summary>
+    public Precision Precision { get; set; }
+
     public override Tensor forward(Tensor images)
     {
-        using var features = proj.forward(images);          // [B, W, H/p, W/p]
+        using var features = MixedPrecision.PatchConv(proj, images, patchSize, Precision);   // [B, W, H/p, W/p]
         using var flat = features.flatten(2);                // [B, W, L]
         return flat.transpose(1, 2);                          // [B, L, W]
     }
@@ -45,15 +50,20 @@ public sealed class Attention : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>With <see cref="Precision.Bf16"/>: qkv, attention and proj in bfloat16, a bfloat16 result.</summary>
+    public Precision Precision { get; set; }
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], w = x.shape[2];
-        var qkvHeads = qkv.forward(x).reshape(b, n, 3, heads, w / heads).permute(2, 0, 3, 1, 4); // [3, B, heads, N, w/heads]
+        var qkvHeads = MixedPrecision.Linear(qkv, x, Precision).reshape(b, n, 3, heads, w / heads).permute(2, 0, 3, 1, 4); // [3, B, heads, N, w/heads]
         var (q, k, v) = (qkvHeads[0], qkvHeads[1], qkvHeads[2]);
         // softmax(q·kᵀ / sqrt(head_dim)) · v, no dropout (the official attn_drop is 0, in training and eval).
-        var attended = functional.scaled_dot_product_attention(q, k, v);                           // [B, heads, N, w/heads]
-        return proj.forward(attended.transpose(1, 2).reshape(b, n, w)).MoveToOuterDisposeScope();   // [B, N, W]
+        var attended = Precision == Precision.Fp32
+            ? functional.scaled_dot_product_attention(q, k, v)                                       // [B, heads, N, w/heads]
+            : MixedPrecision.Attention(q, k, v);                                                    // bf16, float32 softmax sums
+        return MixedPrecision.Linear(proj, attended.transpose(1, 2).reshape(b, n, w), Precision).MoveToOuterDisposeScope();   // [B, N, W]
     }
 }
 
@@ -70,11 +80,14 @@ public sealed class Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>With <see cref="Precision.Bf16"/>: fc1, GELU and fc2 in bfloat16, a bfloat16 result.</summary>
+    public Precision Precision { get; set; }
+
     public override Tensor forward(Tensor x)
     {
-        using var h = fc1.forward(x);
+        using var h = MixedPrecision.Linear(fc1, x, Precision);
         using var g = functional.gelu(h);
-        return fc2.forward(g);
+        return MixedPrecision.Linear(fc2, g, Precision);
     }
 }
 
@@ -115,6 +128,16 @@ public sealed class Block : Module<Tensor, Tensor>
         norm2 = LayerNorm(width, eps: MaeSpec.LayerNormEps);
         mlp = new Mlp(width, mlpHidden);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// The attention's and the MLP's number format. With <see cref="Precision.Bf16"/> both branches return bfloat16
+    /// and the float32 residual stream absorbs them (type promotion); LayerNorm sees float32.
+    /// </summary>
+    public Precision Precision
+    {
+        get => attn.Precision;
+        set { attn.Precision = value; mlp.Precision = value; }
     }
 
     public override Tensor forward(Tensor x)

@@ -66,6 +66,19 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     /// <summary>The configuration this model was built from.</summary>
     public MaeSpec Spec { get; }
 
+    private Precision precision;
+
+    /// <summary>
+    /// The number format of the matrix multiplications: <see cref="Precision.Fp32"/> (the default, the official
+    /// numerics) or <see cref="Precision.Bf16"/> mixed precision (see there). Parameters, gradients and the loss stay
+    /// float32 either way, so an optimizer needs no change; the setting can change between steps.
+    /// </summary>
+    public Precision Precision
+    {
+        get => precision;
+        set => precision = MixedPrecision.Propagate(this, value);
+    }
+
     /// <summary>The official initialize_weights: sin-cos position embeddings, xavier_uniform for the
     /// patch projection (as [out, in·p·p]) and every Linear (zero bias), normal(0.02) tokens, LayerNorm 1/0.</summary>
     private void InitializeWeights(Generator g)
@@ -125,7 +138,8 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     /// <summary>decoder_embed → mask tokens at the removed positions, unshuffled → + pos → blocks → norm → pred.</summary>
     private Tensor ForwardDecoder(Tensor latent, Tensor idsRestore)
     {
-        var x = decoder_embed.forward(latent);                                                 // [B, 1 + V, D]
+        var x = MixedPrecision.Linear(decoder_embed, latent, precision);                        // [B, 1 + V, D]
+        if (precision != Precision.Fp32) x = x.to(float32);                                    // the decoder's stream is float32
         if (!Spec.MaskTokensInEncoder)
         {
             long b = x.shape[0], l = Spec.NumPatches, d = Spec.DecoderWidth;
@@ -136,7 +150,8 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
         }
         x = x + decoder_pos_embed;
         foreach (var block in decoder_blocks) x = block.forward(x);
-        x = decoder_pred.forward(decoder_norm.forward(x));                                     // [B, 1 + L, p²C]
+        x = MixedPrecision.Linear(decoder_pred, decoder_norm.forward(x), precision);           // [B, 1 + L, p²C]
+        if (precision != Precision.Fp32) x = x.to(float32);                                    // pred and the loss in float32
         return x[.., 1..];                                                                     // drop the cls token
     }
 

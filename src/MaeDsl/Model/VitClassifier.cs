@@ -71,6 +71,18 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
     public bool GlobalPool { get; }
     /// <summary>Number of transformer blocks (layer-wise lr decay has Depth + 1 layers).</summary>
     public int Depth => Spec.EncoderDepth;
+    private Precision precision;
+
+    /// <summary>
+    /// The number format of the encoder's matrix multiplications (see <see cref="MaeDsl.Precision"/>); the pooling,
+    /// the norms and the head stay float32, so the logits are float32. Default <see cref="Precision.Fp32"/>.
+    /// </summary>
+    public Precision Precision
+    {
+        get => precision;
+        set => precision = MixedPrecision.Propagate(this, value);
+    }
+
     /// <summary>The head module (Linear, or the linear probe's Sequential).</summary>
     public Module<Tensor, Tensor> Head => head;
 
