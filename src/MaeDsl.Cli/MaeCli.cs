@@ -37,6 +37,9 @@ public static class MaeCli
         root.Subcommands.Add(ResultsCommand.Create(useDefault));
         root.Subcommands.Add(ExportImagesCommand.Create(useDefault));
         root.Subcommands.Add(ModelsCommand.Create(useDefault));
+        root.Subcommands.Add(ReconstructCommand.Create(useDefault));
+        root.Subcommands.Add(EmbedCommand.Create(useDefault));
+        root.Subcommands.Add(PredictCommand.Create(useDefault));
         return root;
     }
 
