@@ -26,7 +26,7 @@ internal static class EmbedCommand
         common.AddTo(command, common.TrainLimit, common.Seed);
         foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output }) command.Options.Add(o);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
             int? n = parse.GetValue(limit);
@@ -64,7 +64,7 @@ internal static class EmbedCommand
             }
             AtomicFile.Write(indexPath, stream =>
             {
-                using var w = new StreamWriter(stream, new UTF8Encoding(false));
+                using var w = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
                 w.Write("index,image\n");
                 for (int i = 0; i < count; i++) w.Write($"{i},{Csv.Field(inputs.NameOf(i))}\n");
             });

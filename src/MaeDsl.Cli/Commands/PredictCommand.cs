@@ -25,7 +25,7 @@ internal static class PredictCommand
         command.Options.Add(common.Threads);
         foreach (var o in new Option[] { checkpoint, images, top, batch, output }) command.Options.Add(o);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);

@@ -29,7 +29,7 @@ internal static class ReconstructCommand
         common.AddTo(command, common.TrainLimit, common.Seed);
         foreach (var o in new Option[] { checkpoint, images, limit, masks, ratio, masking, seed, output }) command.Options.Add(o);
 
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
             int n = parse.GetValue(limit), k = parse.GetValue(masks);

@@ -101,7 +101,9 @@ public sealed class CheckpointSource
                 if (needDecoder && !hasDecoder)
                     throw new InvalidDataException($"{Path} holds no decoder weights (an encoder-only file, like the official mae_pretrain_vit_*.pth): {command} needs the decoder; " +
                                                    $"use the official {VisualizeCheckpoints}, or a checkpoint written by pretrain");
-                var report = StateDicts.Load(model, tensors, strict: false, Path);
+                LoadReport report;
+                try { report = StateDicts.Load(model, tensors, strict: false, Path); }
+                catch (StateDictMismatchException e) { throw new StateDictMismatchException($"--model {info.Key}: {e.Message}"); }
                 var missing = report.Missing.Where(k => hasDecoder || !IsDecoderKey(k)).ToList();
                 if (missing.Count > 0 || report.Unexpected.Count > 0)
                     throw new StateDictMismatchException($"{Path} does not fit {info.Key} ({info.ClassName}):" +
