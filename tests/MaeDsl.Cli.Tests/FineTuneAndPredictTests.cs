@@ -96,6 +96,9 @@ public class FineTuneAndPredictTests
                 Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--images", broken, "--threads", "1", "--output", one]), "cannot decode");
                 Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--images", val, "--threads", "1",
                     "--output", Path.Combine(Synthetic.ReadOnlyFolder(dir.Path), "p.csv")]), "read-only");
+                // reconstruct and embed need a pre-training checkpoint, not the fine-tuned classifier
+                Synthetic.AssertOneErrorLine(CliConsole.Run(["reconstruct", "--checkpoint", file, "--images", val, "--output", Path.Combine(dir.Path, "r.png")]), "holds a fine-tuned classifier");
+                Synthetic.AssertOneErrorLine(CliConsole.Run(["embed", "--checkpoint", file, "--images", val, "--output", Path.Combine(dir.Path, "e.npy")]), "holds a fine-tuned classifier");
             }
         }
     }
@@ -127,6 +130,9 @@ public class PredictOnPretrainCheckpointTests(PretrainedRunFixture run) : IClass
         Synthetic.Images(Path.Combine(dir.Path, "images"), 3, size: 28);
         Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", run.Checkpoint, "--images", Path.Combine(dir.Path, "images"),
             "--output", Path.Combine(dir.Path, "p.csv")]), "not a classifier");
+        // a --model that does not fit the checkpoint's weights
+        Synthetic.AssertOneErrorLine(CliConsole.Run(["reconstruct", "--checkpoint", run.Checkpoint, "--model", "tiny-patch7",
+            "--output", Path.Combine(dir.Path, "r.png")]), "does not fit --model tiny-patch7");
         // embed on the dataset: the checkpoint names its model
         string output = Path.Combine(dir.Path, "fm.npy");
         var r = CliConsole.Run(["embed", "--checkpoint", run.Checkpoint, "--limit", "10", "--threads", "1", "--output", output]);

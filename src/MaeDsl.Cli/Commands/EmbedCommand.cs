@@ -1,7 +1,6 @@
 // `embed`: the frozen encoder's features (after its final norm; cls token or mean of the patch tokens) of every image,
 // streamed batch by batch to a NumPy .npy (float32, N × width) or a .safetensors, with an index file of the images.
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
 using MaeDsl.Data;
 using MaeDsl.Evaluation;
@@ -46,20 +45,17 @@ internal static class EmbedCommand
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
-            var clock = Stopwatch.StartNew();
-            var lastReport = TimeSpan.Zero;
             using (var writer = new MatrixFileWriter(outputPath, count, spec.EncoderWidth))
             {
-                foreach (var b in loader.Epoch(0, cancellationToken: cancel))
+                ImageProgress.Run("embedded", count, report =>
                 {
-                    using (b) writer.Append(Features.Compute(model, b.Images, poolKind));
-                    cancel.ThrowIfCancellationRequested();
-                    if (clock.Elapsed - lastReport >= TimeSpan.FromSeconds(2) || writer.Written == count)
+                    foreach (var b in loader.Epoch(0, cancellationToken: cancel))
                     {
-                        lastReport = clock.Elapsed;
-                        Console.WriteLine(FormattableString.Invariant($"embedded {writer.Written}/{count} images ({100.0 * writer.Written / count:F0}%, {writer.Written / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0} images/s)"));
+                        using (b) writer.Append(Features.Compute(model, b.Images, poolKind));
+                        cancel.ThrowIfCancellationRequested();
+                        report((int)writer.Written);
                     }
-                }
+                });
                 writer.Complete();
             }
             AtomicFile.Write(indexPath, stream =>

@@ -49,31 +49,39 @@ internal static class PredictCommand
             var csv = new StringBuilder("image");
             for (int r = 1; r <= k; r++) csv.Append(CultureInfo.InvariantCulture, $",class_{r},probability_{r}");
             csv.Append('\n');
-            int shown = 0;
-            foreach (var b in loader.Epoch(0, cancellationToken: cancel))
+            var shown = new List<string>();
+            int done = 0;
+            ImageProgress.Run("predicted", inputs.Images.Count, report =>
             {
-                using (b)
+                foreach (var b in loader.Epoch(0, cancellationToken: cancel))
                 {
-                    var (probs, ids) = NoGcDuringTorch.Run(() =>
+                    using (b)
                     {
-                        using var noGrad = no_grad();
-                        using var scope = NewDisposeScope();
-                        model.eval();
-                        var (values, indices) = model.forward(b.Images).softmax(-1).topk(k, dim: -1);
-                        return (values.to(ScalarType.Float32).data<float>().ToArray(), indices.data<long>().ToArray());
-                    });
-                    for (int i = 0; i < b.Indices.Length; i++)
-                    {
-                        string name = inputs.NameOf(b.Indices[i]);
-                        csv.Append(Csv.Field(name));
-                        for (int r = 0; r < k; r++)
-                            csv.Append(CultureInfo.InvariantCulture, $",{Csv.Field(names[(int)ids[i * k + r]])},{probs[i * k + r]:F6}");
-                        csv.Append('\n');
-                        if (shown++ < 20)
-                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {names[(int)ids[i * k]]} ({probs[i * k]:F4})"));
+                        var (probs, ids) = NoGcDuringTorch.Run(() =>
+                        {
+                            using var noGrad = no_grad();
+                            using var scope = NewDisposeScope();
+                            model.eval();
+                            var (values, indices) = model.forward(b.Images).softmax(-1).topk(k, dim: -1);
+                            return (values.to(ScalarType.Float32).data<float>().ToArray(), indices.data<long>().ToArray());
+                        });
+                        for (int i = 0; i < b.Indices.Length; i++)
+                        {
+                            string name = inputs.NameOf(b.Indices[i]);
+                            csv.Append(Csv.Field(name));
+                            for (int r = 0; r < k; r++)
+                                csv.Append(CultureInfo.InvariantCulture, $",{Csv.Field(names[(int)ids[i * k + r]])},{probs[i * k + r]:F6}");
+                            csv.Append('\n');
+                            done++;
+                            if (shown.Count < 20)
+                                shown.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: {names[(int)ids[i * k]]} ({probs[i * k]:F4})"));
+                        }
+                        report(done);
                     }
                 }
-            }
+            });
+            foreach (var line in shown) Console.WriteLine(line);
+            if (done > shown.Count) Console.WriteLine($"… and {done - shown.Count} more in the CSV");
             AtomicFile.Write(outputPath, stream => { var bytes = new UTF8Encoding(false).GetBytes(csv.ToString()); stream.Write(bytes); });
             Console.WriteLine($"output: {outputPath}");
             return 0;
