@@ -1,5 +1,5 @@
 // The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
-// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models and the main job for every registered model.
+// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered model.
 using System.CommandLine;
 
 namespace MaeDsl.Cli;
