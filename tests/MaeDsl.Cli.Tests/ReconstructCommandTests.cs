@@ -141,6 +141,13 @@ public class ReconstructCommandTests(PretrainedRunFixture run) : IClassFixture<P
             "--output", Path.Combine(readOnly, "grid.png")]), "read-only");
         // grid masking keeps the DSL's rule (MAE008)
         Synthetic.AssertOneErrorLine(Run("--checkpoint", full, "--model", "tiny", "--images", images, "--masking", "grid", "--mask-ratio", "0.5"), "MAE008");
+        // files that are not weights
+        string garbage = Path.Combine(dir.Path, "garbage.safetensors");
+        File.WriteAllText(garbage, "these are not weights, not at all");
+        Synthetic.AssertOneErrorLine(Run("--checkpoint", garbage, "--images", images), "not a safetensors file");
+        string garbagePth = Path.Combine(dir.Path, "garbage.pth");
+        File.WriteAllText(garbagePth, "these are not weights either");
+        Synthetic.AssertOneErrorLine(Run("--checkpoint", garbagePth, "--model", "tiny", "--images", images), "not a PyTorch state_dict");
         // a missing checkpoint
         Synthetic.AssertOneErrorLine(Run("--checkpoint", Path.Combine(dir.Path, "none.ckpt"), "--images", images), "does not exist");
         Assert.False(File.Exists(output));

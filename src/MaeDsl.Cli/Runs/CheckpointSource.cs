@@ -46,10 +46,12 @@ public sealed class CheckpointSource
             }
             case ".safetensors":
             {
-                var (tensors, metadata) = StateDicts.ReadSafetensors(full);
-                foreach (var t in tensors.Values) t.Dispose();
                 RunConfig? config = null;
-                if (metadata.TryGetValue("config", out var json) && JsonNode.Parse(json) is JsonObject o) config = RunConfig.Parse(o, full);
+                if (SafetensorsMetadata(full)?["config"] is JsonValue v && v.TryGetValue<string>(out var json))
+                {
+                    try { config = JsonNode.Parse(json) is JsonObject o ? RunConfig.Parse(o, full) : null; }
+                    catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{full}: the 'config' metadata is not JSON ({e.Message})", e); }
+                }
                 return new CheckpointSource(full, "safetensors", config?.Model, config);
             }
             case ".pth" or ".pt" or ".bin":
@@ -155,6 +157,21 @@ public sealed class CheckpointSource
         config?.Derived["normalization"] is JsonObject o && o["mean"] is JsonArray m && o["std"] is JsonArray s
             ? new Normalization(m.Select(v => v!.GetValue<float>()).ToArray(), s.Select(v => v!.GetValue<float>()).ToArray())
             : null;
+
+    /// <summary>The "__metadata__" object of a .safetensors header (the tensors are not read), or null.</summary>
+    static JsonObject? SafetensorsMetadata(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var length = new byte[8];
+        if (stream.Read(length) != 8) throw new InvalidDataException($"{path}: not a safetensors file (shorter than its header)");
+        ulong n = BitConverter.ToUInt64(length);
+        if (n == 0 || n > (ulong)Math.Min(stream.Length - 8, 100_000_000))
+            throw new InvalidDataException($"{path}: not a safetensors file (header length {n} does not fit a file of {stream.Length} bytes)");
+        var header = new byte[n];
+        stream.ReadExactly(header);
+        try { return JsonNode.Parse(header)?["__metadata__"] as JsonObject; }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not a safetensors file (its header is not JSON: {e.Message})", e); }
+    }
 
     static bool IsDecoderKey(string key) => key.StartsWith("decoder_", StringComparison.Ordinal) || key == "mask_token";
 
