@@ -104,6 +104,32 @@ public class EmbedCommandTests
     }
 
     [Fact]
+    public void The_writer_streams_rows_and_leaves_nothing_when_not_completed()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "m.npy");
+        using (var w = new MatrixFileWriter(path, 3, 2))
+        {
+            w.Append([1f, 2f]);
+            Assert.Throws<ArgumentException>(() => w.Append([1f]));                     // not a whole row
+            Assert.Throws<InvalidOperationException>(() => w.Complete());                // 1 of 3 rows
+        }
+        Assert.False(File.Exists(path));
+        Assert.Empty(Directory.GetFiles(dir.Path));
+        using (var w = new MatrixFileWriter(path, 3, 2))
+        {
+            w.Append([1f, 2f, 3f, 4f]);
+            w.Append([5f, 6f]);
+            Assert.Throws<InvalidOperationException>(() => w.Append([7f, 8f]));       // beyond the header's N
+            w.Complete();
+        }
+        var (dtype, shape, values) = NumpyLoad(path);
+        Assert.Equal("float32", dtype);
+        Assert.Equal([3, 2], shape);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], values);
+    }
+
+    [Fact]
     public void Errors_are_one_line_and_leave_no_file()
     {
         using var dir = new TempDir();
