@@ -1,5 +1,5 @@
 // The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
-// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models and the main job for every registered model.
+// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered model.
 using System.CommandLine;
 
 namespace MaeDsl.Cli;
@@ -37,6 +37,9 @@ public static class MaeCli
         root.Subcommands.Add(ResultsCommand.Create(useDefault));
         root.Subcommands.Add(ExportImagesCommand.Create(useDefault));
         root.Subcommands.Add(ModelsCommand.Create(useDefault));
+        root.Subcommands.Add(ReconstructCommand.Create(useDefault));
+        root.Subcommands.Add(EmbedCommand.Create(useDefault));
+        root.Subcommands.Add(PredictCommand.Create(useDefault));
         return root;
     }
 

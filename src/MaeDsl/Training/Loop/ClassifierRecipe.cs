@@ -19,6 +19,7 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
     readonly ClassifierOptions options;
     readonly VitClassifier model;
     readonly Func<Tensor, Tensor, int, int, Tensor> loss;
+    readonly Normalization normalization;
 
     /// <param name="kind">"finetune" or "linprobe" (config.json's recipe; the checkpoints' model is VitClassifier/kind).</param>
     /// <param name="displayName">For people: "fine-tune", "linear probe".</param>
@@ -37,6 +38,7 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
         LrScales = lrScales;
         this.options = options;
         this.loss = loss;
+        this.normalization = normalization;
         var run = options.Run;
         this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers);
         this.val = new BatchLoader(val, run.BatchSize, Transforms.Eval(model.Spec.ImageSize, normalization, options.EvalCropPct),
@@ -62,7 +64,13 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
     public override int StepsPerEpoch => train.BatchesPerEpoch;
     public override IEnumerable<Batch> Batches(int epoch, CancellationToken cancel) => train.Epoch(epoch, cancellationToken: cancel);
     public override Tensor Loss(Batch batch, int epoch, int step) => loss(batch.Images, batch.Labels, epoch, step);
-    public override JsonObject Derived => new() { ["train_images"] = train.Dataset.Count, ["val_images"] = val.Dataset.Count };
+    // the class names and the normalisation go with the checkpoint, so that `predict` names the classes and prepares images as this run did
+    public override JsonObject Derived => new()
+    {
+        ["train_images"] = train.Dataset.Count, ["val_images"] = val.Dataset.Count,
+        ["class_names"] = new JsonArray(train.Dataset.ClassNames.Select(n => (JsonNode?)n).ToArray()),
+        ["normalization"] = new JsonObject { ["mean"] = new JsonArray(normalization.Mean.Select(v => (JsonNode?)v).ToArray()), ["std"] = new JsonArray(normalization.Std.Select(v => (JsonNode?)v).ToArray()) },
+    };
     public override int EvalPeriod => options.EvalPeriod;
     public override EvalResult Evaluate(CancellationToken cancel) =>
         ClassifierEvaluation.Evaluate(model, Batch.Pairs(val.Epoch(0, cancellationToken: cancel)));

@@ -1,0 +1,83 @@
+// `embed`: the frozen encoder's features (after its final norm; cls token or mean of the patch tokens) of every image,
+// streamed batch by batch to a NumPy .npy (float32, N × width) or a .safetensors, with an index file of the images.
+using System.CommandLine;
+using System.Text;
+using MaeDsl.Data;
+using MaeDsl.Evaluation;
+using MaeDsl.IO;
+
+namespace MaeDsl.Cli;
+
+/// <summary><c>embed</c>: frozen encoder features of loose images or a dataset, as .npy or .safetensors plus an index CSV.</summary>
+internal static class EmbedCommand
+{
+    public static Command Create(bool useDefault = true)
+    {
+        var command = new Command("embed", "Write the frozen encoder's features of every image (N × width float32, .npy or .safetensors) and an index of the images in the same order");
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training weights: a .ckpt or .safetensors written by pretrain, or an official .pth (the encoder is enough)", Required = true };
+        var images = new Option<string?>("--images") { Description = "An image file or a folder of images. Default: the training split of --dataset" };
+        var pool = new Option<string>("--pool") { Description = "cls: the cls token; mean: the mean of the patch tokens (both after the encoder's final norm)", DefaultValueFactory = _ => "cls" };
+        pool.AcceptOnlyFromAmong("cls", "mean");
+        var limit = new Option<int?>("--limit") { Description = "Embed the first N images only" };
+        var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
+        var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
+        var common = new CommonOptions(useDefault);
+        common.AddTo(command, common.TrainLimit, common.Seed);
+        foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output }) command.Options.Add(o);
+
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
+        {
+            common.ApplyThreads(parse);
+            int? n = parse.GetValue(limit);
+            int batchSize = parse.GetValue(batch);
+            Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
+            Training.OptionCheck.Require(batchSize >= 1, "--batch", batchSize, "must be >= 1");
+            string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            if (!MatrixFileWriter.IsSupported(outputPath)) throw new ArgumentException($"--output: {outputPath} must end with .npy or .safetensors");
+            string indexPath = OutputPath.Check(IndexPath(outputPath), "--output");
+            var poolKind = parse.GetValue(pool) == "mean" ? FeaturePool.Mean : FeaturePool.Cls;
+            var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
+            var info = source.ResolveModel(parse.GetValue(common.Model));
+            using var model = source.LoadMae(info, null, needDecoder: false, "embed");
+            var spec = model.Spec;
+            var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
+                spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
+            int count = inputs.Images.Count;
+            Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
+            using (var writer = new MatrixFileWriter(outputPath, count, spec.EncoderWidth))
+            {
+                ImageProgress.Run("embedded", count, report =>
+                {
+                    foreach (var b in loader.Epoch(0, cancellationToken: cancel))
+                    {
+                        using (b) writer.Append(Features.Compute(model, b.Images, poolKind));
+                        cancel.ThrowIfCancellationRequested();
+                        report((int)writer.Written);
+                    }
+                });
+                writer.Complete();
+            }
+            AtomicFile.Write(indexPath, stream =>
+            {
+                using var w = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+                w.Write("index,image\n");
+                for (int i = 0; i < count; i++) w.Write($"{i},{Csv.Field(inputs.NameOf(i))}\n");
+            });
+            Console.WriteLine($"index: {indexPath}");
+            Console.WriteLine($"output: {outputPath}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>features.npy → features.index.csv, next to it.</summary>
+    public static string IndexPath(string output) => Path.Combine(Path.GetDirectoryName(output)!, Path.GetFileNameWithoutExtension(output) + ".index.csv");
+}
+
+/// <summary>CSV fields (RFC 4180 quoting).</summary>
+internal static class Csv
+{
+    public static string Field(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+}
