@@ -197,6 +197,19 @@ public class RunResumeFaultTests
     }
 
     [Fact]
+    public void Another_batch_size_allowed_on_a_mid_epoch_checkpoint_names_both_epoch_lengths()
+    {
+        using var cancel = new CancellationTokenSource();
+        var first = Options(NewDir(), accum: 1);
+        var e = Assert.Throws<RunStoppedException>(() => Train(first, new CancelAt(new SyntheticBatches(48, 8, 3), 1, 2, cancel), cancel: cancel.Token));
+        var batch16 = first with { Run = first.Run with { BatchSize = 16, AllowChange = "batch" } };
+        var refused = Assert.Throws<InvalidDataException>(() => Train(batch16, new SyntheticBatches(48, 16, 3), resume: e.Checkpoint));
+        Assert.Contains("the checkpoint's epochs have 6 iterations (--batch 8", refused.Message);
+        Assert.Contains("this run's have 3 (--batch 16", refused.Message);
+        Assert.Contains("inside an epoch", refused.Message);
+    }
+
+    [Fact]
     public void Every_option_property_is_classified()
     {
         var unclassified = new List<string>();
