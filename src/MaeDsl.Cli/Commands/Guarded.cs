@@ -38,7 +38,7 @@ internal static class Run
             case RunStoppedException stopped:
                 Console.Out.Flush();
                 Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
-                Console.Error.WriteLine($"resume: {ResumeCommand(stopped.Checkpoint)}");
+                if (ResumeCommand(stopped.Checkpoint) is { } command) Console.Error.WriteLine($"resume: {command}");
                 return StopSignals.ExitCode;
             case OperationCanceledException:
                 Console.Error.WriteLine("stopped: the last checkpoint is the resume point");
@@ -90,11 +90,14 @@ internal static class Run
         return first;
     }
 
-    /// <summary>The command that continues a stopped run: this program with the arguments as given and --resume <paramref name="checkpoint"/>.</summary>
-    internal static string ResumeCommand(string checkpoint)
+    /// <summary>The command that continues a stopped run: this program with the arguments as given and --resume <paramref name="checkpoint"/>;
+    /// null when the command has no --resume (results).</summary>
+    internal static string? ResumeCommand(string checkpoint)
     {
         var args = new List<string>();
         var given = MaeCli.Arguments;
+        var command = MaeCli.CreateRootCommand().Parse(given.ToArray()).CommandResult.Command;
+        if (!command.Options.Any(o => o.Name == "--resume")) return null;
         for (int i = 0; i < given.Count; i++)
         {
             if (given[i] == "--resume") { i++; continue; }
