@@ -210,6 +210,39 @@ public class RunResumeFaultTests
     }
 
     [Fact]
+    public void A_linear_probe_cancelled_mid_epoch_resumes_bit_identically()
+    {
+        var data = new SyntheticDataset(64, channels: 1, height: 16, width: 16, numClasses: 4, seed: 1);
+        LinearProbeOptions Probe(string dir) => new()
+        {
+            NumClasses = 4, EvalCropPct = 1.0,
+            Run = RecipePresets.OfficialLinearProbeRun with { Epochs = 2, BatchSize = 16, Lr = 2.0, WarmupEpochs = 1, OutputDir = dir, TensorBoard = false, Workers = 1 },
+        };
+        (Dictionary<string, Tensor> Weights, string Dir) RunProbe(string dir, string? resume, int stopAt = -1)
+        {
+            torch.set_num_threads(1);
+            using var mae = new SpecMae(FineTunerTests.Tiny, seed: 0);
+            var options = Probe(dir) with { Run = Probe(dir).Run with { Resume = resume } };
+            using var model = LinearProbe.CreateModel(mae, options);
+            using var probe = new LinearProbe(model, options);
+            using var cancel = new CancellationTokenSource();
+            probe.Loop.StepCompleted += m => { if (m.Step == stopAt) cancel.Cancel(); };
+            probe.Run(data, data, FineTunerTests.Norm, TextWriter.Null, cancel.Token);
+            return (model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()), dir);
+        }
+        var full = RunProbe(NewDir(), null);
+        string dir = NewDir();
+        var stop = Assert.Throws<RunStoppedException>(() => RunProbe(dir, null, stopAt: 5));   // iteration 5: epoch 1, 2 of its 4 done
+        Assert.Equal((0, 2), (CheckpointStore.ReadInfo(stop.Checkpoint).Epoch, CheckpointStore.ReadInfo(stop.Checkpoint).StepInEpoch));
+        var resumed = RunProbe(dir, stop.Checkpoint);
+        AssertSameLossBits(Metrics(full.Dir), Metrics(dir));
+        foreach (var (name, w) in full.Weights)
+            Assert.True(w.eq(resumed.Weights[name]).all().item<bool>(), $"{name} differs");
+        Assert.Equal(File.ReadAllLines(Path.Combine(full.Dir, EvalLog.CsvFileName)).Select(l => string.Join(',', l.Split(',').SkipLast(1))),
+                     File.ReadAllLines(Path.Combine(dir, EvalLog.CsvFileName)).Select(l => string.Join(',', l.Split(',').SkipLast(1))));
+    }
+
+    [Fact]
     public void Every_option_property_is_classified()
     {
         var unclassified = new List<string>();

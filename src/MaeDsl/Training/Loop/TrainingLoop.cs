@@ -48,6 +48,9 @@ public sealed class TrainingLoop
     /// <summary>Called after each checkpoint (e.g. to draw the reconstruction grid and the loss curve).</summary>
     public event Action<CheckpointWritten>? CheckpointWritten;
 
+    /// <summary>Called after each iteration with its metrics (e.g. to stop a run at a given step).</summary>
+    public event Action<StepMetrics>? StepCompleted;
+
     /// <summary>Data and runner inputs recorded in config.json's "inputs" besides the recipe's (e.g. the dataset's root, the crop
     /// scale of the pre-training transform); each changes the trajectory and is checked on resume (<see cref="OptionClasses"/>).</summary>
     public JsonObject Inputs { get; } = new();
@@ -216,9 +219,10 @@ public sealed class TrainingLoop
 
                             stepClock.Stop();
                             lastLoss = loss;
-                            log.Step(new StepMetrics(globalStep, epoch, epochFraction, loss, lr,
-                                run.BatchSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds),
-                                run.Epochs, stepsPerEpoch, update);
+                            var metrics = new StepMetrics(globalStep, epoch, epochFraction, loss, lr,
+                                run.BatchSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
+                            log.Step(metrics, run.Epochs, stepsPerEpoch, update);
+                            StepCompleted?.Invoke(metrics);
                         }
                         step++;
                         globalStep++;
