@@ -44,8 +44,16 @@ public static class MaeCli
     }
 
     /// <summary>Runs <paramref name="args"/> on <paramref name="root"/> as <see cref="RunAsync"/> does.</summary>
-    internal static Task<int> InvokeAsync(RootCommand root, string[] args, CancellationToken cancel = default) =>
-        // Ctrl-C/SIGTERM cancel the run's token and wait for it, however long the step takes (null would not handle the
-        // signals at all, and the default kills the process after 2 s, maybe in the middle of writing a checkpoint)
-        root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = Timeout.InfiniteTimeSpan }, cancel);
+    internal static async Task<int> InvokeAsync(RootCommand root, string[] args, CancellationToken cancel = default)
+    {
+        // Ctrl-C/SIGTERM are the runner's (StopSignals): a training command stops after its current step, however long the step
+        // and the checkpoint write take; System.CommandLine's handling is off (its default kills the process after 2 s).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        using var signals = StopSignals.Install(stop);
+        Arguments = args;
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>The arguments of the command running (the resume line repeats them).</summary>
+    internal static IReadOnlyList<string> Arguments { get; private set; } = [];
 }

@@ -25,6 +25,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.Run.OutputDir };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
     public readonly Option<bool> NoTensorBoard = new("--no-tensorboard");
+    public readonly RunControlOptions Control = new();
 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
@@ -32,15 +33,22 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup, MinCropScale }.Concat(own)
                      .Concat([Output, Resume, NoTensorBoard]))
             command.Options.Add(o);
+        Control.AddTo(command);
         data.AddTo(command);
     }
 
     /// <summary>The parsed shared options over <paramref name="options"/> (which carries the runner's own).</summary>
-    public TOptions Apply<TOptions>(TOptions options, ParseResult parse, EvalArguments data, EvalArguments.Loaded loaded) where TOptions : ClassifierOptions =>
-        (TOptions)(options with
+    /// <param name="loaded">The data; null: before loading it (the number of classes and the evaluation crop are placeholders),
+    /// to validate every option before any work.</param>
+    public TOptions Apply<TOptions>(TOptions options, ParseResult parse, EvalArguments data, EvalArguments.Loaded? loaded) where TOptions : ClassifierOptions
+    {
+        string? resume = parse.GetValue(Resume);
+        OptionCheck.Require(resume is null || File.Exists(resume), "--resume", resume, "must be an existing .ckpt file");
+        return (TOptions)(options with
         {
-            NumClasses = loaded.Train.NumClasses, MinCropScale = parse.GetValue(MinCropScale), EvalCropPct = loaded.EvalCropPct,
-            Run = options.Run with
+            NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),
+            EvalCropPct = loaded?.EvalCropPct ?? options.EvalCropPct,
+            Run = Control.Apply(options.Run, parse) with
             {
                 Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
                 BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
@@ -49,8 +57,25 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                 TensorBoard = !parse.GetValue(NoTensorBoard),
             },
         });
+    }
 
     /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)".</summary>
+    /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
+    public string? ReadPretrained(ParseResult parse)
+    {
+        string? path = parse.GetValue(Pretrained);
+        if (path is null) return null;
+        if (string.Equals(Path.GetExtension(path), ".ckpt", StringComparison.OrdinalIgnoreCase))
+        {
+            string full = Path.GetFullPath(path);
+            string beside = Path.ChangeExtension(full, ".safetensors");
+            if (!File.Exists(beside) && Path.GetDirectoryName(full) is { } dir && Directory.Exists(dir))
+                beside = Directory.GetFiles(dir, "checkpoint-*.safetensors").Order(StringComparer.Ordinal).LastOrDefault() ?? beside;
+            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({beside})");
+        }
+        return path;
+    }
+
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")})");
 

@@ -27,11 +27,11 @@ internal sealed class EvalArguments(bool useDefault = true)
         Common.ApplyThreads(parse);
         var model = Common.ReadModel(parse);
         var spec = model.Spec;
+        int? trainLimit = Common.ReadTrainLimit(parse), testLimit = parse.GetValue(TestLimit);
+        OptionCheck.Require(testLimit is null or >= 1, "--test-limit", testLimit, "must be >= 1");
         var data = DataSources.Open(parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), spec.ImageSize, spec.Channels);
         if (data.Test is null)
             throw new ArgumentException($"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
-        int? trainLimit = Common.ReadTrainLimit(parse), testLimit = parse.GetValue(TestLimit);
-        OptionCheck.Require(testLimit is null or >= 1, "--test-limit", testLimit, "must be >= 1");
         var train = SubsetDataset.First(data.Train, trainLimit);
         var test = SubsetDataset.First(data.Test, testLimit);
         return new Loaded(model, data, train, test, data.EvalCropPct,

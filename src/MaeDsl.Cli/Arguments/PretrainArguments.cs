@@ -28,13 +28,15 @@ internal sealed class PretrainArguments(bool useDefault = true)
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction (official 0.2)", DefaultValueFactory = _ => 0.2 };
     public readonly Option<string?> Output = new("--output") { Description = "Output folder (default: runs/<model key>-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint (.ckpt) written by this program" };
+    public readonly RunControlOptions Control = new();
     public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = $"Keep a numbered checkpoint (and pictures) every N epochs (default: {Tiny.CheckpointPeriod} for tiny, the official {Official.CheckpointPeriod})" };
 
     /// <summary>Adds the options, except those in <paramref name="except"/> (a command that does not honour them must not offer them).</summary>
     public void AddTo(Command command, params Option[] except)
     {
         Common.AddTo(command, except);
-        foreach (var o in new Option[] { Recipe, Epochs, Batch, Accum, Blr, WarmupEpochs, MaskRatio, MinCropScale, Output, Resume, CheckpointEvery })
+        foreach (var o in new Option[] { Recipe, Epochs, Batch, Accum, Blr, WarmupEpochs, MaskRatio, MinCropScale, Output, Resume, CheckpointEvery,
+                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange })
             if (!except.Contains(o)) command.Options.Add(o);
     }
 
@@ -46,6 +48,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         OptionCheck.Require(recipe is null or RecipePresets.Tiny or RecipePresets.Official, "--recipe", recipe, $"'{RecipePresets.Tiny}' or '{RecipePresets.Official}'");
         var preset = RecipePresets.Pretrain(recipe ?? (model.Spec.ImageSize < OfficialImageSize ? RecipePresets.Tiny : RecipePresets.Official));
         string? resume = parse.GetValue(Resume);
+        OptionCheck.Require(resume is null || File.Exists(resume), "--resume", resume, "must be an existing .ckpt file");
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
@@ -53,7 +56,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
         var options = preset with
         {
-            Run = preset.Run with
+            Run = Control.Apply(preset.Run, parse) with
             {
                 Epochs = parse.GetValue(Epochs) ?? preset.Run.Epochs,
                 BatchSize = parse.GetValue(Batch) ?? preset.Run.BatchSize,

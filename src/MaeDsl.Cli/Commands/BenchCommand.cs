@@ -27,7 +27,8 @@ internal static class BenchCommand
             int threads = common.ApplyThreads(parse);
             var v = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations);
-            if (b < 1 || n < 1) throw new ArgumentException("--batch and --iterations must be >= 1");
+            OptionCheck.Require(b >= 1, "--batch", b, "must be >= 1");
+            OptionCheck.Require(n >= 1, "--iterations", n, "must be >= 1");
             using var model = v.Create(0);
             var spec = model.Spec;
             using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);

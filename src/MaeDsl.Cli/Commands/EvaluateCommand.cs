@@ -21,12 +21,24 @@ internal static class EvaluateCommand
         var common = new CommonOptions();
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed); // the checkpoint names the model and its seed
         var limit = EvalLimitOption();
+        var outputOption = new Option<string?>("--output")
+        {
+            Description = "Folder for results.json and the pictures (default: the checkpoint's run folder, when it is in runs/x/checkpoints; required otherwise)",
+        };
         command.Options.Add(checkpoint);
         command.Options.Add(limit);
+        command.Options.Add(outputOption);
         command.SetAction(parse => Run.Guarded(() =>
         {
             common.ApplyThreads(parse);
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
+            if (Directory.Exists(path))
+                throw new ArgumentException($"--checkpoint {path}: a folder; give a .ckpt file written by this program (e.g. runs/x/checkpoints/checkpoint-last.ckpt)");
+            int? evalLimit = parse.GetValue(limit);
+            OptionCheck.Require(evalLimit is null or >= 1, "--eval-limit", evalLimit, "must be >= 1");
+            string output = parse.GetValue(outputOption) is { } given ? Path.GetFullPath(given)
+                : RunFolderOf(path) ?? throw new ArgumentException(
+                    $"--checkpoint {path} is not in a run's checkpoints folder (runs/x/checkpoints with runs/x/config.json): give --output for results.json");
             var info = CheckpointStore.ReadInfo(path);
             var config = RunConfig.Parse(info.Config, path);
             var options = config.Run;
@@ -36,13 +48,22 @@ internal static class EvaluateCommand
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
-            string output = Path.GetDirectoryName(Path.GetDirectoryName(path)!)!;
+            Directory.CreateDirectory(output);
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");
-            var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, parse.GetValue(limit), output);
+            var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, evalLimit, output);
             Console.WriteLine($"output: {output}");
             Console.WriteLine(EvaluationReport.KnnLine(figures));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The run folder of a checkpoint in runs/x/checkpoints (runs/x, which holds config.json), or null.</summary>
+    internal static string? RunFolderOf(string checkpoint)
+    {
+        var dir = Path.GetDirectoryName(checkpoint);
+        if (dir is null || Path.GetFileName(dir) != "checkpoints") return null;
+        var run = Path.GetDirectoryName(dir);
+        return run is not null && File.Exists(Path.Combine(run, RunConfig.FileName)) ? run : null;
     }
 }

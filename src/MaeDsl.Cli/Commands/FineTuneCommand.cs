@@ -33,21 +33,27 @@ internal static class FineTuneCommand
 
         command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
+            FineTuneOptions Build(EvalArguments.Loaded? loaded)
+            {
+                var options = run.Apply(defaults, parse, data, loaded) with
+                {
+                    LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
+                    LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
+                    RandomErasing = parse.GetValue(reprob), GlobalPool = !parse.GetValue(clsToken),
+                };
+                options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
+                var vitB = RecipePresets.VitBaseFineTune;
+                if (parse.GetValue(vitBase)) options = options with { Run = options.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay };
+                options.Validate();
+                return options;
+            }
+            Build(null);                                   // every option checked before the data is read
+            string? weights = run.ReadPretrained(parse);
             var loaded = data.Load(parse);
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
-            var options = run.Apply(defaults, parse, data, loaded) with
-            {
-                LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
-                LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
-                RandomErasing = parse.GetValue(reprob), GlobalPool = !parse.GetValue(clsToken),
-            };
-            options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
-            var vitB = RecipePresets.VitBaseFineTune;
-            if (parse.GetValue(vitBase)) options = options with { Run = options.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay };
-            options.Validate();
+            var options = Build(loaded);
             Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
-            string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)
                 (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
@@ -59,6 +65,7 @@ internal static class FineTuneCommand
             using (model)
             using (var tuner = new FineTuner(model, options))
             {
+                tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
                 ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);

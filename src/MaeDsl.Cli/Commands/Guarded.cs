@@ -1,4 +1,7 @@
-// Runs a command's body so that an error is one `error:` line on stderr with a non-zero exit code.
+// Runs a command's body so that an error is one `error:` line on stderr with a non-zero exit code, whatever the exception
+// (damaged files, libtorch's native errors, parallel work), and a stop on a signal prints its checkpoint and the resume command.
+using System.Reflection;
+using System.Runtime.InteropServices;
 using MaeDsl.Training.Loop;
 
 namespace MaeDsl.Cli;
@@ -9,19 +12,111 @@ internal static class Run
     public static int Guarded(Func<int> body)
     {
         try { return body(); }
-        catch (NonFiniteLossException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
-        catch (OperationCanceledException) { Console.Error.WriteLine("stopped: the last checkpoint is the resume point"); return 130; }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
-                                   or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+        catch (Exception e) { return Report(e); }
     }
 
     /// <summary>
-    /// <see cref="Guarded"/> on a worker thread, for a command that honours Ctrl-C: System.CommandLine watches for the
-    /// signal only once the action has returned its task, so a body run inside the call would never be cancelled.
+    /// <see cref="Guarded"/> on a worker thread, for a command that honours Ctrl-C/SIGTERM (<see cref="StopSignals"/>): the
+    /// action returns its task at once, the signal cancels the token, and the body stops after its current step.
     /// </summary>
-    public static Task<int> GuardedAsync(Func<int> body) => Task.Run(() => Guarded(body));
+    public static Task<int> GuardedAsync(Func<int> body) => Task.Run(() =>
+    {
+        StopSignals.Cooperative = true;
+        try { return Guarded(body); }
+        finally { StopSignals.Cooperative = false; }
+    });
+
+    /// <summary>The one line (two for a stop: the checkpoint and the command that resumes) and the exit code of <paramref name="error"/>.</summary>
+    internal static int Report(Exception error)
+    {
+        var e = Unwrap(error);
+        switch (e)
+        {
+            case NonFiniteLossException:
+                Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+                return 2;
+            case RunStoppedException stopped:
+                Console.Out.Flush();
+                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
+                if (ResumeCommand(stopped.Checkpoint) is { } command) Console.Error.WriteLine($"resume: {command}");
+                return StopSignals.ExitCode;
+            case OperationCanceledException:
+                Console.Error.WriteLine("stopped: the last checkpoint is the resume point");
+                return StopSignals.ExitCode;
+            case OutOfMemoryException:
+                Console.Error.WriteLine($"error: out of memory ({OneLine(e.Message)}): lower --batch or use a smaller model");
+                return 1;
+            case ExternalException when IsOutOfMemory(e.Message):
+                Console.Error.WriteLine($"error: libtorch ran out of memory ({OneLine(e.Message)}): lower --batch or use a smaller model");
+                return 1;
+            case ExternalException:
+                Console.Error.WriteLine($"error: libtorch: {OneLine(e.Message)}");
+                return 1;
+            case ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
+                or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException:
+                Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+                return 1;
+            case System.Text.Json.JsonException or FormatException or OverflowException or KeyNotFoundException or InvalidCastException:
+                Console.Error.WriteLine($"error: a damaged or unexpected file: {OneLine(e.Message)}");
+                return 1;
+            default:
+                Console.Error.WriteLine($"error: {OneLine(e.Message)} ({e.GetType().Name})");
+                return 1;
+        }
+    }
+
+    /// <summary>The exception that says what happened: the first of an AggregateException, the inner one of a reflection or type-initialiser wrapper.</summary>
+    static Exception Unwrap(Exception e)
+    {
+        while (true)
+        {
+            switch (e)
+            {
+                case AggregateException { InnerExceptions.Count: > 0 } a: e = a.Flatten().InnerExceptions[0]; continue;
+                case TargetInvocationException { InnerException: { } inner }: e = inner; continue;
+                case TypeInitializationException { InnerException: { } inner }: e = inner; continue;
+                default: return e;
+            }
+        }
+    }
+
+    static bool IsOutOfMemory(string message) =>
+        message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || message.Contains("DefaultCPUAllocator", StringComparison.Ordinal);
+
+    /// <summary>The first non-empty line of a message (libtorch's carry C++ frames after it).</summary>
+    internal static string OneLine(string message)
+    {
+        var first = message.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "(no message)";
+        return first;
+    }
+
+    /// <summary>The command that continues a stopped run: this program with the arguments as given and --resume <paramref name="checkpoint"/>;
+    /// null when the command has no --resume (results).</summary>
+    internal static string? ResumeCommand(string checkpoint)
+    {
+        var args = new List<string>();
+        var given = MaeCli.Arguments;
+        var command = MaeCli.CreateRootCommand().Parse(given.ToArray()).CommandResult.Command;
+        if (!command.Options.Any(o => o.Name == "--resume")) return null;
+        for (int i = 0; i < given.Count; i++)
+        {
+            if (given[i] == "--resume") { i++; continue; }
+            if (given[i].StartsWith("--resume=", StringComparison.Ordinal)) continue;
+            args.Add(given[i]);
+        }
+        args.Add("--resume");
+        args.Add(checkpoint);
+        return string.Join(' ', Program().Concat(args).Select(Quote));
+    }
+
+    static IEnumerable<string> Program()
+    {
+        string? process = Environment.ProcessPath;
+        string? entry = Assembly.GetEntryAssembly()?.Location;
+        if (process is not null && Path.GetFileNameWithoutExtension(process) == "dotnet" && !string.IsNullOrEmpty(entry)) return ["dotnet", entry];
+        return [process ?? "maedsl"];
+    }
+
+    static string Quote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
 }

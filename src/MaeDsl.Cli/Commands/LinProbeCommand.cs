@@ -21,13 +21,19 @@ internal static class LinProbeCommand
 
         command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
+            LinearProbeOptions Build(EvalArguments.Loaded? loaded)
+            {
+                var options = run.Apply(defaults, parse, data, loaded) with { GlobalPool = parse.GetValue(globalPool) };
+                options.Validate();
+                return options;
+            }
+            Build(null);                                   // every option checked before the data is read
+            string? weights = run.ReadPretrained(parse);
             var loaded = data.Load(parse);
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
-            var options = run.Apply(defaults, parse, data, loaded) with { GlobalPool = parse.GetValue(globalPool) };
-            options.Validate();
+            var options = Build(loaded);
             Console.WriteLine($"linear probe {registered.ClassName} on {description}");
-            string? weights = parse.GetValue(run.Pretrained);
             VitClassifier model;
             if (weights is not null)
                 (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Run.Seed, Console.WriteLine);
@@ -39,6 +45,7 @@ internal static class LinProbeCommand
             using (model)
             using (var probe = new LinearProbe(model, options))
             {
+                probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
                 Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
                 ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }

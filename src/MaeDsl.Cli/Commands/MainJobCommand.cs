@@ -31,10 +31,12 @@ internal static class MainJobCommand
             {
                 var clock = Stopwatch.StartNew();
                 var settings = args.Read(parse);
+                int? limit = parse.GetValue(evalLimit);
+                MaeDsl.Training.OptionCheck.Require(limit is null or >= 1, "--eval-limit", limit, "must be >= 1");
                 var trained = Pretraining.Run(settings, cancel);
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
-                var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, parse.GetValue(evalLimit), settings.Options.Run.OutputDir);
+                var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir);
                 Console.WriteLine(FormattableString.Invariant(
                     $"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));
                 Console.WriteLine($"output: {settings.Options.Run.OutputDir}");

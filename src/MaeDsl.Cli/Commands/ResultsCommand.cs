@@ -52,7 +52,7 @@ internal static class ResultsCommand
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
-        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery]); // results keeps its pre-training in --work
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange]); // results keeps its pre-training in --work
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
                      finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
@@ -63,6 +63,23 @@ internal static class ResultsCommand
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var total = Stopwatch.StartNew();
             var settings = pretrain.Read(parse);
+            int? testLimitValue = parse.GetValue(testLimit), labelledValue = parse.GetValue(labelledLimit);
+            OptionCheck.Require(testLimitValue is null or >= 1, "--test-limit", testLimitValue, "must be >= 1");
+            OptionCheck.Require(labelledValue is null or >= 1, "--labelled-limit", labelledValue, "must be >= 1");
+            OptionCheck.Require(parse.GetValue(pretrainSeconds) >= 0, "--pretrain-seconds", parse.GetValue(pretrainSeconds), "must be >= 0");
+            OptionCheck.Require(parse.GetValue(linprobeEpochs) >= 1, "--linprobe-epochs", parse.GetValue(linprobeEpochs), "must be >= 1");
+            OptionCheck.Require(parse.GetValue(finetuneEpochs) >= 1, "--finetune-epochs", parse.GetValue(finetuneEpochs), "must be >= 1");
+            OptionCheck.Require(parse.GetValue(linprobeBatch) >= 2, "--linprobe-batch", parse.GetValue(linprobeBatch), "must be >= 2");
+            OptionCheck.Require(parse.GetValue(finetuneBatch) >= 1, "--finetune-batch", parse.GetValue(finetuneBatch), "must be >= 1");
+            OptionCheck.Require(parse.GetValue(linprobeLr) > 0 && double.IsFinite(parse.GetValue(linprobeLr)), "--linprobe-lr", parse.GetValue(linprobeLr), "must be a finite number > 0");
+            OptionCheck.Require(parse.GetValue(linprobeWarmup) >= 0, "--linprobe-warmup", parse.GetValue(linprobeWarmup), "must be >= 0");
+            OptionCheck.Require(parse.GetValue(finetuneWarmup) >= 0, "--finetune-warmup", parse.GetValue(finetuneWarmup), "must be >= 0");
+            OptionCheck.Require(parse.GetValue(finetuneMixup) >= 0, "--finetune-mixup", parse.GetValue(finetuneMixup), "must be >= 0");
+            OptionCheck.Require(parse.GetValue(finetuneCutmix) >= 0, "--finetune-cutmix", parse.GetValue(finetuneCutmix), "must be >= 0");
+            OptionCheck.Require(parse.GetValue(finetuneReprob) is >= 0 and <= 1, "--finetune-reprob", parse.GetValue(finetuneReprob), "must be in [0, 1]");
+            OptionCheck.Require(parse.GetValue(finetuneCrop) is > 0 and <= 1, "--finetune-min-crop-scale", parse.GetValue(finetuneCrop), "must be in (0, 1]");
+            OptionCheck.Require(parse.GetValue(linprobeCrop) is > 0 and <= 1, "--linprobe-min-crop-scale", parse.GetValue(linprobeCrop), "must be in (0, 1]");
+            OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay), "must be in (0, 1]");
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             Directory.CreateDirectory(outDir);
             Directory.CreateDirectory(workDir);

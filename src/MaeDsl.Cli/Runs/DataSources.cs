@@ -51,6 +51,10 @@ public sealed class DataSources
             folder, val, normalization, imageSize, modelChannels);
     }
 
+    /// <summary>What config.json's "inputs" records as the dataset: its name, or the ImageFolder root's absolute path.</summary>
+    public static string Identity(string dataset) =>
+        string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) ? FashionMnistName : Path.GetFullPath(dataset).TrimEnd(Path.DirectorySeparatorChar);
+
     static string? FindValidation(string root)
     {
         var full = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);

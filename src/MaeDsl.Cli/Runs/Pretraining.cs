@@ -1,6 +1,7 @@
 // One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
+using MaeDsl.Training;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Pretraining;
 using static TorchSharp.torch;
@@ -32,6 +33,9 @@ public static class Pretraining
         preview.Dispose();
         var written = new List<string>();
         using var trainer = new Pretrainer(model, s.Options);
+        // the data's identity and the transform, checked on resume (the loader adds the image count and the class names)
+        trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(s.Dataset);
+        trainer.Loop.Inputs[OptionClasses.InputKeys.MinCropScale] = s.MinCropScale;
         trainer.CheckpointWritten += e =>
         {
             pictures.OnCheckpoint(e);

@@ -22,6 +22,15 @@ public sealed record CheckpointInfo(string ModelName, int Epoch, long GlobalStep
     public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
     /// <summary>Wall time of the training iterations of every epoch so far (resumed runs included); 0 when unknown.</summary>
     public double TrainSeconds { get; init; }
+    /// <summary>0: written at the end of epoch <see cref="Epoch"/>. Otherwise a mid-epoch checkpoint: this many iterations
+    /// of epoch <see cref="Epoch"/> + 1 are done (a resume skips that many batches of that epoch).</summary>
+    public int StepInEpoch { get; init; }
+    /// <summary>The sum of the losses of the <see cref="StepInEpoch"/> iterations done in the unfinished epoch (its mean loss on resume).</summary>
+    public double EpochLossSum { get; init; }
+    /// <summary>Iterations skipped for a non-finite loss so far (--skip-nonfinite).</summary>
+    public long SkippedSteps { get; init; }
+    /// <summary>Whether the checkpoint was written inside an epoch.</summary>
+    public bool MidEpoch => StepInEpoch > 0;
 }
 
 /// <summary>
@@ -67,6 +76,7 @@ public sealed class CheckpointStore
     /// Writes <see cref="LastPath"/> and, when <paramref name="keep"/>, the numbered checkpoint and its
     /// .safetensors weights. Returns the path a resume should use (the numbered one when kept).
     /// </summary>
+    /// <remarks>A mid-epoch checkpoint (<see cref="CheckpointInfo.MidEpoch"/>) is only ever checkpoint-last.</remarks>
     public string Save(nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointInfo info, bool keep) =>
         NoGcDuringTorch.Run(() => SaveCore(model, optimizer, info, keep));
 
@@ -189,6 +199,9 @@ public sealed class CheckpointStore
         ["created_utc"] = info.CreatedUtc.ToString("O"),
         ["torch_rng_state"] = Convert.ToBase64String(info.TorchRngState),
         ["train_seconds"] = info.TrainSeconds,
+        ["step_in_epoch"] = info.StepInEpoch,
+        ["epoch_loss_sum"] = info.EpochLossSum,
+        ["skipped_steps"] = info.SkippedSteps,
         ["config"] = info.Config.DeepClone(),
     };
 
@@ -204,6 +217,9 @@ public sealed class CheckpointStore
             CreatedUtc = DateTime.Parse(Get<string>("created_utc"), null, System.Globalization.DateTimeStyles.RoundtripKind),
             // older classifier checkpoints kept it in their config
             TrainSeconds = (o["train_seconds"] ?? o["config"]?["train_seconds"])?.GetValue<double>() ?? 0,
+            StepInEpoch = o["step_in_epoch"]?.GetValue<int>() ?? 0,
+            EpochLossSum = o["epoch_loss_sum"]?.GetValue<double>() ?? 0,
+            SkippedSteps = o["skipped_steps"]?.GetValue<long>() ?? 0,
         };
     }
 }

@@ -34,6 +34,9 @@ public sealed record RunConfig
     /// <summary>Values computed from the inputs and the data: absolute_lr, effective_batch, steps_per_epoch, train_images, ...</summary>
     public JsonObject Derived { get; init; } = new();
     public MaeSpec? Spec { get; init; }
+    /// <summary>What the data and the runner add to the options (dataset root, image count, class names, crop scale; keys
+    /// in <see cref="OptionClasses.InputKeys"/>); each changes the trajectory. Written as "inputs" when not empty.</summary>
+    public JsonObject Inputs { get; init; } = new();
     /// <summary>The layout the configuration was read from: 2, or 1 for a file written before the single training loop.</summary>
     public int Version { get; init; } = CurrentVersion;
 
@@ -41,25 +44,31 @@ public sealed record RunConfig
     public static JsonSerializerOptions Json { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     /// <summary>The configuration of a run of <paramref name="recipeOptions"/> (a PretrainOptions, FineTuneOptions or LinearProbeOptions).</summary>
-    public static RunConfig For(string recipe, string? model, RunOptions run, object recipeOptions, MaeSpec? spec, JsonObject? derived = null)
+    public static RunConfig For(string recipe, string? model, RunOptions run, object recipeOptions, MaeSpec? spec, JsonObject? derived = null, JsonObject? inputs = null)
     {
         var options = JsonSerializer.SerializeToNode(recipeOptions, recipeOptions.GetType(), Json)!.AsObject();
         options.Remove("run");
         var computed = new JsonObject { ["absolute_lr"] = run.AbsoluteLr, ["effective_batch"] = run.EffectiveBatch };
         foreach (var (k, v) in derived ?? new JsonObject()) computed[k] = v?.DeepClone();
-        return new RunConfig { Recipe = recipe, Model = model, Run = run, Options = options, Derived = computed, Spec = spec };
+        return new RunConfig { Recipe = recipe, Model = model, Run = run, Options = options, Derived = computed, Spec = spec,
+                               Inputs = inputs?.DeepClone().AsObject() ?? new JsonObject() };
     }
 
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
     {
-        ["version"] = CurrentVersion,
-        ["recipe"] = Recipe,
-        ["model"] = Model,
-        ["run"] = JsonSerializer.SerializeToNode(Run, Json),
-        ["options"] = Options.DeepClone(),
-        ["derived"] = Derived.DeepClone(),
-        ["spec"] = Spec is null ? null : SpecToJson(Spec),
-    };
+        var json = new JsonObject
+        {
+            ["version"] = CurrentVersion,
+            ["recipe"] = Recipe,
+            ["model"] = Model,
+            ["run"] = JsonSerializer.SerializeToNode(Run, Json),
+            ["options"] = Options.DeepClone(),
+            ["derived"] = Derived.DeepClone(),
+            ["spec"] = Spec is null ? null : SpecToJson(Spec),
+        };
+        if (Inputs.Count > 0) json["inputs"] = Inputs.DeepClone();
+        return json;
+    }
 
     public override string ToString() => ToJson().ToJsonString(Json);
 
@@ -115,6 +124,7 @@ public sealed record RunConfig
             Options = (json["options"] as JsonObject)?.DeepClone().AsObject() ?? new JsonObject(),
             Derived = (json["derived"] as JsonObject)?.DeepClone().AsObject() ?? new JsonObject(),
             Spec = json["spec"] is JsonObject spec ? SpecFromJson(spec) : null,
+            Inputs = (json["inputs"] as JsonObject)?.DeepClone().AsObject() ?? new JsonObject(),
             Version = version,
         };
     }

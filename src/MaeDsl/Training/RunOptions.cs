@@ -45,6 +45,15 @@ public sealed record RunOptions
     public int Threads { get; init; }
     /// <summary>Threads that decode/transform a batch in the loaders a recipe builds (--workers; 0 = all cores).</summary>
     public int Workers { get; init; }
+    /// <summary>Also write checkpoint-last.ckpt inside an epoch every this many iterations (--checkpoint-every-steps; 0: only at epoch ends).
+    /// With accumulation it is written at the first optimizer-step boundary at or after each multiple.</summary>
+    public int CheckpointEverySteps { get; init; }
+    /// <summary>Skip an iteration whose loss is NaN or infinite (no backward, its accumulated gradients dropped) and count it,
+    /// instead of stopping the run (--skip-nonfinite).</summary>
+    public bool SkipNonFinite { get; init; }
+    /// <summary>On resume, the trajectory options allowed to differ from the checkpoint's, as the command line names them without
+    /// the dashes, comma-separated (--allow-change blr,warmup-epochs); every change is recorded in history.jsonl.</summary>
+    public string? AllowChange { get; init; }
 
     /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
     [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;
@@ -72,6 +81,11 @@ public sealed record RunOptions
         OptionCheck.Require(Resume is null || Resume.Trim().Length > 0, "--resume", Resume, "must name a .ckpt file");
         OptionCheck.Require(Threads >= 0, "--threads", Threads, "must be >= 1 (or 0: torch's setting)");
         OptionCheck.Require(Workers >= 0, "--workers", Workers, "must be >= 0 (0: all cores)");
+        OptionCheck.Require(CheckpointEverySteps >= 0, "--checkpoint-every-steps", CheckpointEverySteps, "must be >= 1 (or 0: at epoch ends only)");
+        if (AllowChange is not null)
+            foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
+                OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,
+                    $"'{name}' is not an option that changes the trajectory; choose among {string.Join(", ", OptionClasses.TrajectoryNames)}");
     }
 }
 

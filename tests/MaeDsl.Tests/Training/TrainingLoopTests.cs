@@ -77,7 +77,7 @@ public class TrainingLoopTests
         using (var tuner = new FineTuner(model, options)) tuner.Run(data, data, FineTunerTests.Norm, TextWriter.Null);
         string path = Path.Combine(options.Run.OutputDir, RunConfig.FileName);
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        Assert.Equal(new[] { "version", "recipe", "model", "run", "options", "derived", "spec" }, json.Select(kv => kv.Key));
+        Assert.Equal(new[] { "version", "recipe", "model", "run", "options", "derived", "spec", "inputs" }, json.Select(kv => kv.Key));
         Assert.Null(json["run"]!["lr"]);                                          // the input: not given
         Assert.Equal(1e-3 * 32 / 256, json["derived"]!["absolute_lr"]!.GetValue<double>());   // the computed lr, under its own name
         Assert.Equal(32, json["derived"]!["effective_batch"]!.GetValue<int>());

@@ -63,6 +63,8 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
     public override MaeSpec Spec => model.Spec;
     public override int StepsPerEpoch => train.BatchesPerEpoch;
     public override IEnumerable<Batch> Batches(int epoch, CancellationToken cancel) => train.Epoch(epoch, cancellationToken: cancel);
+    public override IEnumerable<Batch> Batches(int epoch, int firstBatch, CancellationToken cancel) => train.Epoch(epoch, firstBatch, cancel);
+    public override JsonObject Inputs => DataIdentity.Of(train.Dataset);
     public override Tensor Loss(Batch batch, int epoch, int step) => loss(batch.Images, batch.Labels, epoch, step);
     // the class names and the normalisation go with the checkpoint, so that `predict` names the classes and prepares images as this run did
     public override JsonObject Derived => new()

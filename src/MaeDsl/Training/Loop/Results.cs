@@ -18,7 +18,11 @@ public sealed record EpochEval(int Epoch, double Top1, double Top5, double TestL
 /// <param name="TrainSeconds">Wall time of the training iterations of all epochs (including those before a resume), without evaluation and checkpoints.</param>
 /// <param name="Evals">Every evaluation (eval.csv's rows); empty for a recipe without evaluation.</param>
 public sealed record TrainingResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint,
-    TimeSpan Elapsed, double ImagesPerSecond, double TrainSeconds, IReadOnlyList<EpochEval> Evals, EvalResult? FinalEval);
+    TimeSpan Elapsed, double ImagesPerSecond, double TrainSeconds, IReadOnlyList<EpochEval> Evals, EvalResult? FinalEval)
+{
+    /// <summary>Iterations skipped for a non-finite loss over the whole run (--skip-nonfinite).</summary>
+    public long SkippedSteps { get; init; }
+}
 
 /// <summary>What a pre-training run reports.</summary>
 public sealed record PretrainResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint, TimeSpan Elapsed, double ImagesPerSecond);

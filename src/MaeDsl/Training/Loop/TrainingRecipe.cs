@@ -38,6 +38,19 @@ public abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
     public abstract int StepsPerEpoch { get; }
     /// <summary>The batches of <paramref name="epoch"/>, exactly <see cref="StepsPerEpoch"/>, depending only on (seed, epoch).</summary>
     public abstract IEnumerable<TBatch> Batches(int epoch, CancellationToken cancel);
+    /// <summary>The batches of <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on (a resume inside an epoch); by
+    /// default the first ones are drawn and disposed, which a recipe whose loader can start later overrides.</summary>
+    public virtual IEnumerable<TBatch> Batches(int epoch, int firstBatch, CancellationToken cancel)
+    {
+        int i = 0;
+        foreach (var batch in Batches(epoch, cancel))
+        {
+            if (i++ < firstBatch) { batch.Dispose(); continue; }
+            yield return batch;
+        }
+    }
+    /// <summary>The data's identity for config.json's "inputs" (image count, class names; keys in <see cref="OptionClasses.InputKeys"/>), checked on resume.</summary>
+    public virtual JsonObject Inputs => new();
     /// <summary>
     /// One iteration's loss (a scalar tensor). Runs inside the step's DisposeScope and no-GC region; its random draws
     /// must depend only on (seed, epoch, step) or on torch's global generator (restored on resume).

@@ -11,9 +11,13 @@ public sealed class LoaderBatches(BatchLoader loader) : IPretrainBatches
 
     public int StepsPerEpoch => Loader.BatchesPerEpoch;
 
-    public IEnumerable<Tensor> Batches(int epoch)
+    public IEnumerable<Tensor> Batches(int epoch) => Batches(epoch, 0);
+
+    public System.Text.Json.Nodes.JsonObject Identity => DataIdentity.Of(Loader.Dataset);
+
+    public IEnumerable<Tensor> Batches(int epoch, int firstBatch)
     {
-        foreach (var batch in Loader.Epoch(epoch))
+        foreach (var batch in Loader.Epoch(epoch, firstBatch))
         {
             batch.Labels.Dispose();
             yield return batch.Images; // the Pretrainer disposes it after the step

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Training.Pretraining;
 
 /// <summary>
-/// Pre-training images, one epoch at a time. <see cref="Batches"/> must yield exactly
+/// Pre-training images, one epoch at a time. <see cref="Batches(int)"/> must yield exactly
 /// <see cref="StepsPerEpoch"/> batches of [B, C, H, W] float images (drop_last, as the official loader),
 /// in an order and with augmentations that depend only on (seed, epoch), so that a resumed run sees what
 /// the uninterrupted one would have.
@@ -20,6 +20,14 @@ public interface IPretrainBatches
 {
     int StepsPerEpoch { get; }
     IEnumerable<Tensor> Batches(int epoch);
+
+    /// <summary>The batches of <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on (a resume inside an epoch); by
+    /// default the first ones are drawn and disposed.</summary>
+    IEnumerable<Tensor> Batches(int epoch, int firstBatch) => Batches(epoch).Select((b, i) => { if (i < firstBatch) b.Dispose(); return (b, i); })
+        .Where(x => x.i >= firstBatch).Select(x => x.b);
+
+    /// <summary>The data's identity (image count, class names), recorded in config.json's "inputs" and checked on resume.</summary>
+    System.Text.Json.Nodes.JsonObject Identity => new();
 }
 
 /// <summary>
@@ -86,6 +94,8 @@ public sealed class Pretrainer : IDisposable
         public override MaeSpec Spec => p.Model.Spec;
         public override int StepsPerEpoch => data.StepsPerEpoch;
         public override IEnumerable<Tensor> Batches(int epoch, CancellationToken cancel) => data.Batches(epoch);
+        public override IEnumerable<Tensor> Batches(int epoch, int firstBatch, CancellationToken cancel) => data.Batches(epoch, firstBatch);
+        public override System.Text.Json.Nodes.JsonObject Inputs => data.Identity;
         public override Tensor Loss(Tensor batch, int epoch, int step) => p.TrainingLoss(batch, epoch, step);
     }
 

@@ -1,0 +1,36 @@
+// The options of every training command that control the run rather than the recipe: the mid-epoch checkpoint period,
+// the non-finite-loss policy and the trajectory changes a resume may make (declared once, one instance per command).
+using System.CommandLine;
+using MaeDsl.Training;
+
+namespace MaeDsl.Cli;
+
+/// <summary>--checkpoint-every-steps, --skip-nonfinite and --allow-change (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange).</summary>
+internal sealed class RunControlOptions
+{
+    public readonly Option<int> CheckpointEverySteps = new("--checkpoint-every-steps")
+    {
+        Description = "Also write checkpoint-last.ckpt every N iterations inside an epoch (0: at epoch ends only); a resume from it is bit-identical",
+        DefaultValueFactory = _ => 0,
+    };
+    public readonly Option<bool> SkipNonFinite = new("--skip-nonfinite")
+    {
+        Description = "Skip an iteration whose loss is NaN/inf (counted in the log and the checkpoints) instead of stopping the run",
+    };
+    public readonly Option<string?> AllowChange = new("--allow-change")
+    {
+        Description = "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); recorded in history.jsonl. Raising --epochs needs none",
+    };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { CheckpointEverySteps, SkipNonFinite, AllowChange }) command.Options.Add(o);
+    }
+
+    public RunOptions Apply(RunOptions run, ParseResult parse) => run with
+    {
+        CheckpointEverySteps = parse.GetValue(CheckpointEverySteps),
+        SkipNonFinite = parse.GetValue(SkipNonFinite),
+        AllowChange = parse.GetValue(AllowChange),
+    };
+}

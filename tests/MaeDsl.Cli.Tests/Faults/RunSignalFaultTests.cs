@@ -1,0 +1,212 @@
+// Signals and crashes of a training run (issue 10), tried on the runner as a child process (examples/Quickstart, started
+// directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch, SIGINT twice, SIGKILL at a seeded step. A resume
+// after each gives the uninterrupted run's losses and weights bit for bit.
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using MaeDsl.Training.Loop;
+using Xunit.Abstractions;
+
+namespace MaeDsl.Cli.Tests.Faults;
+
+[Collection(ConsoleCollection.Name)]
+public class RunSignalFaultTests(ITestOutputHelper log)
+{
+    static readonly Lazy<string> App = new(() =>
+    {
+        string repo = Repository();
+        var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(10), null, "build", Path.Combine(repo, "examples", "Quickstart"), "-c", PackedFeed.Configuration, "-nologo");
+        Assert.True(exit == 0, output);
+        return Path.Combine(repo, "examples", "Quickstart", "bin", PackedFeed.Configuration, "net10.0", "Quickstart.dll");
+    });
+
+    /// <summary>The repository root (this file is tests/MaeDsl.Cli.Tests/Faults/RunSignalFaultTests.cs).</summary>
+    static string Repository([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "..", ".."));
+
+    // 1024 images at batch 64: 16 iterations per epoch, 48 in all
+    static string[] RunArgs(string output) => ["pretrain", "--train-limit", "1024", "--epochs", "3", "--batch", "64", "--threads", "1", "--output", output];
+
+    sealed class Child : IDisposable
+    {
+        readonly StringBuilder stdout = new(), stderr = new();
+        readonly Process process;
+        readonly List<(string Text, ManualResetEventSlim Seen)> waits = [];
+
+        public Child(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args.Prepend(App.Value)) start.ArgumentList.Add(a);
+            foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
+            process = new Process { StartInfo = start };
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (stdout)
+                {
+                    stdout.AppendLine(e.Data);
+                    foreach (var (text, seen) in waits) if (e.Data.Contains(text, StringComparison.Ordinal)) seen.Set();
+                }
+            };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        }
+
+        public ManualResetEventSlim WaitFor(string text)
+        {
+            var seen = new ManualResetEventSlim();
+            lock (stdout) waits.Add((text, seen));
+            return seen;
+        }
+
+        public void Start()
+        {
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public void Signal(string name)
+        {
+            using var kill = Process.Start("kill", [$"-{name}", process.Id.ToString()]);
+            kill.WaitForExit();
+        }
+
+        public CliResult Finish(TimeSpan timeout)
+        {
+            if (!process.WaitForExit(timeout)) { process.Kill(entireProcessTree: true); Assert.Fail($"the runner did not exit within {timeout}:\n{this}"); }
+            process.WaitForExit();
+            lock (stdout) lock (stderr) return new CliResult(process.ExitCode, stdout.ToString(), stderr.ToString());
+        }
+
+        public override string ToString() { lock (stdout) lock (stderr) return $"{stdout}\n--- stderr\n{stderr}"; }
+
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.Dispose();
+        }
+    }
+
+    CliResult RunToEnd(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var child = new Child(args, environment);
+        child.Start();
+        var r = child.Finish(TimeSpan.FromMinutes(5));
+        log.WriteLine($"$ {string.Join(' ', args)}\n{r}");
+        return r;
+    }
+
+    static readonly Lazy<string> Reference = new(() =>
+    {
+        string output = Processes.TempDirectory("maedsl-fault-reference");
+        using var child = new Child(RunArgs(output));
+        child.Start();
+        var r = child.Finish(TimeSpan.FromMinutes(5));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return output;
+    });
+
+    /// <summary>Same losses (bits) at every step and the same final weights (the tensor bytes of the last .safetensors).</summary>
+    static void AssertSameRun(string expected, string actual)
+    {
+        var a = TrainingLog.ReadCsv(Path.Combine(expected, TrainingLog.CsvFileName));
+        var b = TrainingLog.ReadCsv(Path.Combine(actual, TrainingLog.CsvFileName));
+        Assert.Equal(a.Select(m => m.Step), b.Select(m => m.Step));
+        foreach (var (x, y) in a.Zip(b))
+            Assert.True(BitConverter.SingleToInt32Bits(x.Loss) == BitConverter.SingleToInt32Bits(y.Loss), $"step {x.Step}: {x.Loss:R} vs {y.Loss:R}");
+        Assert.Equal(TensorBytes(Path.Combine(expected, "checkpoints", "checkpoint-0002.safetensors")),
+                     TensorBytes(Path.Combine(actual, "checkpoints", "checkpoint-0002.safetensors")));
+    }
+
+    static byte[] TensorBytes(string safetensors)
+    {
+        var bytes = File.ReadAllBytes(safetensors);
+        long header = BinaryPrimitives.ReadInt64LittleEndian(bytes);
+        return bytes[(int)(8 + header)..];   // the header's metadata names the run folder; the tensors follow it
+    }
+
+    static void AssertNoTrace(CliResult r) => RunCliFaultTests.AssertNoTrace(r);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigterm_mid_epoch_writes_a_checkpoint_prints_the_resume_command_exits_143_and_the_resume_is_bit_identical()
+    {
+        string reference = Reference.Value;
+        string output = Processes.TempDirectory("maedsl-fault-sigterm");
+        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "20"];
+        CliResult stopped;
+        using (var child = new Child(args))
+        {
+            var midEpoch = child.WaitFor("iteration 20: checkpoint");   // inside epoch 2 (iterations 16..31)
+            child.Start();
+            Assert.True(midEpoch.Wait(TimeSpan.FromMinutes(3)), child.ToString());
+            child.Signal("TERM");
+            stopped = child.Finish(TimeSpan.FromMinutes(2));
+        }
+        log.WriteLine(stopped.ToString());
+        Assert.Equal(143, stopped.ExitCode);
+        AssertNoTrace(stopped);
+        var lines = stopped.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(2, lines.Length);
+        string last = Path.Combine(output, "checkpoints", "checkpoint-last.ckpt");
+        Assert.StartsWith("stopped (SIGTERM) at iteration ", lines[0]);
+        Assert.EndsWith($"checkpoint {last}", lines[0]);
+        Assert.StartsWith("resume: dotnet ", lines[1]);
+        Assert.EndsWith($"--resume {last}", lines[1]);
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last);
+        Assert.True(info.MidEpoch && info.Epoch == 0, $"epoch {info.Epoch}, step {info.StepInEpoch}: not inside epoch 2");
+
+        // the command it printed, as printed
+        var resumeArgs = lines[1]["resume: dotnet ".Length..].Split(' ').Skip(1);
+        var resumed = RunToEnd(resumeArgs);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        AssertNoTrace(resumed);
+        AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigkill_at_a_seeded_step_after_a_mid_epoch_checkpoint_then_resume_gives_the_same_weights_bit_for_bit()
+    {
+        string reference = Reference.Value;
+        string output = Processes.TempDirectory("maedsl-fault-sigkill");
+        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "5"];
+        // checkpoints after iterations 5, 10, 15, 16 (epoch end), 20, 25; killed after iteration 27, between two steps
+        var killed = RunToEnd(args, new Dictionary<string, string> { [TrainingLoop.KillAtStepVariable] = "27" });
+        Assert.Equal(137, killed.ExitCode);   // 128 + SIGKILL
+        string last = Path.Combine(output, "checkpoints", "checkpoint-last.ckpt");
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last);
+        Assert.Equal((0, 9, 25L), (info.Epoch, info.StepInEpoch, info.GlobalStep));
+        Assert.Empty(Directory.GetFiles(Path.Combine(output, "checkpoints"), "*.tmp*"));
+
+        var resumed = RunToEnd([.. args, "--resume", last]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        AssertNoTrace(resumed);
+        Assert.Contains("resumed from", resumed.Out);
+        AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_second_sigint_exits_at_once_with_one_line()
+    {
+        string output = Processes.TempDirectory("maedsl-fault-sigint2");
+        // batch 512: a step long enough (about a second) for both signals to arrive inside it
+        string[] args = ["pretrain", "--train-limit", "4096", "--epochs", "3", "--batch", "512", "--threads", "1", "--output", output];
+        CliResult r;
+        using (var child = new Child(args))
+        {
+            var running = child.WaitFor("epoch 1/3 step 1/8");
+            child.Start();
+            Assert.True(running.Wait(TimeSpan.FromMinutes(3)), child.ToString());
+            child.Signal("INT");
+            Thread.Sleep(100);
+            child.Signal("INT");
+            r = child.Finish(TimeSpan.FromSeconds(30));
+        }
+        log.WriteLine(r.ToString());
+        Assert.Equal(130, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.Equal("stopped at once (SIGINT again): the last checkpoint written is the resume point", r.Error.Trim());
+    }
+}
