@@ -51,7 +51,15 @@ public static class MaeCli
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var signals = StopSignals.Install(stop);
         Arguments = args;
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A malformed command line is refused like any other input: one line, not the help page.
+            string command = string.Join(' ', parse.CommandResult.Command.Name is var name && name == root.Name ? [] : new[] { name });
+            Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
+            return 1;
+        }
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
     }
 
     /// <summary>The arguments of the command running (the resume line repeats them).</summary>

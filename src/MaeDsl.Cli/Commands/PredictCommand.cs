@@ -32,6 +32,9 @@ internal static class PredictCommand
             Training.OptionCheck.Require(k >= 1, "--top", k, "must be >= 1");
             Training.OptionCheck.Require(batchSize >= 1, "--batch", batchSize, "must be >= 1");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            string imagePath = parse.GetValue(images)!;
+            if (!File.Exists(imagePath) && !Directory.Exists(imagePath))
+                throw new FileNotFoundException($"--images '{imagePath}' is neither an image file nor a folder");
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;

@@ -34,6 +34,19 @@ public class RunCliFaultTests
         return output;
     }
 
+    /// <summary>A folder holding one 28×28 grey PNG (the valid --images of embed and predict).</summary>
+    static string OneImage(TempDir dir)
+    {
+        string folder = Path.Combine(dir.Path, "images");
+        if (!Directory.Exists(folder))
+        {
+            Directory.CreateDirectory(folder);
+            using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(28, 28);
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(folder, "one.png"));
+        }
+        return folder;
+    }
+
     // Out-of-range values of every option that has a range; the options without one are listed below, so that a new option
     // must be placed in one of the two.
     static readonly Dictionary<string, string> Bad = new()
@@ -48,6 +61,7 @@ public class RunCliFaultTests
         ["--finetune-epochs"] = "0", ["--finetune-batch"] = "0", ["--finetune-warmup"] = "-1", ["--finetune-mixup"] = "-1", ["--finetune-cutmix"] = "-1",
         ["--finetune-reprob"] = "2", ["--finetune-min-crop-scale"] = "0", ["--scratch-layer-decay"] = "0", ["--linprobe-epochs"] = "0",
         ["--linprobe-batch"] = "1", ["--linprobe-lr"] = "0", ["--linprobe-warmup"] = "-1", ["--linprobe-min-crop-scale"] = "0",
+        ["--images"] = "/no/such/images", ["--masks-per-image"] = "0", ["--masking"] = "neither", ["--pool"] = "neither", ["--top"] = "0",
     };
 
     static readonly HashSet<string> NoRange =
@@ -97,7 +111,8 @@ public class RunCliFaultTests
             var args = new List<string>();
             if (command.Length > 0) args.Add(command);
             args.AddRange([option.Name, bad]);
-            if (command == "evaluate" && option.Name != "--checkpoint") args.AddRange(["--checkpoint", checkpoint]);
+            if (command is "evaluate" or "reconstruct" or "embed" or "predict" && option.Name != "--checkpoint") args.AddRange(["--checkpoint", checkpoint]);
+            if (command is "embed" or "predict" && option.Name is not ("--images" or "--dataset")) args.AddRange(["--images", OneImage(dir)]);
             if (command == "export-images") args.AddRange(["--output", Path.Combine(dir.Path, "export")]);
             if (command is "" or "pretrain" && option.Name != "--output") args.AddRange(["--output", Path.Combine(dir.Path, "refused")]);
             if (command == "results") args.AddRange(["--work", Path.Combine(dir.Path, "work"), "--logs", Path.Combine(dir.Path, "logs"), "--doc", Path.Combine(dir.Path, "r.md")]);
@@ -180,7 +195,8 @@ public class RunCliFaultTests
         {
             string[] extra = command switch
             {
-                "evaluate" => ["--checkpoint", "/no/such/run.ckpt"],
+                "evaluate" or "reconstruct" => ["--checkpoint", "/no/such/run.ckpt"],
+                "embed" or "predict" => ["--checkpoint", "/no/such/run.ckpt", "--images", "/no/such/images"],
                 "export-images" => ["--output", Path.Combine(Path.GetTempPath(), "maedsl-never-written")],
                 _ => [],
             };
