@@ -137,6 +137,8 @@ public sealed class CheckpointStore
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint not found: {Path.GetFullPath(path)}", path);
+        if (AtomicFile.IsTemporary(path))
+            throw new InvalidDataException($"{path}: the temporary file of an interrupted write, not a checkpoint; expected {LastFileName} or checkpoint-NNNN.ckpt beside it");
         var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
         try
         {
@@ -169,6 +171,7 @@ public sealed class CheckpointStore
         {
             throw new InvalidDataException($"{path}: the model state does not fit {model.GetName()} ({e.Message})", e);
         }
+        StateDicts.RequireFinite(model, path);
     }
 
     static void ReadEnd(BinaryReader reader, string path)

@@ -1,28 +1,136 @@
 // AtomicFile: the one writer of files through a temporary sibling and a rename (no torn file after a crash).
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
 namespace MaeDsl.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
-public static class AtomicFile
+/// <remarks>
+/// <para>The temporary file is <c>&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c> beside the target. A process killed
+/// during a write leaves it behind; <see cref="CleanOrphans"/> deletes such files whose process no longer runs, and every
+/// <see cref="Write"/> calls it for its folder first, so orphans go at the next write to that folder (a resume writes
+/// config.json, so a resume cleans the run folder). Readers never take them for a checkpoint: they end in <c>.tmp</c>.</para>
+/// <para>Durability: the temporary file is flushed to disk (fsync) before the rename; after the rename the folder is
+/// fsynced too, so the new name survives a power loss. On Linux and macOS the folder is opened read-only and fsynced
+/// (libc <c>open</c>/<c>fsync</c>); on Windows there is no folder handle to sync and NTFS journals the rename itself, so that
+/// step is skipped.</para>
+/// <para>A failure while writing (disk full, file-size limit, permissions) leaves the previous file untouched, deletes the
+/// temporary file and throws one <see cref="IOException"/> that names the target and says the previous file is kept.</para>
+/// </remarks>
+public static partial class AtomicFile
 {
+    /// <summary>Test-only fault hook: wraps the stream a write goes to (e.g. to fail after N bytes as a full disk does).</summary>
+    internal static Func<string, Stream, Stream>? WrapStreamForTests;
+
     /// <summary>Writes <paramref name="path"/> through a uniquely named temporary file in the same folder, flushed to disk, then renamed over it.</summary>
+    /// <exception cref="IOException">The write failed (e.g. no space left); the message names the file; the previous file is kept.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        var folder = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(folder);
+        CleanOrphans(folder);
+        var temp = TempName(full);
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                write(stream);
-                stream.Flush(flushToDisk: true);
+                var hook = WrapStreamForTests;
+                if (hook is null) write(file);
+                else using (var wrapped = hook(full, file)) write(wrapped);
+                file.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
         }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            TryDelete(temp);
+            bool existed = File.Exists(full);
+            throw new IOException($"{full}: could not write the file ({e.Message}); " +
+                (existed ? "the previous file is kept." : "nothing was written."), e);
+        }
         catch
         {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            TryDelete(temp);
             throw;
         }
+        SyncFolder(folder);
     }
+
+    /// <summary>The temporary sibling a write of <paramref name="fullPath"/> goes through.</summary>
+    internal static string TempName(string fullPath) => $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+
+    [GeneratedRegex(@"\.(\d+)\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex TempPattern();
+
+    /// <summary>True if <paramref name="path"/> is named like a temporary file of <see cref="Write"/>.</summary>
+    public static bool IsTemporary(string path) => TempPattern().IsMatch(Path.GetFileName(path));
+
+    /// <summary>
+    /// Deletes the temporary files of interrupted writes in <paramref name="folder"/> (not its sub-folders): those whose
+    /// process is gone. A temporary file of a live process (another writer at work) is left alone. Returns the files deleted.
+    /// </summary>
+    public static IReadOnlyList<string> CleanOrphans(string folder)
+    {
+        var deleted = new List<string>();
+        if (!Directory.Exists(folder)) return deleted;
+        IEnumerable<string> files;
+        try { files = Directory.EnumerateFiles(folder, "*.tmp").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return deleted; }
+        foreach (var file in files)
+        {
+            var match = TempPattern().Match(Path.GetFileName(file));
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, out int pid)) continue;
+            if (pid != Environment.ProcessId && IsAlive(pid)) continue;
+            if (pid == Environment.ProcessId && !IsStale(file)) continue;
+            if (TryDelete(file)) deleted.Add(file);
+        }
+        return deleted;
+    }
+
+    // A temporary file of this very process is an orphan only if no write of ours is at work on it (older than a day).
+    static bool IsStale(string file)
+    {
+        try { return DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromDays(1); }
+        catch (IOException) { return false; }
+    }
+
+    static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }       // no such process
+        catch (InvalidOperationException) { return false; }
+        catch (System.ComponentModel.Win32Exception) { return true; }   // exists, not ours to inspect
+    }
+
+    static bool TryDelete(string file)
+    {
+        try { File.Delete(file); return true; }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>fsyncs <paramref name="folder"/> so that a rename in it is durable (Linux, macOS; a no-op on Windows).</summary>
+    public static void SyncFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        int fd;
+        try { fd = open(folder, 0 /* O_RDONLY: enough to fsync a folder */); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return; }
+        if (fd < 0) return;   // a folder we cannot open (permissions): the file itself is already on disk
+        try { fsync(fd); }
+        finally { close(fd); }
+    }
+
+    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi)]
+    static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+    [DllImport("libc", SetLastError = true)]
+    static extern int fsync(int fd);
+    [DllImport("libc", SetLastError = true)]
+    static extern int close(int fd);
 }
