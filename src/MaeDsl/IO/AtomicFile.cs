@@ -36,7 +36,7 @@ public static partial class AtomicFile
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                var hook = WrapStreamForTests;
+                var hook = WrapStreamForTests ?? KillHookFromEnvironment(full);
                 if (hook is null) write(file);
                 else using (var wrapped = hook(full, file)) write(wrapped);
                 file.Flush(flushToDisk: true);
@@ -56,6 +56,51 @@ public static partial class AtomicFile
             throw;
         }
         SyncFolder(folder);
+    }
+
+    /// <summary>
+    /// Test-only fault hook for child processes: with <c>MAEDSL_FAULT_KILL_AFTER_BYTES=N</c> (and optionally
+    /// <c>MAEDSL_FAULT_KILL_FILE=&lt;file name suffix&gt;</c>, e.g. <c>checkpoint-last.ckpt</c>) the process kills itself
+    /// (SIGKILL, as kill -9) once N bytes of a matching temporary file are written and flushed: the temporary file stays
+    /// behind, the previous file is untouched, as after a real crash mid-write.
+    /// </summary>
+    public const string KillAfterBytesVariable = "MAEDSL_FAULT_KILL_AFTER_BYTES", KillFileVariable = "MAEDSL_FAULT_KILL_FILE";
+
+    static Func<string, Stream, Stream>? KillHookFromEnvironment(string target)
+    {
+        if (!long.TryParse(Environment.GetEnvironmentVariable(KillAfterBytesVariable), out long limit) || limit < 0) return null;
+        string? suffix = Environment.GetEnvironmentVariable(KillFileVariable);
+        if (!string.IsNullOrEmpty(suffix) && !target.EndsWith(suffix, StringComparison.Ordinal)) return null;
+        return (_, stream) => new LimitedStream(stream, limit, () =>
+        {
+            stream.Flush();
+            if (stream is FileStream f) f.Flush(flushToDisk: true);
+            Process.GetCurrentProcess().Kill();   // SIGKILL on Unix: no finally block, no cleanup runs
+            Thread.Sleep(Timeout.Infinite);
+        });
+    }
+
+    /// <summary>A write-only stream that passes on its first <paramref name="limit"/> bytes, then calls <paramref name="atLimit"/> (throw a full disk, kill the process).</summary>
+    internal sealed class LimitedStream(Stream inner, long limit, Action atLimit) : Stream
+    {
+        long written;
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            int allowed = (int)Math.Min(buffer.Length, Math.Max(0, limit - written));
+            inner.Write(buffer[..allowed]);
+            written += allowed;
+            if (allowed < buffer.Length) atLimit();
+        }
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => written;
+        public override long Position { get => written; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>The temporary sibling a write of <paramref name="fullPath"/> goes through.</summary>

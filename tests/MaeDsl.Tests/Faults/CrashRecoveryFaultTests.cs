@@ -131,27 +131,6 @@ public class CrashRecoveryFaultTests
         Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(dir["x.bin"]));
     }
 
-    sealed class FullDiskStream(Stream inner, long capacity) : Stream
-    {
-        long written;
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            if (written + buffer.Length > capacity) throw new IOException("No space left on device");
-            written += buffer.Length;
-            inner.Write(buffer);
-        }
-        public override void Flush() => inner.Flush();
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => written;
-        public override long Position { get => written; set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
     [Fact]
     public void DiskFullWhileWritingKeepsPreviousFileAndNamesIt()
     {
@@ -161,7 +140,7 @@ public class CrashRecoveryFaultTests
         StateDicts.Save(small, path);
         var before = File.ReadAllBytes(path);
         using var big = torch.nn.Linear(256, 256);
-        AtomicFile.WrapStreamForTests = (target, s) => target == path ? new FullDiskStream(s, 4096) : s;
+        AtomicFile.WrapStreamForTests = (target, s) => target == path ? new AtomicFile.LimitedStream(s, 4096, () => throw new IOException("No space left on device")) : s;
         try
         {
             var e = FaultAssert.Refuses<IOException>(() => StateDicts.Save(big, path), path, "No space left on device", "previous file is kept");
@@ -191,6 +170,17 @@ public class CrashRecoveryFaultTests
             // the next write after space is freed works and leaves no orphan
             EvalLog.Write(path, rows.Take(2));
             Assert.Equal(2, EvalLog.Read(path).Count);
+
+            // a log appended row by row: the row that does not fit is one line naming metrics.csv; the rows before it stay
+            File.Delete(path);
+            using (var log = new TrainingLog(mount, tensorboard: false, console: TextWriter.Null))
+            {
+                var e = Assert.Throws<IOException>(() => { for (long s = 0; s < 100_000; s++) log.Step(M(s), 1, 100_000, optimizerStep: false); });
+                FaultAssert.OneLine(e.Message, Path.Combine(mount, TrainingLog.CsvFileName), "could not append the row of step", "rows before it are kept");
+            }
+            var kept = TrainingLog.ReadCsv(Path.Combine(mount, TrainingLog.CsvFileName), out _);
+            Assert.True(kept.Count > 100);
+            Assert.Equal(Enumerable.Range(0, kept.Count).Select(i => (long)i), kept.Select(r => r.Step));
         }
         finally { FaultAssert.TryRun("umount", mount); }
     }

@@ -168,3 +168,61 @@ public class SafetensorsFaultTests
         foreach (var t in tensors.Values) t.Dispose();
     }
 }
+
+public class PthFaultTests
+{
+    // A valid .pth of one tensor of 12345 floats, then its pickle patched: what the file claims, not what it holds.
+    static string PthWithPatchedPickle(FaultDir dir, Func<byte[], byte[]> patch)
+    {
+        string path = dir["w.pth"];
+        using (var t = torch.zeros(12345))
+            StateDicts.WritePth(path, [new KeyValuePair<string, Tensor>("weight", t)]);
+        using var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Update);
+        var entry = zip.Entries.Single(e => e.FullName.EndsWith("data.pkl"));
+        byte[] pickle;
+        using (var s = entry.Open()) { var ms = new MemoryStream(); s.CopyTo(ms); pickle = ms.ToArray(); }
+        string name = entry.FullName;
+        entry.Delete();
+        using (var s = zip.CreateEntry(name, System.IO.Compression.CompressionLevel.NoCompression).Open()) s.Write(patch(pickle));
+        return path;
+    }
+
+    static byte[] Replace(byte[] data, byte[] from, byte[] to)
+    {
+        var result = new List<byte>();
+        int count = 0;
+        for (int i = 0; i < data.Length;)
+        {
+            if (i + from.Length <= data.Length && data.AsSpan(i, from.Length).SequenceEqual(from)) { result.AddRange(to); i += from.Length; count++; }
+            else result.Add(data[i++]);
+        }
+        Assert.True(count > 0, "the pattern to patch was not found");
+        return result.ToArray();
+    }
+
+    [Fact]
+    public void PthTensorLargerThanItsStorageIsRefusedBeforeAllocation()
+    {
+        using var dir = new FaultDir();
+        // shape [12345] (BININT2 0x3039) becomes [2^31 - 1] (BININT): 8.6 GB claimed by a 49 KB storage
+        string path = PthWithPatchedPickle(dir, p => Replace(p, [(byte)'M', 0x39, 0x30], [(byte)'J', 0xFF, 0xFF, 0xFF, 0x7F]));
+        FaultAssert.Refuses<InvalidDataException>(() => StateDicts.ReadPth(path), path, "'weight'", "needs 8589934588 bytes of storage");
+    }
+
+    [Fact]
+    public void PthWithNegativeShapeIsRefused()
+    {
+        using var dir = new FaultDir();
+        string path = PthWithPatchedPickle(dir, p => Replace(p, [(byte)'M', 0x39, 0x30], [(byte)'J', 0xFF, 0xFF, 0xFF, 0xFF]));
+        FaultAssert.Refuses<InvalidDataException>(() => StateDicts.ReadPth(path), path, "'weight'", "non-negative");
+    }
+
+    [Fact]
+    public void ValidPthStillReads()
+    {
+        using var dir = new FaultDir();
+        string path = PthWithPatchedPickle(dir, p => p);
+        var checkpoint = StateDicts.ReadPth(path);
+        Assert.Equal([12345L], checkpoint.Model["weight"].shape);
+    }
+}

@@ -22,7 +22,15 @@ public static class EvalLog
     });
 
     /// <summary>Appends one row; the file is closed (flushed to the OS) after it, so a crash loses at most that row.</summary>
-    public static void Append(string path, EpochEval row) => File.AppendAllText(path, Format(row) + "\n");
+    /// <exception cref="IOException">The row could not be written (e.g. no space left); the message names the file.</exception>
+    public static void Append(string path, EpochEval row)
+    {
+        try { File.AppendAllText(path, Format(row) + "\n"); }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({e.Message}); the rows before it are kept.", e);
+        }
+    }
 
     /// <summary>Reads an eval.csv written by a fine-tune or linear-probe run; a torn last row (a crash while it was written) is dropped.</summary>
     /// <exception cref="InvalidDataException">Not an eval log, or a damaged row before the last; the message names the file and line.</exception>

@@ -112,8 +112,15 @@ public sealed class TrainingLog : IDisposable
     public void Step(StepMetrics m, int epochs, int stepsPerEpoch, bool optimizerStep)
     {
         history.Add(m);
-        csv.WriteLine(Format(m));
-        csv.Flush();   // every row reaches the OS at once: a crash (kill -9) loses at most the row being written
+        try
+        {
+            csv.WriteLine(Format(m));
+            csv.Flush();   // every row reaches the OS at once: a crash (kill -9) loses at most the row being written
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{csvPath}: could not append the row of step {m.Step} ({e.Message}); the rows before it are kept.", e);
+        }
         if (optimizerStep && tensorboard is not null)
         {
             int epoch1000x = (int)(m.EpochFraction * 1000);
@@ -185,6 +192,7 @@ public sealed class TrainingLog : IDisposable
 
     public void Dispose()
     {
-        csv.Dispose();
+        try { csv.Dispose(); }
+        catch (IOException) { /* a row that could not be written was already reported by Step */ }
     }
 }
