@@ -20,6 +20,24 @@ namespace MaeDsl.IO;
 /// </remarks>
 public static partial class AtomicFile
 {
+    static readonly PosixSignalRegistration? fileSizeSignal = IgnoreFileSizeSignal();
+
+    /// <summary>
+    /// Under a file-size limit (<c>ulimit -f</c>) the kernel sends SIGXFSZ to a process that writes past it, and its default
+    /// action ends the process at once (exit 153, no message). MaeDsl handles the signal (on Linux and macOS, once per process,
+    /// as soon as any file is written through this class) so that the write fails with EFBIG instead, which becomes the one
+    /// <see cref="IOException"/> naming the file, with the previous file kept.
+    /// </summary>
+    static PosixSignalRegistration? IgnoreFileSizeSignal()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return null;
+        try { return PosixSignalRegistration.Create((PosixSignal)25 /* SIGXFSZ on Linux and macOS */, context => context.Cancel = true); }
+        catch (Exception e) when (e is PlatformNotSupportedException or IOException or ArgumentException) { return null; }
+    }
+
+    /// <summary>Makes sure SIGXFSZ is handled (see <see cref="IgnoreFileSizeSignal"/>); true when it is.</summary>
+    public static bool FileSizeSignalHandled => fileSizeSignal is not null;
+
     /// <summary>Test-only fault hook: wraps the stream a write goes to (e.g. to fail after N bytes as a full disk does).</summary>
     internal static Func<string, Stream, Stream>? WrapStreamForTests;
 
@@ -43,11 +61,11 @@ public static partial class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (Exception e) when (IsWriteFailure(e))
         {
             TryDelete(temp);
             bool existed = File.Exists(full);
-            throw new IOException($"{full}: could not write the file ({e.Message}); " +
+            throw new IOException($"{full}: could not write the file ({WriteFailureText(e)}); " +
                 (existed ? "the previous file is kept." : "nothing was written."), e);
         }
         catch
@@ -102,6 +120,19 @@ public static partial class AtomicFile
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
     }
+
+    /// <summary>
+    /// True for what a failed write throws: an <see cref="IOException"/> (disk full, I/O error) other than a missing path, and,
+    /// past a file-size limit (EFBIG, <c>ulimit -f</c>), the <see cref="ArgumentOutOfRangeException"/> .NET's System.IO throws
+    /// ("Specified file length was too large for the file system").
+    /// </summary>
+    public static bool IsWriteFailure(Exception e) =>
+        e is IOException and not FileNotFoundException and not DirectoryNotFoundException
+        || e is ArgumentOutOfRangeException && e.TargetSite?.DeclaringType?.Namespace == "System.IO";
+
+    /// <summary>The cause of a failed write, for a message.</summary>
+    public static string WriteFailureText(Exception e) =>
+        e is ArgumentOutOfRangeException ? "the file is larger than the file system or the file-size limit (ulimit -f) allows" : e.Message;
 
     /// <summary>The temporary sibling a write of <paramref name="fullPath"/> goes through.</summary>
     internal static string TempName(string fullPath) => $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";

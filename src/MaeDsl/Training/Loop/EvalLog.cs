@@ -26,9 +26,9 @@ public static class EvalLog
     public static void Append(string path, EpochEval row)
     {
         try { File.AppendAllText(path, Format(row) + "\n"); }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e))
         {
-            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({e.Message}); the rows before it are kept.", e);
+            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
         }
     }
 

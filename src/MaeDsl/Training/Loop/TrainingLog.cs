@@ -67,6 +67,7 @@ public sealed class TrainingLog : IDisposable
             w.WriteLine(CsvHeader);
             foreach (var m in history) w.WriteLine(Format(m));
         });
+        _ = AtomicFile.FileSizeSignalHandled;   // a file-size limit fails the append with a message instead of killing the run
         csv = new StreamWriter(new FileStream(csvPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = false };
         if (tensorboard)
             this.tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(RunDirectory, "tensorboard"));
@@ -117,9 +118,9 @@ public sealed class TrainingLog : IDisposable
             csv.WriteLine(Format(m));
             csv.Flush();   // every row reaches the OS at once: a crash (kill -9) loses at most the row being written
         }
-        catch (IOException e)
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e))
         {
-            throw new IOException($"{csvPath}: could not append the row of step {m.Step} ({e.Message}); the rows before it are kept.", e);
+            throw new IOException($"{csvPath}: could not append the row of step {m.Step} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
         }
         if (optimizerStep && tensorboard is not null)
         {
@@ -193,6 +194,6 @@ public sealed class TrainingLog : IDisposable
     public void Dispose()
     {
         try { csv.Dispose(); }
-        catch (IOException) { /* a row that could not be written was already reported by Step */ }
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e)) { /* a row that could not be written was already reported by Step */ }
     }
 }
