@@ -151,6 +151,29 @@ public class CrashRecoveryFaultTests
     }
 
     [Fact]
+    public void DiskFullWhileWritingCheckpointKeepsThePreviousCheckpointLoadable()
+    {
+        using var dir = new FaultDir();
+        using var module = torch.nn.Linear(64, 64);
+        var optimizer = torch.optim.AdamW(module.parameters());
+        var store = new CheckpointStore(dir["checkpoints"], 1);
+        CheckpointInfo Info(int epoch) => new("Linear", epoch, epoch + 1, epoch + 1, new System.Text.Json.Nodes.JsonObject(), torch.random.get_rng_state().bytes.ToArray());
+        store.Save(module, optimizer, Info(0), keep: true);
+        var before = File.ReadAllBytes(store.LastPath);
+        AtomicFile.WrapStreamForTests = (target, s) => target == store.LastPath ? new AtomicFile.LimitedStream(s, 1000, () => throw new IOException("No space left on device")) : s;
+        try
+        {
+            FaultAssert.Refuses<IOException>(() => store.Save(module, optimizer, Info(1), keep: true), store.LastPath, "No space left on device", "previous file is kept");
+        }
+        finally { AtomicFile.WrapStreamForTests = null; }
+        Assert.Equal(before, File.ReadAllBytes(store.LastPath));
+        using var fresh = torch.nn.Linear(64, 64);
+        Assert.Equal(0, CheckpointStore.LoadModel(store.LastPath, fresh).Epoch);
+        Assert.DoesNotContain(Directory.GetFiles(store.Directory), AtomicFile.IsTemporary);
+        Assert.False(File.Exists(store.PeriodicPath(1)));
+    }
+
+    [Fact]
     public void DiskFullOnSmallTmpfsKeepsPreviousFileAndNamesIt()
     {
         using var dir = new FaultDir();
