@@ -50,6 +50,7 @@ public sealed class CheckpointStore
         if (periodEpochs < 1) throw new ArgumentOutOfRangeException(nameof(periodEpochs), periodEpochs, "checkpoints are kept every N >= 1 epochs");
         Directory = Path.GetFullPath(directory);
         PeriodEpochs = periodEpochs;
+        AtomicFile.CleanOrphans(Directory);   // temporary files of a write interrupted by a crash: gone before a run or resume starts
     }
 
     /// <summary>The folder the checkpoints go to (absolute).</summary>

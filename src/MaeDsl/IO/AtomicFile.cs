@@ -9,8 +9,8 @@ namespace MaeDsl.IO;
 /// <remarks>
 /// <para>The temporary file is <c>&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c> beside the target. A process killed
 /// during a write leaves it behind; <see cref="CleanOrphans"/> deletes such files whose process no longer runs, and every
-/// <see cref="Write"/> calls it for its folder first, so orphans go at the next write to that folder (a resume writes
-/// config.json, so a resume cleans the run folder). Readers never take them for a checkpoint: they end in <c>.tmp</c>.</para>
+/// first <see cref="Write"/> of a process to a folder calls it, so orphans go at the next write to that folder by a new
+/// process (a resume writes config.json and the checkpoints, so a resume cleans the run and checkpoint folders). Readers never take them for a checkpoint: they end in <c>.tmp</c>.</para>
 /// <para>Durability: the temporary file is flushed to disk (fsync) before the rename; after the rename the folder is
 /// fsynced too, so the new name survives a power loss. On Linux and macOS the folder is opened read-only and fsynced
 /// (libc <c>open</c>/<c>fsync</c>); on Windows there is no folder handle to sync and NTFS journals the rename itself, so that
@@ -20,6 +20,8 @@ namespace MaeDsl.IO;
 /// </remarks>
 public static partial class AtomicFile
 {
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> cleanedFolders = new();
+
     static readonly PosixSignalRegistration? fileSizeSignal = IgnoreFileSizeSignal();
 
     /// <summary>
@@ -48,7 +50,7 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(folder);
-        CleanOrphans(folder);
+        if (cleanedFolders.TryAdd(folder, 0)) CleanOrphans(folder);   // once per folder and process: a folder of 60,000 exported images is not rescanned per file
         var temp = TempName(full);
         try
         {
@@ -128,7 +130,7 @@ public static partial class AtomicFile
     /// </summary>
     public static bool IsWriteFailure(Exception e) =>
         e is IOException and not FileNotFoundException and not DirectoryNotFoundException
-        || e is ArgumentOutOfRangeException && e.TargetSite?.DeclaringType?.Namespace == "System.IO";
+        || e is ArgumentOutOfRangeException && (e.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.IO", StringComparison.Ordinal) ?? false);
 
     /// <summary>The cause of a failed write, for a message.</summary>
     public static string WriteFailureText(Exception e) =>

@@ -50,6 +50,7 @@ public sealed class TrainingLog : IDisposable
         System.IO.Directory.CreateDirectory(directory);
         RunDirectory = Path.GetFullPath(directory);
         csvPath = Path.Combine(RunDirectory, CsvFileName);
+        AtomicFile.CleanOrphans(RunDirectory);   // a crash's temporary files in the run folder go when the run (or its resume) starts
         string? repaired = null;
         if (resumeAtStep > 0 && File.Exists(csvPath))
         {
