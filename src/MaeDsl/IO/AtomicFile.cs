@@ -8,9 +8,10 @@ namespace MaeDsl.IO;
 /// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
 /// <remarks>
 /// <para>The temporary file is <c>&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c> beside the target. A process killed
-/// during a write leaves it behind; <see cref="CleanOrphans"/> deletes such files whose process no longer runs, and every
-/// first <see cref="Write"/> of a process to a folder calls it, so orphans go at the next write to that folder by a new
-/// process (a resume writes config.json and the checkpoints, so a resume cleans the run and checkpoint folders). Readers never take them for a checkpoint: they end in <c>.tmp</c>.</para>
+/// during a write leaves it behind; <see cref="CleanOrphans"/> deletes such files whose process no longer runs. A process's
+/// first <see cref="Write"/> to a folder calls it, and so do CheckpointStore and TrainingLog when a run or resume starts,
+/// so a resume cleans the run and checkpoint folders. Readers never take them for a checkpoint: they end in <c>.tmp</c>,
+/// and CheckpointStore refuses a file named like one.</para>
 /// <para>Durability: the temporary file is flushed to disk (fsync) before the rename; after the rename the folder is
 /// fsynced too, so the new name survives a power loss. On Linux and macOS the folder is opened read-only and fsynced
 /// (libc <c>open</c>/<c>fsync</c>); on Windows there is no folder handle to sync and NTFS journals the rename itself, so that
