@@ -122,4 +122,15 @@ public class ImageFolderFaultTests
         FaultAssert.OneLine(folder.SkipSummary!, "skipped 2 entries", "broken or oversized image");
         Assert.Contains(folder.Skipped, s => s.Path.EndsWith("huge.png") && s.Reason.Contains("30000×30000"));
     }
+
+    [Fact]
+    public void CorruptImageDuringNormalisationIsOneLineNotAggregateException()
+    {
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        string corrupt = Path.Combine(root, "a", "a1.png");
+        File.WriteAllBytes(corrupt, File.ReadAllBytes(corrupt)[..40]);   // a PNG cut after its header
+        var folder = new ImageFolder(root, channels: 1);                  // 1 channel: the statistics are computed from the images
+        FaultAssert.Refuses<InvalidDataException>(() => Normalization.For(folder), corrupt);
+    }
 }
