@@ -59,6 +59,7 @@ public sealed class CheckpointStore
         if (periodEpochs < 1) throw new ArgumentOutOfRangeException(nameof(periodEpochs), periodEpochs, "checkpoints are kept every N >= 1 epochs");
         Directory = Path.GetFullPath(directory);
         PeriodEpochs = periodEpochs;
+        AtomicFile.CleanOrphans(Directory);   // temporary files of a write interrupted by a crash: gone before a run or resume starts
     }
 
     /// <summary>The folder the checkpoints go to (absolute).</summary>
@@ -147,6 +148,8 @@ public sealed class CheckpointStore
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint not found: {Path.GetFullPath(path)}", path);
+        if (AtomicFile.IsTemporary(path))
+            throw new InvalidDataException($"{path}: the temporary file of an interrupted write, not a checkpoint; expected {LastFileName} or checkpoint-NNNN.ckpt beside it");
         var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
         try
         {
@@ -179,6 +182,7 @@ public sealed class CheckpointStore
         {
             throw new InvalidDataException($"{path}: the model state does not fit {model.GetName()} ({e.Message})", e);
         }
+        StateDicts.RequireFinite(model, path);
     }
 
     static void ReadEnd(BinaryReader reader, string path)

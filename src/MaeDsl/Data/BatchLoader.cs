@@ -78,6 +78,11 @@ public sealed class BatchLoader
         Prefetch = prefetch; Workers = workers == 0 ? Environment.ProcessorCount : workers;
         if (dropLast && dataset.Count < batchSize)
             throw new ArgumentException($"BatchLoader: the dataset has {dataset.Count} items, fewer than one batch of {batchSize} with dropLast: every epoch would be empty.", nameof(batchSize));
+        // the batch buffers must fit an array and the memory before any work (--batch 60000 with a 224-px model does not)
+        if (BufferSizes.OutputSide(transform) is int side)
+            BufferSizes.CheckBatch(batchSize, dataset.Channels, side, side, copies: Prefetch + 2);
+        else if (transform is null && dataset.Height is int h && dataset.Width is int w)
+            BufferSizes.CheckBatch(batchSize, dataset.Channels, h, w, copies: Prefetch + 2);
     }
 
     public IImageDataset Dataset { get; }
@@ -197,7 +202,7 @@ public sealed class BatchLoader
                             if (shape is null)
                             {
                                 shape = [size, image.Channels, image.Height, image.Width];
-                                pixels = Rent(size * image.Data.Length);
+                                pixels = Rent((int)BufferSizes.CheckBatch(size, image.Channels, image.Height, image.Width));
                             }
                         }
                         if (image.Channels != shape[1] || image.Height != shape[2] || image.Width != shape[3])

@@ -118,10 +118,16 @@ public sealed class FashionMnist : IImageDataset
                 dims[d] = BinaryPrimitives.ReadInt32BigEndian(header);
                 if (dims[d] <= 0)
                     throw new InvalidDataException($"{path}: IDX dimension {d} is {dims[d]}, expected a positive size.");
-                total *= dims[d];
+                total = total > Array.MaxLength ? total : total * dims[d];   // stops growing past the limit: no overflow
             }
             if (total > Array.MaxLength)
-                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] hold {total} bytes, too many for one array.");
+                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] hold more bytes than one array can ({Array.MaxLength}).");
+            // the header is not trusted: what it announces must be in the file before the buffer is allocated
+            long headerBytes = 4 + 4L * rank;
+            if (stream == file && file.Length - headerBytes != total)
+                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] announce {total} data bytes, the file holds {file.Length - headerBytes} ({(file.Length - headerBytes < total ? "truncated IDX file" : "extra bytes after the data")}).");
+            if (stream != file && GzipSize(file) is uint isize && isize != (uint)(headerBytes + total))
+                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] announce {headerBytes + total} bytes, the gzip stream holds {isize} (mod 2^32; {(isize < (uint)(headerBytes + total) ? "truncated IDX file" : "extra bytes after the data")}).");
             var data = new byte[total];
             ReadExactly(stream, data, path, $"{total} data bytes for sizes [{string.Join(", ", dims)}]");
             if (stream.ReadByte() != -1)
@@ -132,6 +138,18 @@ public sealed class FashionMnist : IImageDataset
         {
             throw new InvalidDataException($"{path}: not a valid gzip/IDX file: {e.Message}", e);
         }
+    }
+
+    // gzip's trailer: the uncompressed size of the last member mod 2^32 (ISIZE); null for a file too short to hold one.
+    static uint? GzipSize(FileStream file)
+    {
+        if (file.Length < 18) return null;
+        long position = file.Position;
+        var trailer = new byte[4];
+        file.Position = file.Length - 4;
+        file.ReadExactly(trailer);
+        file.Position = position;
+        return BinaryPrimitives.ReadUInt32LittleEndian(trailer);
     }
 
     static void ReadExactly(Stream stream, Span<byte> buffer, string path, string what)

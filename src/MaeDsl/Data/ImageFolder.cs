@@ -1,5 +1,10 @@
 // ImageFolder: torchvision's ImageFolder (root/class/image) decoded with ImageSharp.
+using MaeDsl.IO;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace MaeDsl.Data;
@@ -15,6 +20,16 @@ namespace MaeDsl.Data;
 /// <see cref="Channels"/> by <see cref="ChannelConversion"/>: to 1 channel by luma 0.299 R + 0.587 G + 0.114 B
 /// (exactly the grey value for a grey image). Alpha is dropped (not premultiplied). Other channel counts are refused.
 /// Thread-safe: the <see cref="BatchLoader"/> decodes items on several threads.
+/// <para><b>The file system is not trusted.</b> Listing: class folders are the real sub-folders of the root; a
+/// symlink to a folder is never followed, at any depth (neither out of the tree nor back into it: a loop such as
+/// <c>a/loop -&gt; ..</c> cannot relabel or multiply images); a symlink to a regular file is followed; only regular files
+/// are taken (a FIFO, device or socket named <c>x.png</c> is never opened, it would block). Each entry passed over is
+/// recorded in <see cref="Skipped"/> with its reason, and <see cref="SkipSummary"/> is the one line to print.</para>
+/// <para>Decoding: the header is read first (<c>Image.Identify</c>) and an image of more than <see cref="MaxPixels"/>
+/// pixels is refused by name before any pixel is decoded; GIF and TIFF decode their first frame only; ImageSharp's
+/// allocator refuses any single buffer beyond the cap (<see cref="DecoderConfiguration"/>). With
+/// <c>checkImages: true</c> the constructor reads every header and skips (counts and names) the files that are broken or
+/// too large, so the run goes on without them.</para>
 /// </remarks>
 public sealed class ImageFolder : IImageDataset
 {
@@ -23,11 +38,13 @@ public sealed class ImageFolder : IImageDataset
 
     readonly (string Path, int Label)[] samples;
     readonly string[] classes;
+    readonly List<SkippedEntry> skipped = new();
 
     /// <summary>Lists the files under <paramref name="root"/>; nothing is decoded yet.</summary>
     /// <param name="root">Folder with one sub-folder per class.</param>
     /// <param name="channels">The model's channel count: 1 or 3.</param>
-    public ImageFolder(string root, int channels = 3)
+    /// <param name="checkImages">Read every file's header now and skip (count, name) those that are broken or larger than <see cref="MaxPixels"/>.</param>
+    public ImageFolder(string root, int channels = 3, bool checkImages = false)
     {
         ArgumentNullException.ThrowIfNull(root);
         if (channels is not (1 or 3))
@@ -37,23 +54,166 @@ public sealed class ImageFolder : IImageDataset
             throw new DirectoryNotFoundException($"ImageFolder: root folder '{root}' does not exist (expected root/<class>/<image files>).");
         Root = Path.GetFullPath(root);
         Channels = channels;
-        classes = Directory.GetDirectories(Root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        var classList = new List<string>();
+        foreach (var dir in Directory.GetDirectories(Root).Order(StringComparer.Ordinal))
+        {
+            var kind = FileKinds.Of(dir);
+            if (kind == FileKind.Directory) classList.Add(Path.GetFileName(dir));
+            else Skip(dir, $"{FileKinds.Describe(kind)} to a folder, not followed");
+        }
+        classes = classList.ToArray();
         if (classes.Length == 0)
-            throw new DirectoryNotFoundException($"ImageFolder: '{Root}' has no class sub-folders (expected root/<class>/<image files>).");
+            throw new DirectoryNotFoundException($"ImageFolder: '{Root}' has no class sub-folders (expected root/<class>/<image files>){(skipped.Count > 0 ? "; " + SkipSummary : "")}.");
         var list = new List<(string, int)>();
         for (int label = 0; label < classes.Length; label++)
         {
             string classDir = Path.Combine(Root, classes[label]);
             int before = list.Count;
-            var dirs = Directory.GetDirectories(classDir, "*", SearchOption.AllDirectories).Append(classDir).Order(StringComparer.Ordinal);
-            foreach (var dir in dirs)
-                foreach (var file in Directory.GetFiles(dir).Where(IsImageFile).Order(StringComparer.Ordinal))
-                    list.Add((file, label));
+            var dirs = new List<string>();
+            CollectFolders(classDir, dirs);
+            foreach (var dir in dirs.Append(classDir).Order(StringComparer.Ordinal))
+            {
+                string[] files;
+                try { files = Directory.GetFiles(dir); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Skip(dir, $"folder cannot be listed ({e.Message})"); continue; }
+                foreach (var file in files.Where(IsImageFile).Order(StringComparer.Ordinal))
+                    if (Admit(file, checkImages)) list.Add((file, label));
+            }
             if (list.Count == before)
                 throw new FileNotFoundException(
-                    $"ImageFolder: class folder '{classDir}' holds no image file (extensions: {string.Join(", ", Extensions)}).", classDir);
+                    $"ImageFolder: class folder '{classDir}' holds no image file (extensions: {string.Join(", ", Extensions)}){(skipped.Count > 0 ? "; " + SkipSummary : "")}.", classDir);
         }
         samples = list.ToArray();
+    }
+
+    /// <summary>An entry of the tree that was passed over, and why.</summary>
+    public sealed record SkippedEntry(string Path, string Reason);
+
+    /// <summary>Every entry passed over while listing (folder symlinks, special files, dangling links, unreadable folders; with checkImages, broken or oversized images).</summary>
+    public IReadOnlyList<SkippedEntry> Skipped => skipped;
+
+    /// <summary>One line for the user: how many entries were skipped, by reason, and the first of them; null when none was.</summary>
+    public string? SkipSummary => skipped.Count == 0 ? null
+        : $"ImageFolder '{Root}': skipped {skipped.Count} entr{(skipped.Count == 1 ? "y" : "ies")} (" +
+          string.Join(", ", skipped.GroupBy(s => ReasonKind(s.Reason)).Select(g => $"{g.Count()} {g.Key}")) +
+          $"); first: {skipped[0].Path} ({skipped[0].Reason})";
+
+    static string ReasonKind(string reason) => reason.Split(" (")[0].Split(", ")[0].Split(":")[0];
+
+    void Skip(string path, string reason) => skipped.Add(new SkippedEntry(path, reason));
+
+    // Real sub-folders only: a symlink to a folder is recorded and not followed, so no loop and no way out of the tree.
+    void CollectFolders(string dir, List<string> into)
+    {
+        string[] subs;
+        try { subs = Directory.GetDirectories(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Skip(dir, $"folder cannot be listed ({e.Message})"); return; }
+        foreach (var sub in subs)
+        {
+            var kind = FileKinds.Of(sub);
+            if (kind == FileKind.Directory) { into.Add(sub); CollectFolders(sub, into); }
+            else Skip(sub, $"{FileKinds.Describe(kind)} to a folder, not followed");
+        }
+    }
+
+    bool Admit(string file, bool checkImages)
+    {
+        var kind = FileKinds.Of(file);
+        if (kind == FileKind.Symlink)
+        {
+            var target = FileKinds.Of(file, followLinks: true);
+            if (target == FileKind.Missing) { Skip(file, "dangling symlink"); return false; }
+            if (target != FileKind.Regular) { Skip(file, $"symlink to a {FileKinds.Describe(target)}, not a regular file"); return false; }
+        }
+        else if (kind != FileKind.Regular)
+        {
+            Skip(file, $"{FileKinds.Describe(kind)}, not a regular file");
+            return false;
+        }
+        if (!checkImages) return true;
+        try { Identify(file); return true; }
+        catch (InvalidDataException e) { Skip(file, "broken or oversized image: " + e.Message); return false; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Skip(file, "unreadable: " + e.Message); return false; }
+    }
+
+    // ---- decode limits ----
+
+    static long maxPixels = 40_000_000;
+    static Configuration? configuration;
+
+    /// <summary>
+    /// The largest image accepted, in pixels (width × height of the first frame), checked from the header before decoding.
+    /// Default 40,000,000 (e.g. 6324×6324; about 640 MB while decoding and converting). Set it before decoding starts.
+    /// </summary>
+    public static long MaxPixels
+    {
+        get => Interlocked.Read(ref maxPixels);
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "ImageFolder.MaxPixels must be positive.");
+            Interlocked.Exchange(ref maxPixels, value);
+            Interlocked.Exchange(ref configuration, null);
+        }
+    }
+
+    /// <summary>
+    /// The ImageSharp configuration every decode uses: GIF and TIFF decode the first frame only, the allocator keeps a
+    /// pool of at most 64 MB and refuses any single buffer beyond 4 bytes × <see cref="MaxPixels"/> (at least 256 MB).
+    /// </summary>
+    public static Configuration DecoderConfiguration
+    {
+        get
+        {
+            var c = Volatile.Read(ref configuration);
+            if (c is not null) return c;
+            c = Configuration.Default.Clone();
+            c.MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+            {
+                MaximumPoolSizeMegabytes = 64,
+                AllocationLimitMegabytes = (int)Math.Clamp(MaxPixels * 4 / (1024 * 1024) + 1, 256, int.MaxValue),
+            });
+            c.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First });
+            c.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
+            Interlocked.CompareExchange(ref configuration, c, null);
+            return Volatile.Read(ref configuration)!;
+        }
+    }
+
+    /// <summary>Reads <paramref name="path"/>'s header: its width and height; refuses an unknown format or an image beyond <see cref="MaxPixels"/>.</summary>
+    /// <exception cref="InvalidDataException">Not a decodable image, or too large; the message names the file.</exception>
+    public static (int Width, int Height) Identify(string path)
+    {
+        using var stream = OpenRegular(path);
+        return IdentifyCore(stream, path);
+    }
+
+    static (int Width, int Height) IdentifyCore(Stream stream, string path)
+    {
+        IImageInfo? info;
+        try { info = Image.Identify(DecoderConfiguration, stream); }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException
+                                   or InvalidMemoryOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new InvalidDataException($"{path}: cannot read the image header ({e.Message}). Supported: JPEG, PNG, BMP, GIF, WebP, TIFF.", e);
+        }
+        if (info is null)
+            throw new InvalidDataException($"{path}: not an image of a known format. Supported: JPEG, PNG, BMP, GIF, WebP, TIFF.");
+        long pixels = (long)info.Width * info.Height;
+        if (info.Width < 1 || info.Height < 1)
+            throw new InvalidDataException($"{path}: the header gives a {info.Width}×{info.Height} image; expected positive sizes.");
+        if (pixels > MaxPixels)
+            throw new InvalidDataException($"{path}: the header gives a {info.Width}×{info.Height} image ({pixels:N0} pixels), more than ImageFolder.MaxPixels = {MaxPixels:N0}; refused before decoding.");
+        return (info.Width, info.Height);
+    }
+
+    // Opens only a regular file (or a symlink to one): a FIFO would block the reader forever, a device never ends.
+    static FileStream OpenRegular(string path)
+    {
+        var kind = FileKinds.Of(path, followLinks: true);
+        if (kind == FileKind.Missing) throw new FileNotFoundException($"{path}: image file not found", path);
+        if (kind != FileKind.Regular)
+            throw new InvalidDataException($"{path}: a {FileKinds.Describe(kind)}, not a regular file; refused without opening it.");
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
     }
 
     /// <summary>True if <paramref name="path"/> has one of <see cref="Extensions"/>.</summary>
@@ -88,15 +248,21 @@ public sealed class ImageFolder : IImageDataset
         if (channels is not (1 or 3))
             throw new InvalidDataException($"{path}: cannot convert to {channels} channels; supported are 1 (grey) and 3 (RGB); alpha is dropped.");
         Image<Rgba32> image;
-        try { image = Image.Load<Rgba32>(path); }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException)
+        using (var stream = OpenRegular(path))
         {
-            throw new InvalidDataException($"{path}: cannot decode the image ({e.Message}). Supported: JPEG, PNG, BMP, GIF, WebP, TIFF.", e);
+            IdentifyCore(stream, path);
+            stream.Position = 0;
+            try { image = Image.Load<Rgba32>(DecoderConfiguration, stream); }
+            catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException
+                                       or InvalidMemoryOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
+            {
+                throw new InvalidDataException($"{path}: cannot decode the image ({e.Message}). Supported: JPEG, PNG, BMP, GIF, WebP, TIFF.", e);
+            }
         }
         using (image)
         {
-            int h = image.Height, w = image.Width, plane = h * w;
-            var data = new float[3 * plane];
+            int h = image.Height, w = image.Width, plane = checked(h * w);
+            var data = new float[checked(3L * plane)];
             image.ProcessPixelRows(accessor =>
             {
                 for (int y = 0; y < h; y++)

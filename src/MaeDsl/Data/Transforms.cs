@@ -210,18 +210,27 @@ public sealed record Normalization(float[] Mean, float[] Std)
         int n = Math.Min(maxItems, dataset.Count), c = dataset.Channels;
         var sum = new double[c]; var sumSq = new double[c]; var count = new long[c];
         var gate = new object();
-        Parallel.For(0, n, () => (new double[c], new double[c], new long[c]), (i, _, acc) =>
+        try
         {
-            var img = dataset.Get((int)((long)i * dataset.Count / n)).Image;
-            int plane = img.Height * img.Width;
-            for (int ch = 0; ch < c; ch++)
+            Parallel.For(0, n, () => (new double[c], new double[c], new long[c]), (i, _, acc) =>
             {
-                double s = 0, s2 = 0;
-                for (int k = ch * plane; k < (ch + 1) * plane; k++) { double v = img.Data[k]; s += v; s2 += v * v; }
-                acc.Item1[ch] += s; acc.Item2[ch] += s2; acc.Item3[ch] += plane;
-            }
-            return acc;
-        }, acc => { lock (gate) for (int ch = 0; ch < c; ch++) { sum[ch] += acc.Item1[ch]; sumSq[ch] += acc.Item2[ch]; count[ch] += acc.Item3[ch]; } });
+                var img = dataset.Get((int)((long)i * dataset.Count / n)).Image;
+                int plane = img.Height * img.Width;
+                for (int ch = 0; ch < c; ch++)
+                {
+                    double s = 0, s2 = 0;
+                    for (int k = ch * plane; k < (ch + 1) * plane; k++) { double v = img.Data[k]; s += v; s2 += v * v; }
+                    acc.Item1[ch] += s; acc.Item2[ch] += s2; acc.Item3[ch] += plane;
+                }
+                return acc;
+            }, acc => { lock (gate) for (int ch = 0; ch < c; ch++) { sum[ch] += acc.Item1[ch]; sumSq[ch] += acc.Item2[ch]; count[ch] += acc.Item3[ch]; } });
+        }
+        catch (AggregateException e)
+        {
+            // one item's own error (e.g. a broken image, named by its message), not the AggregateException of the parallel loop
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+            throw;
+        }
         var mean = new float[c]; var std = new float[c];
         for (int ch = 0; ch < c; ch++)
         {

@@ -21,24 +21,31 @@ public static class EvalLog
         foreach (var r in rows) w.WriteLine(Format(r));
     });
 
-    public static void Append(string path, EpochEval row) => File.AppendAllText(path, Format(row) + Environment.NewLine);
+    /// <summary>Appends one row; the file is closed (flushed to the OS) after it, so a crash loses at most that row.</summary>
+    /// <exception cref="IOException">The row could not be written (e.g. no space left); the message names the file.</exception>
+    public static void Append(string path, EpochEval row)
+    {
+        try { File.AppendAllText(path, Format(row) + "\n"); }
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e))
+        {
+            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
+        }
+    }
 
-    /// <summary>Reads an eval.csv written by a fine-tune or linear-probe run.</summary>
-    public static List<EpochEval> Read(string path)
+    /// <summary>Reads an eval.csv written by a fine-tune or linear-probe run; a torn last row (a crash while it was written) is dropped.</summary>
+    /// <exception cref="InvalidDataException">Not an eval log, or a damaged row before the last; the message names the file and line.</exception>
+    public static List<EpochEval> Read(string path) => Read(path, out _);
+
+    /// <summary>As <see cref="Read(string)"/>; <paramref name="tornTail"/> is the dropped last row, if any.</summary>
+    public static List<EpochEval> Read(string path, out string? tornTail)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"eval log not found: {Path.GetFullPath(path)}", path);
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != CsvHeader)
-            throw new InvalidDataException($"{path}: not an eval log (expected the header '{CsvHeader}').");
         var c = CultureInfo.InvariantCulture;
-        var rows = new List<EpochEval>();
-        for (int i = 1; i < lines.Length; i++)
-        {
-            if (lines[i].Length == 0) continue;
-            var f = lines[i].Split(',');
-            if (f.Length != 6) throw new InvalidDataException($"{path}:{i + 1}: expected 6 fields, got {f.Length}.");
-            rows.Add(new EpochEval(int.Parse(f[0], c), double.Parse(f[1], c), double.Parse(f[2], c), double.Parse(f[3], c), double.Parse(f[4], c), double.Parse(f[5], c)));
-        }
-        return rows;
+        return CsvLines.ReadRows(path, CsvHeader, "an eval log", f =>
+            int.TryParse(f[0], NumberStyles.Integer, c, out int epoch)
+            && double.TryParse(f[1], NumberStyles.Float, c, out double top1) && double.TryParse(f[2], NumberStyles.Float, c, out double top5)
+            && double.TryParse(f[3], NumberStyles.Float, c, out double testLoss) && double.TryParse(f[4], NumberStyles.Float, c, out double trainLoss)
+            && double.TryParse(f[5], NumberStyles.Float, c, out double seconds)
+                ? new EpochEval(epoch, top1, top5, testLoss, trainLoss, seconds) : null, out tornTail);
     }
 }

@@ -2,6 +2,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
+using MaeDsl.IO;
 using TorchSharp;
 
 namespace MaeDsl.Training.Loop;
@@ -49,20 +50,30 @@ public sealed class TrainingLog : IDisposable
         System.IO.Directory.CreateDirectory(directory);
         RunDirectory = Path.GetFullPath(directory);
         csvPath = Path.Combine(RunDirectory, CsvFileName);
+        AtomicFile.CleanOrphans(RunDirectory);   // a crash's temporary files in the run folder go when the run (or its resume) starts
+        string? repaired = null;
         if (resumeAtStep > 0 && File.Exists(csvPath))
-            history.AddRange(ReadCsv(csvPath).Where(m => m.Step < resumeAtStep));
-        // Rewrite the kept rows through a temporary file so that a crash here never loses the old log.
-        string tmp = csvPath + ".tmp";
-        using (var w = new StreamWriter(tmp, append: false))
         {
+            // Rows past the checkpoint are dropped, and so is a row torn by a crash (kill -9, power loss): never fatal.
+            var rows = ReadCsv(csvPath, out var torn);
+            history.AddRange(rows.Where(m => m.Step < resumeAtStep));
+            int dropped = rows.Count - history.Count + (torn is null ? 0 : 1);
+            if (dropped > 0)
+                repaired = $"{csvPath}: dropped {dropped} row(s) past the checkpoint's step {resumeAtStep}" + (torn is null ? "" : $", including a torn last row ('{torn}')");
+        }
+        // Rewrite the kept rows atomically so that a crash here never loses the old log.
+        AtomicFile.Write(csvPath, stream =>
+        {
+            using var w = new StreamWriter(stream, leaveOpen: true);
             w.WriteLine(CsvHeader);
             foreach (var m in history) w.WriteLine(Format(m));
-        }
-        File.Move(tmp, csvPath, overwrite: true);
+        });
+        _ = AtomicFile.FileSizeSignalHandled;   // a file-size limit fails the append with a message instead of killing the run
         csv = new StreamWriter(new FileStream(csvPath, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = false };
         if (tensorboard)
             this.tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(RunDirectory, "tensorboard"));
         plain = console ?? Console.Out;
+        if (repaired is not null) { plain.WriteLine(repaired); plain.Flush(); }
         interactive = console is null && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
         PlainLineInterval = plainLineInterval ?? TimeSpan.FromSeconds(10);
     }
@@ -103,7 +114,15 @@ public sealed class TrainingLog : IDisposable
     public void Step(StepMetrics m, int epochs, int stepsPerEpoch, bool optimizerStep)
     {
         history.Add(m);
-        csv.WriteLine(Format(m));
+        try
+        {
+            csv.WriteLine(Format(m));
+            csv.Flush();   // every row reaches the OS at once: a crash (kill -9) loses at most the row being written
+        }
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e))
+        {
+            throw new IOException($"{csvPath}: could not append the row of step {m.Step} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
+        }
         if (optimizerStep && tensorboard is not null)
         {
             int epoch1000x = (int)(m.EpochFraction * 1000);
@@ -147,31 +166,35 @@ public sealed class TrainingLog : IDisposable
     static string Format(StepMetrics m) => string.Create(CultureInfo.InvariantCulture,
         $"{m.Step},{m.Epoch},{m.EpochFraction:R},{m.Loss:R},{m.Lr:R},{m.ImagesPerSecond:F2},{m.ElapsedSeconds:F3}");
 
-    /// <summary>Reads a metrics CSV written by this class.</summary>
+    /// <summary>Reads a metrics CSV written by this class; a torn last row (a crash while it was written) is an error.</summary>
+    /// <exception cref="InvalidDataException">The file is not a metrics CSV or a row is damaged; the message names the file and line.</exception>
     public static List<StepMetrics> ReadCsv(string path)
     {
-        var rows = new List<StepMetrics>();
-        using var reader = new StreamReader(path);
-        string? header = reader.ReadLine();
-        if (header != CsvHeader)
-            throw new InvalidDataException($"{path}: not a metrics CSV (expected the header '{CsvHeader}', got '{header}')");
-        string? line;
-        int lineNo = 1;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            lineNo++;
-            if (line.Length == 0) continue;
-            var f = line.Split(',');
-            if (f.Length != 7) throw new InvalidDataException($"{path}:{lineNo}: expected 7 fields, got {f.Length}");
-            var c = CultureInfo.InvariantCulture;
-            rows.Add(new StepMetrics(long.Parse(f[0], c), int.Parse(f[1], c), double.Parse(f[2], c), float.Parse(f[3], c),
-                double.Parse(f[4], c), double.Parse(f[5], c), double.Parse(f[6], c)));
-        }
+        var rows = ReadCsv(path, out var torn);
+        if (torn is not null)
+            throw new InvalidDataException($"{path}: the last row '{torn}' is torn (the run was interrupted while writing it); expected {CsvHeader.Split(',').Length} numeric fields");
         return rows;
+    }
+
+    /// <summary>
+    /// Reads a metrics CSV written by this class. The last line, when it cannot be parsed or lacks its line end (a crash
+    /// cut it), is dropped and returned in <paramref name="tornTail"/>; a damaged row before it is an error.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a metrics CSV or a row other than the last is damaged.</exception>
+    public static List<StepMetrics> ReadCsv(string path, out string? tornTail)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return CsvLines.ReadRows(path, CsvHeader, "a metrics CSV", f =>
+            long.TryParse(f[0], NumberStyles.Integer, c, out long step) && int.TryParse(f[1], NumberStyles.Integer, c, out int epoch)
+            && double.TryParse(f[2], NumberStyles.Float, c, out double fraction) && float.TryParse(f[3], NumberStyles.Float, c, out float loss)
+            && double.TryParse(f[4], NumberStyles.Float, c, out double lr) && double.TryParse(f[5], NumberStyles.Float, c, out double ips)
+            && double.TryParse(f[6], NumberStyles.Float, c, out double elapsed)
+                ? new StepMetrics(step, epoch, fraction, loss, lr, ips, elapsed) : null, out tornTail);
     }
 
     public void Dispose()
     {
-        csv.Dispose();
+        try { csv.Dispose(); }
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e)) { /* a row that could not be written was already reported by Step */ }
     }
 }

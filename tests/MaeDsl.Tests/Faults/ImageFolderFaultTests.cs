@@ -1,0 +1,136 @@
+// ImageFolder must not trust the file system: symlink loops, links out of the tree, FIFOs and other special files.
+using MaeDsl.Data;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace MaeDsl.Tests.Faults;
+
+public class ImageFolderFaultTests
+{
+    static void Png(string path, byte value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var image = new Image<L8>(4, 4);
+        for (int y = 0; y < 4; y++) for (int x = 0; x < 4; x++) image[x, y] = new L8(value);
+        image.SaveAsPng(path);
+    }
+
+    // train/a: 4 images, train/b: 4 images
+    static string Tree(FaultDir dir)
+    {
+        string root = dir["train"];
+        for (int i = 0; i < 4; i++) { Png(Path.Combine(root, "a", $"a{i}.png"), 10); Png(Path.Combine(root, "b", $"b{i}.png"), 200); }
+        return root;
+    }
+
+    static void AssertEightImagesCorrectlyLabelled(ImageFolder folder)
+    {
+        Assert.Equal(8, folder.Count);
+        Assert.Equal(["a", "b"], folder.ClassNames);
+        for (int i = 0; i < folder.Count; i++)
+        {
+            string cls = Path.GetFileName(Path.GetDirectoryName(folder.PathOf(i)))!;
+            Assert.Equal(cls == "a" ? 0 : 1, folder.GetLabel(i));
+        }
+    }
+
+    [Fact]
+    public void SymlinkLoopInImageFolderIsNotFollowed()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        File.CreateSymbolicLink(Path.Combine(root, "a", "loop"), "..");   // train/a/loop -> train: was 328 images, b's labelled a
+        var folder = FaultAssert.Within(30, () => new ImageFolder(root, channels: 1));
+        AssertEightImagesCorrectlyLabelled(folder);
+        var skip = Assert.Single(folder.Skipped);
+        Assert.Equal(Path.Combine(root, "a", "loop"), skip.Path);
+        Assert.Contains("not followed", skip.Reason);
+        FaultAssert.OneLine(folder.SkipSummary!, "skipped 1 entry", "loop");
+    }
+
+    [Fact]
+    public void DirectorySymlinkOutOfTheTreeIsNotFollowed()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        Png(dir["elsewhere/x.png"], 50);
+        File.CreateSymbolicLink(Path.Combine(root, "b", "out"), dir["elsewhere"]);
+        File.CreateSymbolicLink(Path.Combine(root, "c"), Path.Combine(root, "a"));   // a class folder that is a link back into the tree
+        var folder = new ImageFolder(root, channels: 1);
+        AssertEightImagesCorrectlyLabelled(folder);
+        Assert.Equal(2, folder.Skipped.Count);
+        Assert.All(folder.Skipped, s => Assert.Contains("not followed", s.Reason));
+        Assert.Contains("skipped 2 entries", folder.SkipSummary);
+    }
+
+    [Fact]
+    public void FifoNamedPngIsSkippedWithoutOpeningIt()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        string pipe = Path.Combine(root, "a", "pipe.png");
+        FaultAssert.Run("mkfifo", pipe);   // opening it for reading would block forever
+        var folder = FaultAssert.Within(30, () => new ImageFolder(root, channels: 1));
+        AssertEightImagesCorrectlyLabelled(folder);
+        var skip = Assert.Single(folder.Skipped);
+        Assert.Equal(pipe, skip.Path);
+        Assert.Contains("FIFO", skip.Reason);
+        FaultAssert.OneLine(folder.SkipSummary!, "skipped 1 entry", "FIFO", pipe);
+        // decoding it directly is refused at once, by name, without opening it
+        var e = FaultAssert.Within(30, () => Assert.Throws<InvalidDataException>(() => ImageFolder.Decode(pipe, 1)));
+        FaultAssert.OneLine(e.Message, pipe, "not a regular file");
+    }
+
+    [Fact]
+    public void DanglingAndSpecialFileSymlinksAreSkippedAndFileSymlinksFollowed()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        Png(dir["elsewhere/real.png"], 77);
+        File.CreateSymbolicLink(Path.Combine(root, "b", "linked.png"), dir["elsewhere/real.png"]);   // a file symlink: followed
+        File.CreateSymbolicLink(Path.Combine(root, "b", "gone.png"), dir["elsewhere/missing.png"]);   // dangling
+        File.CreateSymbolicLink(Path.Combine(root, "b", "dev.png"), "/dev/zero");                      // a device: never ends
+        var folder = FaultAssert.Within(30, () => new ImageFolder(root, channels: 1));
+        Assert.Equal(9, folder.Count);
+        int linked = Enumerable.Range(0, folder.Count).Single(i => folder.PathOf(i).EndsWith("linked.png"));
+        Assert.Equal(1, folder.GetLabel(linked));
+        Assert.Equal(77 / 255f, folder.Get(linked).Image.Data[0], 1e-6f);
+        Assert.Equal(2, folder.Skipped.Count);
+        Assert.Contains(folder.Skipped, s => s.Path.EndsWith("gone.png") && s.Reason.Contains("dangling"));
+        Assert.Contains(folder.Skipped, s => s.Path.EndsWith("dev.png") && s.Reason.Contains("device"));
+    }
+
+    [Fact]
+    public void BrokenImagesAreSkippedCountedAndNamedWhenChecked()
+    {
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        File.WriteAllText(Path.Combine(root, "a", "text.png"), "not an image");
+        File.WriteAllBytes(Path.Combine(root, "b", "huge.png"), DecodeLimitFaultTests.PngWithHeaderSize(30000, 30000));
+        // without the check, the listing is cheap and a bad file is refused by name when it is decoded
+        var lazy = new ImageFolder(root, channels: 1);
+        Assert.Equal(10, lazy.Count);
+        Assert.Empty(lazy.Skipped);
+        // with it, they are skipped, counted and named; the run goes on with the 8 good ones
+        var folder = new ImageFolder(root, channels: 1, checkImages: true);
+        AssertEightImagesCorrectlyLabelled(folder);
+        Assert.Equal(2, folder.Skipped.Count);
+        FaultAssert.OneLine(folder.SkipSummary!, "skipped 2 entries", "broken or oversized image");
+        Assert.Contains(folder.Skipped, s => s.Path.EndsWith("huge.png") && s.Reason.Contains("30000×30000"));
+    }
+
+    [Fact]
+    public void CorruptImageDuringNormalisationIsOneLineNotAggregateException()
+    {
+        using var dir = new FaultDir();
+        string root = Tree(dir);
+        string corrupt = Path.Combine(root, "a", "a1.png");
+        File.WriteAllBytes(corrupt, File.ReadAllBytes(corrupt)[..40]);   // a PNG cut after its header
+        var folder = new ImageFolder(root, channels: 1);                  // 1 channel: the statistics are computed from the images
+        FaultAssert.Refuses<InvalidDataException>(() => Normalization.For(folder), corrupt);
+    }
+}
