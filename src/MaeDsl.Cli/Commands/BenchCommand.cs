@@ -1,73 +1,54 @@
-// `bench`: pre-training and encoding throughput of a model on random images (what sized the quickstart's model).
+// `bench`: pre-training and encoding throughput of a model (random tensors or real data), against the matmul rate of the
+// same precision; the last line is machine-readable (see Runs/Bench.cs, docs/benchmarks.md).
 using System.CommandLine;
-using System.Diagnostics;
 using MaeDsl.Training;
-using MaeDsl.Training.Optimization;
-using static TorchSharp.torch;
 
 namespace MaeDsl.Cli;
 
 /// <summary>
-/// `bench`: the throughput that sizes the main job. Times pre-training iterations (forward, backward, AdamW
-/// step) and unmasked Encode passes on random images of the variant's size, per wall-clock second and per
-/// CPU second (the latter is what a busy machine cannot distort much).
+/// `bench --model m --batch N --iterations N --warmup N --threads N --precision fp32|bf16 [--dataset fashion-mnist|root]`:
+/// images/s of pre-training iterations and of the unmasked encoder, a matmul of the same precision, the analytic FLOPs per
+/// training image and the efficiency. Every option is checked before any work (one <c>error:</c> line).
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("bench", "Measure pre-training and encoding throughput (images/s) of a model on random images.");
+        var command = new Command("bench", "Measure pre-training and unmasked-encode throughput (images/s) of a model, on random images or real data, " +
+                                           "against the matmul rate of the same precision. Last line: bench model=… precision=… batch=… threads=… " +
+                                           "train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=…");
         var common = new CommonOptions(useDefault);
-        var batch = new Option<int>("--batch") { Description = "Images per training iteration", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
-        var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (after 3 untimed ones)", DefaultValueFactory = _ => 10 };
-        common.AddTo(command, common.Dataset, common.DataDir, common.TrainLimit, common.Seed);
-        foreach (var o in new Option[] { batch, iterations }) command.Options.Add(o);
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
+        var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (and encode calls)", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 matmuls, fp32 weights, optimizer state, LayerNorm, softmax sums and loss)", DefaultValueFactory = _ => "fp32" };
+        var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
+        // --dataset's default (fashion-mnist) is for the training commands; bench uses random tensors unless it is given
+        common.Dataset.Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)";
+        common.AddTo(command);
+        foreach (var o in new Option[] { batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
         command.SetAction(parse => Run.Guarded(() =>
         {
-            int threads = common.ApplyThreads(parse);
-            var v = common.ReadModel(parse);
-            int b = parse.GetValue(batch), n = parse.GetValue(iterations);
+            var model = common.ReadModel(parse);
+            int b = parse.GetValue(batch), n = parse.GetValue(iterations), w = parse.GetValue(warmup), g = parse.GetValue(gemmSize);
+            int threads = parse.GetValue(common.Threads);
+            string p = parse.GetValue(precision) ?? "";
             OptionCheck.Require(b >= 1, "--batch", b, "must be >= 1");
             OptionCheck.Require(n >= 1, "--iterations", n, "must be >= 1");
-            using var model = v.Create(0);
-            var spec = model.Spec;
-            using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
-            using var images = randn(b, spec.Channels, spec.ImageSize, spec.ImageSize);
-            var process = Process.GetCurrentProcess();
-
-            (double Wall, double Cpu) Time(int count, Action step)
-            {
-                process.Refresh();
-                var cpu = process.TotalProcessorTime;
-                var wall = Stopwatch.StartNew();
-                for (int i = 0; i < count; i++) step();
-                process.Refresh();
-                return (wall.Elapsed.TotalSeconds, (process.TotalProcessorTime - cpu).TotalSeconds);
-            }
-
-            void TrainStep()
-            {
-                using var scope = NewDisposeScope();
-                using var output = model.forward(images);
-                output.Loss.backward();
-                optimizer.step();
-                optimizer.zero_grad();
-            }
-            model.train();
-            Time(3, TrainStep);
-            var train = Time(n, TrainStep);
-
-            model.eval();
-            int encodeBatch = 500;
-            using var evalImages = randn(encodeBatch, spec.Channels, spec.ImageSize, spec.ImageSize);
-            void EncodeStep() { using var _ = no_grad(); using var scope = NewDisposeScope(); model.Encode(evalImages); }
-            EncodeStep();
-            var encode = Time(Math.Max(1, n / 2), EncodeStep);
-            double encodeImages = encodeBatch * Math.Max(1, n / 2);
-            var c = System.Globalization.CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{v.ClassName}: {spec.ParameterCount:N0} parameters, {threads} threads"));
-            Console.WriteLine(string.Create(c, $"pre-training (batch {b}): {n * b / train.Wall:F0} images/s wall, {n * b / train.Cpu:F0} images per CPU-second"));
-            Console.WriteLine(string.Create(c, $"Encode (batch {encodeBatch}): {encodeImages / encode.Wall:F0} images/s wall, {encodeImages / encode.Cpu:F0} images per CPU-second"));
+            OptionCheck.Require(w >= 0, "--warmup", w, "must be >= 0");
+            OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
+            OptionCheck.Require(p is "fp32" or "bf16", "--precision", p, "must be fp32 or bf16");
+            OptionCheck.Require(g >= 1, "--gemm-size", g, "must be >= 1");
+            int? limit = common.ReadTrainLimit(parse);
+            string? dataset = parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null;
+            if (dataset is not null && dataset != DataSources.FashionMnistName && !Directory.Exists(dataset))
+                throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+            OptionCheck.Require(dataset is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
+            common.ApplyThreads(parse);
+            var settings = new BenchSettings(model, b, n, w, threads, p == "bf16" ? Precision.Bf16 : Precision.Fp32,
+                dataset, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g);
+            var result = Bench.Run(settings, Console.Out);
+            Console.WriteLine(result.MachineLine());
             return 0;
         }));
         return command;

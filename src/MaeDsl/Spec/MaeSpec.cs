@@ -120,7 +120,7 @@ namespace MaeDsl
         {
             get
             {
-                long patchEmbed = (long)NumPatches * PatchDim * EncoderWidth;
+                long patchEmbed = PatchEmbedMacsPerImage;
                 long encoder = EncoderDepth * BlockMacs(EncoderTokens, EncoderWidth, EncoderMlpHidden);
                 long decoderTokens = 1L + NumPatches;
                 long decoder = (long)EncoderTokens * EncoderWidth * DecoderWidth
@@ -129,6 +129,26 @@ namespace MaeDsl
                 return patchEmbed + encoder + decoder;
             }
         }
+
+        /// <summary>Multiply-accumulates of the patch embedding (the p×p stride-p convolution as a GEMM) of one image: all L patches, before masking.</summary>
+        public long PatchEmbedMacsPerImage => (long)NumPatches * PatchDim * EncoderWidth;
+
+        /// <summary>
+        /// FLOPs of one pre-training image, forward + backward, matrix products only, 2 FLOPs per multiply-accumulate.
+        /// Forward: <see cref="ForwardMacsPerImage"/> (patch embedding on all L patches; each block's qkv, q·kᵀ, attn·v,
+        /// proj, fc1, fc2 on the tokens it sees, i.e. cls + the visible patches in the encoder and cls + L in the decoder;
+        /// decoder_embed and decoder_pred). Backward: two products of the forward's size per product (the gradient of its
+        /// input and of its weight, or of both operands for the attention products), except the patch embedding, whose
+        /// input (the images) needs no gradient: only its weight gradient. So 2 × (3 × forward − patch embedding).
+        /// Not counted: LayerNorm, softmax, GELU, residual adds, the loss and the optimizer (elementwise work).
+        /// </summary>
+        public long TrainingFlopsPerImage => 2 * (3 * ForwardMacsPerImage - PatchEmbedMacsPerImage);
+
+        /// <summary>
+        /// FLOPs of one unmasked encode (<c>Encode</c>: cls + all L patches through the encoder, forward only, matrix
+        /// products only): patch embedding plus every encoder block on 1 + L tokens, 2 FLOPs per multiply-accumulate.
+        /// </summary>
+        public long EncodeFlopsPerImage => 2 * (PatchEmbedMacsPerImage + EncoderDepth * BlockMacs(1L + NumPatches, EncoderWidth, EncoderMlpHidden));
 
         static long BlockMacs(long tokens, long width, long hidden) =>
             tokens * width * 3 * width + 2 * tokens * tokens * width + tokens * width * width + 2 * tokens * width * hidden;
