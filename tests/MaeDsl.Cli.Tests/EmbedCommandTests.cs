@@ -142,7 +142,7 @@ public class EmbedCommandTests
         Synthetic.AssertOneErrorLine(Run("--checkpoint", weights, "--images", images), "--model is required");
         Synthetic.AssertOneErrorLine(Run("--checkpoint", weights, "--model", "tiny-patch7", "--images", images), "--model tiny-patch7: ");
         string broken = Synthetic.Unreadable(Path.Combine(dir.Path, "broken"));
-        Synthetic.AssertOneErrorLine(Run("--checkpoint", weights, "--model", "tiny", "--images", broken), "cannot decode");
+        Synthetic.AssertOneErrorLine(Run("--checkpoint", weights, "--model", "tiny", "--images", broken), "Supported: JPEG");
         Synthetic.AssertOneErrorLine(CliConsole.Run(["embed", "--checkpoint", weights, "--model", "tiny", "--images", images,
             "--output", Path.Combine(Synthetic.ReadOnlyFolder(dir.Path), "f.npy")]), "read-only");
         Synthetic.AssertOneErrorLine(CliConsole.Run(["embed", "--checkpoint", weights, "--model", "tiny", "--images", images,

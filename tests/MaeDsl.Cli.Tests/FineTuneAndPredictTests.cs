@@ -93,7 +93,7 @@ public class FineTuneAndPredictTests
                 Assert.Equal(1 + 2 * Classes.Length, File.ReadAllLines(one)[1].Split(',').Length);
                 // errors: an unreadable image, a read-only output
                 string broken = Synthetic.Unreadable(Path.Combine(dir.Path, "broken"));
-                Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--images", broken, "--threads", "1", "--output", one]), "cannot decode");
+                Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--images", broken, "--threads", "1", "--output", one]), "Supported: JPEG");
                 Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--images", val, "--threads", "1",
                     "--output", Path.Combine(Synthetic.ReadOnlyFolder(dir.Path), "p.csv")]), "read-only");
                 // reconstruct and embed need a pre-training checkpoint, not the fine-tuned classifier

@@ -134,7 +134,7 @@ public class ReconstructCommandTests(PretrainedRunFixture run) : IClassFixture<P
         Synthetic.AssertOneErrorLine(Run("--checkpoint", full, "--model", "tiny-patch7", "--images", images), "--model tiny-patch7: ");
         // an unreadable image
         string broken = Synthetic.Unreadable(Path.Combine(dir.Path, "broken"));
-        Synthetic.AssertOneErrorLine(Run("--checkpoint", full, "--model", "tiny", "--images", broken), "cannot decode");
+        Synthetic.AssertOneErrorLine(Run("--checkpoint", full, "--model", "tiny", "--images", broken), "Supported: JPEG");
         // a read-only output folder
         string readOnly = Synthetic.ReadOnlyFolder(dir.Path);
         Synthetic.AssertOneErrorLine(CliConsole.Run(["reconstruct", "--checkpoint", full, "--model", "tiny", "--images", images,
