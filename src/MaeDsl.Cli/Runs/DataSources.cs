@@ -46,6 +46,9 @@ public sealed class DataSources
         var folder = new ImageFolder(dataset, modelChannels);
         string? valRoot = FindValidation(dataset);
         var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels);
+        // What the listing passed over (folder symlinks, special files, dangling links): one count line per split, and the run goes on.
+        foreach (var summary in new[] { folder.SkipSummary, val?.SkipSummary })
+            if (summary is not null) Console.WriteLine($"skipped: {summary}");
         var normalization = modelChannels == 3 ? Normalization.ImageNet : Normalization.For(folder);
         return new DataSources($"ImageFolder {Path.GetFullPath(dataset)} ({folder.Count} images{(val is null ? "" : $", held-out {val.Count} in {valRoot}")})",
             folder, val, normalization, imageSize, modelChannels);
