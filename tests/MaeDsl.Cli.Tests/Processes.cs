@@ -1,49 +1,13 @@
 // Runs the dotnet CLI (or a built application) for the slow end-to-end tests: a timeout, extra environment variables,
 // a clean CLI (no telemetry, no build server), the output kept for the failure message.
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
 
 namespace MaeDsl.Cli.Tests;
 
 internal static class Processes
 {
-    public static (int ExitCode, string Output) Dotnet(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["UseSharedCompilation"] = "false";
-        start.Environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
-        // the test host's own MSBuild settings must not leak into the child build
-        foreach (string variable in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildLoadMicrosoftTargetsReadOnly" })
-            start.Environment.Remove(variable);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {timeout} in {workingDirectory}:\n{output}");
-        }
-        process.WaitForExit();
-        lock (output) return (process.ExitCode, output.ToString());
-    }
+    public static (int ExitCode, string Output) Dotnet(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        MaeDsl.Tests.Shared.DotnetProcess.Run(workingDirectory, timeout, environment, arguments);
 
     /// <summary>The repository root (this file is tests/MaeDsl.Cli.Tests/Processes.cs).</summary>
     public static string RepositoryRoot([CallerFilePath] string thisFile = "") =>
@@ -58,12 +22,7 @@ internal static class Processes
         return path;
     }
 
-    public static void DeleteQuietly(string path)
-    {
-        try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
+    public static void DeleteQuietly(string path) => MaeDsl.Tests.Shared.DotnetProcess.DeleteQuietly(path);
 
     /// <summary>The last line of <paramref name="output"/> that starts with <paramref name="prefix"/>, or null.</summary>
     public static string? LastLineStartingWith(string output, string prefix) =>
