@@ -115,6 +115,7 @@ internal static class Synthetic
     {
         string folder = Path.Combine(parent, "read-only");
         Directory.CreateDirectory(folder);
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the read-only folder is made with Unix permission bits");
         File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         return folder;
     }
