@@ -6,7 +6,7 @@
 //   precision     fp32 vs bf16: ViT-B/16 training step and unmasked encode, with the Amdahl bounds
 //   precision-curve  the tiny model's loss curves over 1,000 Fashion-MNIST steps, fp32 vs bf16, two seeds each (a PNG)
 //   matmul        a large matmul in fp32 and bf16 (which kernel rate each gets)
-//   attention     fused scaled-dot-product attention in fp32 / bf16 against the explicit bf16 form
+//   attention     fused scaled-dot-product attention in fp32 / bf16 against the explicit bf16 form (--shapes vit-b|tiny)
 //   memory        RSS and live tensors over the tiny model's pre-training steps, under a GC heap limit
 //   generator     the source generator's cold run and its run after a one-character edit
 //
