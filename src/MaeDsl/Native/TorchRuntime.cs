@@ -32,6 +32,7 @@ public static class TorchRuntime
     {
         try
         {
+            NativeSettings.Apply();   // before libtorch (and libgomp) load
             TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU);
             using var probe = TorchSharp.torch.zeros(1);
             return null;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MaeDsl.Native;
 
 namespace MaeDsl.Tests.Native;
@@ -41,5 +42,21 @@ public class TorchRuntimeTests
         var message = TorchRuntime.Explain(new DllNotFoundException("libLibTorchSharp.so"), linux: true, "/usr/lib/libstdc++.so.6", "GLIBCXX_3.4.33");
         Assert.Contains("which is new enough", message);
         Assert.DoesNotContain("install-native-deps", message);
+    }
+}
+
+public class NativeSettingsTests
+{
+    [DllImport("libc")]
+    static extern IntPtr getenv(string name);
+
+    [Fact]
+    public void Loading_libtorch_sets_libgomps_spin_count_in_the_native_environment_unless_the_user_chose_one()
+    {
+        TorchRuntime.EnsureLoaded();
+        if (!OperatingSystem.IsLinux()) return;
+        string? native = Marshal.PtrToStringAnsi(getenv("GOMP_SPINCOUNT"));
+        bool userChose = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null;
+        Assert.Equal(userChose ? Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") : NativeSettings.GompSpinCount, native);
     }
 }
