@@ -208,4 +208,28 @@ public class RandAugmentTests(ITestOutputHelper output)
         foreach (var v in a.Data) Assert.Equal(v, MathF.Round(v * 255f) / 255f);
         Assert.Throws<ArgumentException>(() => ra.Apply(Gradient(1, 24), Seeds.Random(3, Seeds.Streams.Augment, 1, 5)));   // 1 channel needs a 1-channel fill
     }
+
+    [Fact]
+    public void The_fine_tune_transform_puts_RandAugment_after_crop_and_flip_and_its_batches_do_not_depend_on_worker_threads()
+    {
+        MaeDsl.Native.TorchRuntime.EnsureLoaded();
+        var on = Assert.IsType<Compose>(MaeDsl.Training.FineTuning.FineTuner.TrainTransform(16, 1, Normalization.FashionMnist));
+        Assert.Equal([typeof(RandomResizedCrop), typeof(RandomHorizontalFlip), typeof(RandAugment), typeof(Normalize)], on.Transforms.Select(t => t.GetType()));
+        Assert.Equal(new byte[] { 73 }, ((RandAugment)on.Transforms[2]).Fill);
+        var off = Assert.IsType<Compose>(MaeDsl.Training.FineTuning.FineTuner.TrainTransform(16, 1, Normalization.FashionMnist, autoAugment: "none"));
+        Assert.DoesNotContain(off.Transforms, t => t is RandAugment);
+
+        var data = new SyntheticDataset(24, channels: 3, height: 20, width: 20, numClasses: 3, seed: 4);
+        float[] Epoch(int workers, string aa)
+        {
+            var loader = new BatchLoader(data, 8, MaeDsl.Training.FineTuning.FineTuner.TrainTransform(16, 3, Normalization.ImageNet, autoAugment: aa),
+                shuffle: true, dropLast: true, seed: 9, workers: workers);
+            var values = new List<float>();
+            foreach (var batch in loader.Epoch(2)) using (batch) values.AddRange(batch.Images.data<float>().ToArray());
+            return values.ToArray();
+        }
+        var one = Epoch(1, RandAugmentConfig.FineTuneDefault);
+        Assert.Equal(one, Epoch(2, RandAugmentConfig.FineTuneDefault));
+        Assert.NotEqual(one, Epoch(1, "none"));
+    }
 }
