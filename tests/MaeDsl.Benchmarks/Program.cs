@@ -9,6 +9,7 @@
 //   attention     fused scaled-dot-product attention in fp32 / bf16 against the explicit bf16 form (--shapes vit-b|tiny)
 //   memory        RSS and live tensors over the tiny model's pre-training steps, under a GC heap limit
 //   generator     the source generator's cold run and its run after a one-character edit
+//   randaugment   the fine-tuning loader's images/s without and with RandAugment (rand-m9-mstd0.5-inc1)
 //
 // docs/benchmarks.md has the commands, the figures and what they mean.
 using MaeDsl.Benchmarks;
@@ -22,6 +23,7 @@ var subcommands = new Dictionary<string, Func<Options, int>>
     ["attention"] = AttentionBench.Run,
     ["memory"] = MemoryBench.Run,
     ["generator"] = GeneratorBench.Run,
+    ["randaugment"] = RandAugmentBench.Run,
 };
 
 if (args.Length == 0 || !subcommands.TryGetValue(args[0], out var run))

@@ -1,5 +1,6 @@
 // Fine-tuning from official released weights (an encoder-only official .pth made from the reference checkpoint with the
-// decoder dropped), then `predict` with the class names the fine-tuned checkpoint records; predict's error paths.
+// decoder dropped), then `predict` (on loose images and on the ImageFolder through --dataset) with the class names the
+// fine-tuned checkpoint records; predict's error paths.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -85,6 +86,24 @@ public class FineTuneAndPredictTests
                 string again = output + ".again.csv";
                 Assert.Equal(0, CliConsole.Run(["predict", "--checkpoint", file, "--images", val, "--top", "2", "--threads", "1", "--output", again]).ExitCode);
                 Assert.Equal(File.ReadAllBytes(output), File.ReadAllBytes(again));
+                // --dataset: the ImageFolder root, its val sibling by default (the same images in the same order as --images val), --split train, --limit
+                string viaDataset = output + ".dataset.csv";
+                var onVal = CliConsole.Run(["predict", "--checkpoint", file, "--dataset", train, "--top", "2", "--threads", "1", "--output", viaDataset]);
+                Assert.True(onVal.ExitCode == 0, onVal.ToString());
+                // the same files in the same order; the ImageFolder's evaluation transform is util/datasets.py's (resize to 32/0.875,
+                // centre crop 32) where loose images of the model's size are only normalised: the probabilities differ a little
+                var loose = File.ReadAllLines(output).Select(l => l.Split(',')).ToArray();
+                var viaFolder = File.ReadAllLines(viaDataset).Select(l => l.Split(',')).ToArray();
+                Assert.Equal(loose.Select(f => f[0]), viaFolder.Select(f => f[0]));
+                foreach (var (a, b) in loose.Skip(1).Zip(viaFolder.Skip(1)))
+                    Assert.InRange(double.Parse(a[2], CultureInfo.InvariantCulture) - double.Parse(b[2], CultureInfo.InvariantCulture), -0.01, 0.01);
+                var onTrain = CliConsole.Run(["predict", "--checkpoint", file, "--dataset", train, "--split", "train", "--limit", "5", "--threads", "1", "--output", viaDataset]);
+                Assert.True(onTrain.ExitCode == 0, onTrain.ToString());
+                var trainRows = File.ReadAllLines(viaDataset)[1..];
+                Assert.Equal(5, trainRows.Length);
+                Assert.All(trainRows, row => Assert.StartsWith(train + Path.DirectorySeparatorChar, row, StringComparison.Ordinal));
+                Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--dataset", Path.Combine(dir.Path, "no-such-folder"), "--output", viaDataset]), "no-such-folder");
+                Synthetic.AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", file, "--dataset", train, "--split", "val", "--output", viaDataset]), "--split");
                 // a single file; --top beyond the classes gives every class
                 string one = Path.Combine(dir.Path, "one.csv");
                 var single = CliConsole.Run(["predict", "--checkpoint", file, "--images", expectedImages[0], "--top", "10", "--threads", "1", "--output", one]);

@@ -67,7 +67,7 @@ internal static class EmbedCommand
             Console.WriteLine($"index: {indexPath}");
             Console.WriteLine($"output: {outputPath}");
             return 0;
-        }));
+        }, "embed", () => $"{parse.GetValue(output)} and its index"));
         return command;
     }
 

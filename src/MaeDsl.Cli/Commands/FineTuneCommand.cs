@@ -17,7 +17,7 @@ internal static class FineTuneCommand
     public static Command Create(bool useDefault = true)
     {
         var defaults = new FineTuneOptions();
-        var command = new Command("finetune", $"Fine-tune a model's encoder end to end (main_finetune.py recipe; RandAugment not implemented)");
+        var command = new Command("finetune", $"Fine-tune a model's encoder end to end (main_finetune.py recipe)");
         var run = new ClassifierRunArguments(defaults, "fine-tune");
         var layerDecay = new Option<double>("--layer-decay") { DefaultValueFactory = _ => defaults.LayerDecay };
         var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => defaults.DropPath };
@@ -26,10 +26,11 @@ internal static class FineTuneCommand
         var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => defaults.Mixup };
         var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => defaults.Cutmix };
         var reprob = new Option<double>("--reprob") { Description = "Random erasing probability", DefaultValueFactory = _ => defaults.RandomErasing };
+        var aa = new Option<string>("--aa") { Description = $"RandAugment, timm's config string ({MaeDsl.Data.RandAugmentConfig.Grammar})", DefaultValueFactory = _ => defaults.AutoAugment };
         var clsToken = new Option<bool>("--cls-token") { Description = "Classify from the cls token + norm instead of global pooling + fc_norm" };
         var vitBase = new Option<bool>("--vit-base-recipe") { Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
         var data = new EvalArguments(useDefault);
-        run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, clsToken, vitBase);
+        run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
 
         command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
@@ -39,7 +40,7 @@ internal static class FineTuneCommand
                 {
                     LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
                     LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
-                    RandomErasing = parse.GetValue(reprob), GlobalPool = !parse.GetValue(clsToken),
+                    RandomErasing = parse.GetValue(reprob), AutoAugment = parse.GetValue(aa)!, GlobalPool = !parse.GetValue(clsToken),
                 };
                 options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
                 var vitB = RecipePresets.VitBaseFineTune;

@@ -10,31 +10,38 @@ using static TorchSharp.torch;
 
 namespace MaeDsl.Cli;
 
-/// <summary><c>predict</c>: top-k classes per image, as a CSV.</summary>
+/// <summary><c>predict</c>: top-k classes per image of loose images (--images) or of a dataset's split (--dataset), as a CSV.</summary>
 internal static class PredictCommand
 {
     public static Command Create(bool useDefault = true)
     {
         var command = new Command("predict", "Classify images with a fine-tuned checkpoint: the top-k classes and probabilities of each image, as a CSV");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt (or its .safetensors) written by finetune or linprobe", Required = true };
-        var images = new Option<string>("--images") { Description = "An image file or a folder of images", Required = true };
+        var images = new Option<string?>("--images") { Description = "An image file or a folder of images. Default: the --split split of --dataset" };
+        var split = new Option<string>("--split") { Description = "With --dataset: 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling) or 'train'", DefaultValueFactory = _ => "test" };
+        var limit = new Option<int?>("--limit") { Description = "Classify the first N images only" };
         var top = new Option<int>("--top") { Description = "Classes per image", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
-        command.Options.Add(common.Threads);
-        foreach (var o in new Option[] { checkpoint, images, top, batch, output }) command.Options.Add(o);
+        common.AddTo(command, common.Model, common.TrainLimit, common.Seed);   // --dataset, --data-dir, --threads: the model is the checkpoint's
+        foreach (var o in new Option[] { checkpoint, images, split, limit, top, batch, output }) command.Options.Add(o);
 
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);
+            int? n = parse.GetValue(limit);
+            string which = parse.GetValue(split)!;
             Training.OptionCheck.Require(k >= 1, "--top", k, "must be >= 1");
             Training.OptionCheck.Require(batchSize >= 1, "--batch", batchSize, "must be >= 1");
+            Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
+            Training.OptionCheck.Require(which is "train" or "test", "--split", which, "'train' or 'test'");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
-            string imagePath = parse.GetValue(images)!;
-            if (!File.Exists(imagePath) && !Directory.Exists(imagePath))
+            string? imagePath = parse.GetValue(images);
+            if (imagePath is not null && !File.Exists(imagePath) && !Directory.Exists(imagePath))
                 throw new FileNotFoundException($"--images '{imagePath}' is neither an image file nor a folder");
+            if (imagePath is null) DataSources.CheckName(parse.GetValue(common.Dataset)!);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
@@ -45,8 +52,8 @@ internal static class PredictCommand
                 names = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToArray();
             }
             k = Math.Min(k, model.NumClasses);
-            var inputs = ImageInputs.Open(parse.GetValue(images), DataSources.FashionMnistName, null, model.Spec.ImageSize, model.Spec.Channels,
-                CheckpointSource.RecordedNormalization(config), "test", null);
+            var inputs = ImageInputs.Open(imagePath, parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
+                CheckpointSource.RecordedNormalization(config), which, n);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
             var csv = new StringBuilder("image");
@@ -79,6 +86,7 @@ internal static class PredictCommand
                             if (shown.Count < 20)
                                 shown.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: {names[(int)ids[i * k]]} ({probs[i * k]:F4})"));
                         }
+                        cancel.ThrowIfCancellationRequested();
                         report(done);
                     }
                 }
@@ -88,7 +96,7 @@ internal static class PredictCommand
             AtomicFile.Write(outputPath, stream => { var bytes = new UTF8Encoding(false).GetBytes(csv.ToString()); stream.Write(bytes); });
             Console.WriteLine($"output: {outputPath}");
             return 0;
-        }));
+        }, "predict", () => parse.GetValue(output)!));
         return command;
     }
 }

@@ -47,6 +47,7 @@ internal static class ResultsCommand
         var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
         var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
         var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.RandomErasing };
+        var finetuneAa = new Option<string>("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = off)", DefaultValueFactory = _ => ftDefaults.AutoAugment };
         var finetuneCrop = new Option<double>("--finetune-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
         var scratchLayerDecay = new Option<double>("--scratch-layer-decay") { Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)", DefaultValueFactory = _ => 1.0 };
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
@@ -54,7 +55,7 @@ internal static class ResultsCommand
         var pretrain = new PretrainArguments(useDefault);
         pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange]); // results keeps its pre-training in --work
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
-                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneCrop, scratchLayerDecay,
+                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneAa, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
             command.Options.Add(o);
 
@@ -120,7 +121,7 @@ internal static class ResultsCommand
             {
                 NumClasses = train.NumClasses, EvalCropPct = cropPct,
                 Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false },
-                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
+                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
             var scratchOptions = ftOptions with { LayerDecay = parse.GetValue(scratchLayerDecay) };

@@ -1,6 +1,6 @@
 // Ctrl-C (SIGINT) and SIGTERM: the first asks a training command to stop after its current step (it then writes a
-// mid-epoch checkpoint and prints the command that resumes); a second one, or one during a command that cannot stop
-// cleanly, exits at once with one line. System.CommandLine's own handling (and its termination timeout) is off.
+// mid-epoch checkpoint and prints the command that resumes), or embed/predict to stop after the current batch (writing
+// nothing); a second one, or one during a command that cannot stop cleanly, exits at once with one line. System.CommandLine's own handling (and its termination timeout) is off.
 using System.Runtime.InteropServices;
 
 namespace MaeDsl.Cli;
@@ -25,8 +25,17 @@ internal sealed class StopSignals : IDisposable
     /// <summary>Handles the signals until disposed; the first one cancels <paramref name="cancel"/>.</summary>
     public static StopSignals Install(CancellationTokenSource cancel) => current = new StopSignals(cancel);
 
-    /// <summary>Set by a command whose body stops cleanly on cancellation (the training commands); otherwise a signal exits at once.</summary>
+    /// <summary>Set by a command whose body stops cleanly on cancellation (the training commands, embed, predict); otherwise a signal exits at once.</summary>
     public static volatile bool Cooperative;
+
+    /// <summary>What a cooperative command says on the first signal and after a second one.</summary>
+    internal sealed record Wording(string Finishing, string AtOnce);
+
+    /// <summary>The training commands' wording: a checkpoint is written, and is the resume point.</summary>
+    internal static readonly Wording Training = new("finishing the current step, then writing a checkpoint (again to exit at once)", "the last checkpoint written is the resume point");
+
+    /// <summary>The wording of the running cooperative command (<see cref="Training"/> unless it sets its own).</summary>
+    internal static volatile Wording Says = Training;
 
     /// <summary>The exit code of a stop: 143 after SIGTERM, else 130 (SIGINT, or the caller's token).</summary>
     public static int ExitCode => current?.received is SigtermExit ? SigtermExit : SigintExit;
@@ -40,10 +49,10 @@ internal sealed class StopSignals : IDisposable
         int code = context.Signal == PosixSignal.SIGTERM ? SigtermExit : SigintExit;
         string name = context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
         if (Interlocked.CompareExchange(ref received, code, 0) != 0)
-            ExitNow(code, $"stopped at once ({name} again): the last checkpoint written is the resume point");
+            ExitNow(code, $"stopped at once ({name} again): {Says.AtOnce}");
         if (!Cooperative)
             ExitNow(code, $"stopped ({name})");
-        Console.Out.WriteLine($"{name}: finishing the current step, then writing a checkpoint (again to exit at once)");
+        Console.Out.WriteLine($"{name}: {Says.Finishing}");
         Console.Out.Flush();
         ThreadPool.QueueUserWorkItem(_ => { try { cancel.Cancel(); } catch (ObjectDisposedException) { } });
     }

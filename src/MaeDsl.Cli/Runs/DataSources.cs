@@ -41,8 +41,7 @@ public sealed class DataSources
             return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test{(modelChannels == 1 ? "" : $", grey → {modelChannels} channels")})",
                 ForModel(train, modelChannels), ForModel(test, modelChannels), Normalization.FashionMnist, imageSize, modelChannels);
         }
-        if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+        CheckName(dataset);
         var folder = new ImageFolder(dataset, modelChannels);
         string? valRoot = FindValidation(dataset);
         var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels);
@@ -52,6 +51,13 @@ public sealed class DataSources
         var normalization = modelChannels == 3 ? Normalization.ImageNet : Normalization.For(folder);
         return new DataSources($"ImageFolder {Path.GetFullPath(dataset)} ({folder.Count} images{(val is null ? "" : $", held-out {val.Count} in {valRoot}")})",
             folder, val, normalization, imageSize, modelChannels);
+    }
+
+    /// <summary>Refuses (one line) a --dataset that is neither Fashion-MNIST nor an existing folder, before anything is loaded.</summary>
+    public static void CheckName(string dataset)
+    {
+        if (!string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(dataset))
+            throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
     }
 
     /// <summary>What config.json's "inputs" records as the dataset: its name, or the ImageFolder root's absolute path.</summary>
@@ -73,8 +79,9 @@ public sealed class DataSources
 
     public IImageTransform PretrainTransform(double minScale = 0.2) => Transforms.Pretrain(ImageSize, Normalization, minScale);
 
-    public IImageTransform EvalTransform(IImageDataset d) =>
-        NativeSize(d) ? Transforms.NormalizeOnly(Normalization) : Transforms.Eval(ImageSize, Normalization);
+    /// <summary>The evaluation transform of <paramref name="d"/>, normalising with <paramref name="normalization"/> (default: the data's).</summary>
+    public IImageTransform EvalTransform(IImageDataset d, Normalization? normalization = null) =>
+        NativeSize(d) ? Transforms.NormalizeOnly(normalization ?? Normalization) : Transforms.Eval(ImageSize, normalization ?? Normalization);
 
     static IImageDataset ForModel(IImageDataset d, int channels) => d.Channels == channels ? d : new ChannelConvertedDataset(d, channels);
 

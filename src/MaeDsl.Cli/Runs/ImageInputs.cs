@@ -75,7 +75,8 @@ public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf,
         var subset = SubsetDataset.First(source, limit);
         var root = source is ImageFolder folder ? folder : null;
         string splitName = test ? "test" : "train";
-        return new ImageInputs(subset, i => root?.PathOf(i) ?? $"{dataset}:{splitName}:{i}", data.EvalTransform(source), data.Normalization,
+        var recordedOrData = recorded ?? data.Normalization;   // the model's own normalisation, when its checkpoint records it
+        return new ImageInputs(subset, i => root?.PathOf(i) ?? $"{dataset}:{splitName}:{i}", data.EvalTransform(source, recordedOrData), recordedOrData,
             $"{subset.Count} {splitName} image(s) of {data.Description}", data);
     }
 }

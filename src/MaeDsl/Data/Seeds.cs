@@ -23,7 +23,7 @@ public static class Seeds
     {
         /// <summary>The permutation of the dataset for an epoch: path (DataOrder, epoch).</summary>
         public const long DataOrder = 1;
-        /// <summary>Per-item augmentation (crop, flip): path (Augment, epoch, dataset index).</summary>
+        /// <summary>Per-item augmentation (crop, flip, RandAugment): path (Augment, epoch, dataset index).</summary>
         public const long Augment = 2;
         /// <summary>MAE masking noise: path (MaskNoise, epoch, step) by convention of the training runners.</summary>
         public const long MaskNoise = 3;

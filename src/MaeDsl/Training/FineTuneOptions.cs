@@ -1,13 +1,14 @@
 // FineTuneOptions: the fine-tuning recipe's own options (main_finetune.py): layer decay, drop path, Mixup/CutMix,
-// label smoothing, random erasing.
+// label smoothing, random erasing, RandAugment.
 namespace MaeDsl.Training;
 
 /// <summary>
 /// End-to-end fine-tuning, with the defaults of the official <c>main_finetune.py</c> and its documented command
 /// (<see cref="RecipePresets.OfficialFineTuneRun"/>: blr 1e-3, AdamW wd 0.05, warmup 5 epochs, min lr 1e-6; mixup 0.8,
 /// cutmix 1.0, label smoothing 0.1, random erasing 0.25, drop path 0.1, layer decay 0.75, global pooling).
-/// RandAugment (<c>--aa rand-m9-mstd0.5-inc1</c>) is not implemented: the training transform is RandomResizedCrop
-/// (scale 0.08–1, bicubic) + flip + normalise. FINETUNE.md's ViT-B recipe is <see cref="RecipePresets.VitBaseFineTune"/>.
+/// The training transform is timm's create_transform(is_training) as main_finetune.py builds it: RandomResizedCrop
+/// (scale 0.08–1, bicubic) + flip + RandAugment (<c>--aa rand-m9-mstd0.5-inc1</c>, <see cref="Data.RandAugment"/>) + normalise,
+/// then random erasing on the batch. FINETUNE.md's ViT-B recipe is <see cref="RecipePresets.VitBaseFineTune"/>.
 /// </summary>
 public sealed record FineTuneOptions : ClassifierOptions
 {
@@ -25,6 +26,8 @@ public sealed record FineTuneOptions : ClassifierOptions
     public double MixupSwitchProb { get; init; } = 0.5;
     /// <summary>Random-erasing probability (mode pixel, one box); 0 disables it.</summary>
     public double RandomErasing { get; init; } = 0.25;
+    /// <summary>timm's RandAugment config string (<c>--aa</c>, grammar of <see cref="Data.RandAugmentConfig"/>); "none" or empty disables it.</summary>
+    public string AutoAugment { get; init; } = Data.RandAugmentConfig.FineTuneDefault;
 
     [System.Text.Json.Serialization.JsonIgnore] public bool MixupActive => Mixup > 0 || Cutmix > 0;
 
@@ -39,5 +42,6 @@ public sealed record FineTuneOptions : ClassifierOptions
         OptionCheck.Require(MixupProb is >= 0 and <= 1, "--mixup-prob", MixupProb, "must be in [0, 1]");
         OptionCheck.Require(MixupSwitchProb is >= 0 and <= 1, "--mixup-switch-prob", MixupSwitchProb, "must be in [0, 1]");
         OptionCheck.Require(RandomErasing is >= 0 and <= 1, "--reprob", RandomErasing, "must be in [0, 1]");
+        OptionCheck.Require(Data.RandAugmentConfig.TryParse(AutoAugment, out _, out string? aaError), "--aa", AutoAugment, aaError ?? "");
     }
 }

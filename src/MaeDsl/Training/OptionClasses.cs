@@ -79,7 +79,8 @@ public static class OptionClasses
             (nameof(FineTuneOptions.Cutmix), "cutmix", T),
             (nameof(FineTuneOptions.MixupProb), "mixup-prob", T),
             (nameof(FineTuneOptions.MixupSwitchProb), "mixup-switch-prob", T),
-            (nameof(FineTuneOptions.RandomErasing), "reprob", T)),
+            (nameof(FineTuneOptions.RandomErasing), "reprob", T),
+            (nameof(FineTuneOptions.AutoAugment), "aa", T)),
         [typeof(LinearProbeOptions)] = Rules((nameof(LinearProbeOptions.Run), "run", B)),
     };
 
@@ -143,7 +144,8 @@ public static class OptionClasses
 
     /// <summary>
     /// Every difference between a checkpoint's configuration and this run's, as the user names the options. Keys the
-    /// checkpoint does not record (files written by older builds) are not compared.
+    /// checkpoint does not record (files written by older builds) are not compared, except those of
+    /// <see cref="ImpliedByOlderFiles"/>, compared with the value those builds ran with.
     /// </summary>
     public static IReadOnlyList<OptionChange> Compare(RunConfig checkpoint, RunConfig run, Type optionsType)
     {
@@ -155,6 +157,8 @@ public static class OptionClasses
         foreach (var p in RecordedProperties(optionsType).Where(p => p.Name != "Run"))
             if (checkpoint.Options.ContainsKey(Key(p.Name)))
                 Add(Find(optionsType, p.Name), checkpoint.Options, run.Options, Key(p.Name));
+            else if (ImpliedByOlderFiles.TryGetValue(Key(p.Name), out var implied))
+                Add(Find(optionsType, p.Name), new JsonObject { [Key(p.Name)] = implied }, run.Options, Key(p.Name));
         if (checkpoint.Spec is not null && run.Spec is not null)
         {
             var a = checkpoint.ToJson()["spec"]!.AsObject();
@@ -176,6 +180,9 @@ public static class OptionClasses
             changes.Add(new OptionChange(name, rule.Class, x, y));
         }
     }
+
+    /// <summary>Options added after runs were written without them, and what those runs did: a fine-tune before RandAugment had none.</summary>
+    public static IReadOnlyDictionary<string, string> ImpliedByOlderFiles { get; } = new Dictionary<string, string> { ["auto_augment"] = "none" };
 
     static IReadOnlyDictionary<string, OptionRule> Rules(params (string Key, string Name, OptionClass Class)[] rules) =>
         rules.ToDictionary(r => r.Key, r => new OptionRule(r.Name, r.Class));

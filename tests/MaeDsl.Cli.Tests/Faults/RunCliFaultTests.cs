@@ -55,7 +55,7 @@ public class RunCliFaultTests
         ["--warmup-epochs"] = "-1", ["--weight-decay"] = "-1", ["--mask-ratio"] = "1.5", ["--min-crop-scale"] = "0", ["--checkpoint-every"] = "0",
         ["--checkpoint-every-steps"] = "-1", ["--train-limit"] = "0", ["--test-limit"] = "0", ["--eval-limit"] = "0", ["--iterations"] = "0",
         ["--limit"] = "0", ["--split"] = "neither", ["--recipe"] = "neither", ["--allow-change"] = "threads", ["--layer-decay"] = "0",
-        ["--drop-path"] = "1", ["--smoothing"] = "1", ["--mixup"] = "-1", ["--cutmix"] = "-1", ["--reprob"] = "2", ["--clip-grad"] = "0",
+        ["--drop-path"] = "1", ["--smoothing"] = "1", ["--mixup"] = "-1", ["--cutmix"] = "-1", ["--reprob"] = "2", ["--aa"] = "rand-m9-x1", ["--finetune-aa"] = "augmix-m5", ["--clip-grad"] = "0",
         ["--model"] = "no-such-model", ["--dataset"] = "/no/such/folder", ["--resume"] = "/no/such/run.ckpt", ["--pretrained"] = "/no/such/run.ckpt",
         ["--checkpoint"] = "/no/such/run.ckpt", ["--pretrain-seconds"] = "-1", ["--labelled-limit"] = "0",
         ["--finetune-epochs"] = "0", ["--finetune-batch"] = "0", ["--finetune-warmup"] = "-1", ["--finetune-mixup"] = "-1", ["--finetune-cutmix"] = "-1",

@@ -1,6 +1,6 @@
 // Signals and crashes of a training run (issue 10), tried on the runner as a child process (examples/Quickstart, started
 // directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch, SIGINT twice, SIGKILL at a seeded step. A resume
-// after each gives the uninterrupted run's losses and weights bit for bit.
+// after each gives the uninterrupted run's losses and weights bit for bit. SIGINT during embed: it stops, writing nothing.
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
@@ -96,6 +96,22 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         return r;
     }
 
+    /// <summary>Runs the runner with <paramref name="args"/>, sends <paramref name="signal"/> once its stdout shows <paramref name="seen"/>, and waits for it to exit.</summary>
+    CliResult SignalWhenSeen(string[] args, string seen, string signal, TimeSpan finish)
+    {
+        CliResult r;
+        using (var child = new Child(args))
+        {
+            var shown = child.WaitFor(seen);
+            child.Start();
+            Assert.True(shown.Wait(TimeSpan.FromMinutes(3)), child.ToString());
+            child.Signal(signal);
+            r = child.Finish(finish);
+        }
+        log.WriteLine(r.ToString());
+        return r;
+    }
+
     static readonly Lazy<string> Reference = new(() =>
     {
         string output = Processes.TempDirectory("maedsl-fault-reference");
@@ -134,16 +150,7 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         string reference = Reference.Value;
         string output = Processes.TempDirectory("maedsl-fault-sigterm");
         string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "20"];
-        CliResult stopped;
-        using (var child = new Child(args))
-        {
-            var midEpoch = child.WaitFor("iteration 20: checkpoint");   // inside epoch 2 (iterations 16..31)
-            child.Start();
-            Assert.True(midEpoch.Wait(TimeSpan.FromMinutes(3)), child.ToString());
-            child.Signal("TERM");
-            stopped = child.Finish(TimeSpan.FromMinutes(2));
-        }
-        log.WriteLine(stopped.ToString());
+        var stopped = SignalWhenSeen(args, "iteration 20: checkpoint", "TERM", TimeSpan.FromMinutes(2));   // inside epoch 2 (iterations 16..31)
         Assert.Equal(143, stopped.ExitCode);
         AssertNoTrace(stopped);
         var lines = stopped.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -208,5 +215,22 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         Assert.Equal(130, r.ExitCode);
         AssertNoTrace(r);
         Assert.Equal("stopped at once (SIGINT again): the last checkpoint written is the resume point", r.Error.Trim());
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigint_during_embed_stops_after_the_batch_and_leaves_no_file_not_even_a_partial_one()
+    {
+        string checkpoint = Path.Combine(Reference.Value, "checkpoints", "checkpoint-last.ckpt");
+        string folder = Processes.TempDirectory("maedsl-fault-embed-sigint"), output = Path.Combine(folder, "features.npy");
+        // Fashion-MNIST's 60,000 training images at batch 8: far longer than the signal takes to arrive
+        string[] args = ["embed", "--checkpoint", checkpoint, "--batch", "8", "--threads", "1", "--output", output];
+        var r = SignalWhenSeen(args, "embedded ", "INT", TimeSpan.FromSeconds(60));
+        Assert.Equal(130, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.Contains("SIGINT: stopping embed after the current batch; nothing is written", r.Out);
+        Assert.Equal($"stopped (SIGINT): nothing written: embed writes {output} and its index only once every image is done", r.Error.Trim());
+        Assert.DoesNotContain("resume point", r.Error);
+        Assert.Empty(Directory.GetFileSystemEntries(folder));   // no features.npy, no index, no temporary file
     }
 }

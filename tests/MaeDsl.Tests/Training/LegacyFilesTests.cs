@@ -168,6 +168,17 @@ public class LegacyFilesTests
         AssertCurrentLayout(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, RunConfig.FileName)))!.AsObject());
     }
 
+    /// <summary>The options of the old fine-tuning run, resuming its epoch-0 checkpoint into <paramref name="dir"/>.</summary>
+    static FineTuneOptions OldFineTuneRun(string dir) => new()
+    {
+        NumClasses = 4, EvalCropPct = 1.0,
+        Run = RecipePresets.OfficialFineTuneRun with
+        {
+            Epochs = 2, BatchSize = 16, Lr = 2e-3, WarmupEpochs = 1, MinLr = 1e-5, OutputDir = dir, TensorBoard = false, Workers = 1, Seed = 3,
+            Resume = Legacy("finetune-epoch0.ckpt"),
+        },
+    };
+
     [Fact]
     public void AnOldFineTuningCheckpointResumesIntoTheOldRunsLossesAndAccuracy()
     {
@@ -175,15 +186,7 @@ public class LegacyFilesTests
         string dir = NewDir("finetune");
         File.Copy(Legacy("finetune-eval.csv"), Path.Combine(dir, EvalLog.CsvFileName));
         var data = new SyntheticDataset(32, channels: 1, height: 16, width: 16, numClasses: 4, seed: 2);
-        var options = new FineTuneOptions
-        {
-            NumClasses = 4, EvalCropPct = 1.0,
-            Run = RecipePresets.OfficialFineTuneRun with
-            {
-                Epochs = 2, BatchSize = 16, Lr = 2e-3, WarmupEpochs = 1, MinLr = 1e-5, OutputDir = dir, TensorBoard = false, Workers = 1, Seed = 3,
-                Resume = Legacy("finetune-epoch0.ckpt"),
-            },
-        };
+        var options = OldFineTuneRun(dir) with { AutoAugment = "none" };   // the old run had no RandAugment
         using var mae = new SpecMae(FineTunerTests.Tiny, seed: 42);
         using var model = FineTuner.FromPretrained(mae, options);
         using var tuner = new FineTuner(model, options);
@@ -191,6 +194,21 @@ public class LegacyFilesTests
         AssertSameLosses("finetune-metrics.csv", dir, fromStep: 2);
         var old = EvalLog.Read(Legacy("finetune-eval.csv"));
         Assert.Equal(old.Select(e => (e.Epoch, e.Top1, e.Top5, e.TestLoss, e.TrainLoss)), result.Evals.Select(e => (e.Epoch, e.Top1, e.Top5, e.TestLoss, e.TrainLoss)));
+    }
+
+    [Fact]
+    public void An_old_fine_tuning_checkpoint_records_no_RandAugment_so_resuming_it_with_the_new_default_is_refused_naming_aa()
+    {
+        torch.set_num_threads(1);
+        string dir = NewDir("finetune-aa");
+        var data = new SyntheticDataset(32, channels: 1, height: 16, width: 16, numClasses: 4, seed: 2);
+        var options = OldFineTuneRun(dir);   // AutoAugment left at its default, rand-m9-mstd0.5-inc1
+        using var mae = new SpecMae(FineTunerTests.Tiny, seed: 42);
+        using var model = FineTuner.FromPretrained(mae, options);
+        using var tuner = new FineTuner(model, options);
+        var e = Assert.Throws<InvalidDataException>(() => tuner.Run(data, data, FineTunerTests.Norm, console: TextWriter.Null));
+        Assert.Contains("--aa: checkpoint none, this run rand-m9-mstd0.5-inc1", e.Message);
+        Assert.Contains("--allow-change aa", e.Message);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public class LossTrajectoryTests
             },
             NumClasses = 4, GlobalPool = true, MinCropScale = 0.08, EvalCropPct = 1.0, EvalPeriod = 2,
             LayerDecay = 0.75, DropPath = 0.1, LabelSmoothing = 0.1, Mixup = 0.8, Cutmix = 1.0,
-            MixupProb = 1.0, MixupSwitchProb = 0.5, RandomErasing = 0.25,
+            MixupProb = 1.0, MixupSwitchProb = 0.5, RandomErasing = 0.25, AutoAugment = "rand-m9-mstd0.5-inc1",
         };
         var train = new SyntheticDataset(208, channels: 1, height: 28, width: 28, numClasses: 4, seed: 12);
         var val = new SyntheticDataset(32, channels: 1, height: 28, width: 28, numClasses: 4, seed: 13);

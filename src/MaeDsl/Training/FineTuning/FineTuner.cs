@@ -70,9 +70,21 @@ public sealed class FineTuner : IDisposable
         }
     }
 
-    /// <summary>The training transform of build_transform(is_train=True) without RandAugment: RandomResizedCrop (scale MinCropScale–1, bicubic) + flip + normalise.</summary>
-    public static IImageTransform TrainTransform(int size, Normalization normalization, double minCropScale = 0.08) =>
-        Transforms.Pretrain(size, normalization, minCropScale);
+    /// <summary>
+    /// The training transform of build_transform(is_train=True), timm's create_transform order: RandomResizedCrop (scale
+    /// MinCropScale–1, bicubic) + flip + RandAugment (<paramref name="autoAugment"/>, skipped when "none"; fill timm's
+    /// img_mean from <paramref name="normalization"/>) + normalise. Random erasing follows on the batch (<see cref="TrainingLoss"/>).
+    /// </summary>
+    public static IImageTransform TrainTransform(int size, int channels, Normalization normalization, double minCropScale = 0.08,
+        string? autoAugment = RandAugmentConfig.FineTuneDefault)
+    {
+        var crop = new RandomResizedCrop(size, minCropScale, 1.0);
+        var flip = new RandomHorizontalFlip(0.5);
+        var normalize = new Normalize(normalization.Mean, normalization.Std);
+        return RandAugmentConfig.Parse(autoAugment) is { } config
+            ? new Compose(crop, flip, new RandAugment(config, RandAugment.FillFor(normalization, channels)), normalize)
+            : new Compose(crop, flip, normalize);
+    }
 
     /// <summary>
     /// Trains for <see cref="RunOptions.Epochs"/> epochs on <paramref name="train"/>, evaluating on
@@ -83,7 +95,7 @@ public sealed class FineTuner : IDisposable
     {
         normalization ??= Normalization.For(train);
         return new ClassifierRecipe("finetune", "fine-tune", Model, Optimizer, Model.parameters().Where(p => p.requires_grad).ToList(),
-            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, normalization, Options.MinCropScale), normalization)
+            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization, Options.MinCropScale, Options.AutoAugment), normalization)
             .RunIn(Loop, console, cancel);
     }
 
