@@ -188,6 +188,51 @@ public class RunSignalFaultTests(ITestOutputHelper log)
 
     [Fact]
     [Trait("Category", "Slow")]
+    public void Sigkill_halfway_through_a_checkpoint_write_leaves_its_temporary_file_the_previous_checkpoint_resumes_and_the_temporary_file_is_refused()
+    {
+        string reference = Reference.Value;
+        long size = new FileInfo(Path.Combine(reference, "checkpoints", "checkpoint-last.ckpt")).Length;
+        string output = Processes.TempDirectory("maedsl-fault-kill-write");
+        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "5"];
+        // checkpoint-last after iteration 5 is written whole; the process kills itself halfway through the one after iteration 10
+        var killed = RunToEnd(args, new Dictionary<string, string>
+        {
+            [MaeDsl.IO.AtomicFile.KillAfterBytesVariable] = (size + size / 2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [MaeDsl.IO.AtomicFile.KillFileVariable] = "checkpoint-last.ckpt",
+        });
+        Assert.Equal(137, killed.ExitCode);   // 128 + SIGKILL
+        Assert.Equal(10, TrainingLog.ReadCsv(Path.Combine(output, TrainingLog.CsvFileName)).Count);   // it died inside the write after iteration 10
+        string checkpoints = Path.Combine(output, "checkpoints"), last = Path.Combine(checkpoints, "checkpoint-last.ckpt");
+        string temp = Assert.Single(Directory.GetFiles(checkpoints, "*.tmp"));
+        Assert.StartsWith("checkpoint-last.ckpt.", Path.GetFileName(temp));
+        Assert.True(MaeDsl.IO.AtomicFile.IsTemporary(temp), temp);
+        Assert.InRange(new FileInfo(temp).Length, size / 4, size - 1);   // cut halfway
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last);   // the previous checkpoint, whole
+        Assert.True(info.MidEpoch && info.GlobalStep == 5 && info.StepInEpoch == 5, $"epoch {info.Epoch}, step {info.StepInEpoch}, iteration {info.GlobalStep}");
+        byte[] lastBytes = File.ReadAllBytes(last);
+
+        // the temporary file given to --resume: one line before any work; nothing on disk changes
+        var refused = RunToEnd([.. args, "--resume", temp]);
+        Assert.Equal(1, refused.ExitCode);
+        AssertNoTrace(refused);
+        string line = Assert.Single(refused.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: --resume = ", line);
+        Assert.Contains("temporary file of an interrupted write", line);
+        Assert.DoesNotContain("epoch 1/3", refused.Out);
+        Assert.Equal(lastBytes, File.ReadAllBytes(last));
+        Assert.True(File.Exists(temp));
+
+        // checkpoint-last is the real checkpoint: the resume starts at iteration 5, removes the orphan, ends as the uninterrupted run
+        var resumed = RunToEnd([.. args, "--resume", last]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        AssertNoTrace(resumed);
+        Assert.Contains($"resumed from {last} at epoch 1, iteration 5", resumed.Out);
+        Assert.Empty(Directory.GetFiles(checkpoints, "*.tmp"));
+        AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
     public void A_second_sigint_exits_at_once_with_one_line()
     {
         string output = Processes.TempDirectory("maedsl-fault-sigint2");
