@@ -28,6 +28,10 @@ internal sealed class StopSignals : IDisposable
     /// <summary>Set by a command whose body stops cleanly on cancellation (the training commands); otherwise a signal exits at once.</summary>
     public static volatile bool Cooperative;
 
+    /// <summary>What the first signal does, said on stdout when it arrives (the evaluation of the main job says its own).</summary>
+    public static volatile string FirstSignalMeans = DefaultFirstSignalMeans;
+    public const string DefaultFirstSignalMeans = "finishing the current step, then writing a checkpoint";
+
     /// <summary>The exit code of a stop: 143 after SIGTERM, else 130 (SIGINT, or the caller's token).</summary>
     public static int ExitCode => current?.received is SigtermExit ? SigtermExit : SigintExit;
 
@@ -43,7 +47,7 @@ internal sealed class StopSignals : IDisposable
             ExitNow(code, $"stopped at once ({name} again): the last checkpoint written is the resume point");
         if (!Cooperative)
             ExitNow(code, $"stopped ({name})");
-        Console.Out.WriteLine($"{name}: finishing the current step, then writing a checkpoint (again to exit at once)");
+        Console.Out.WriteLine($"{name}: {FirstSignalMeans} (again to exit at once)");
         Console.Out.Flush();
         ThreadPool.QueueUserWorkItem(_ => { try { cancel.Cancel(); } catch (ObjectDisposedException) { } });
     }

@@ -1,6 +1,7 @@
 // Signals and crashes of a training run (issue 10), tried on the runner as a child process (examples/Quickstart, started
-// directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch, SIGINT twice, SIGKILL at a seeded step. A resume
-// after each gives the uninterrupted run's losses and weights bit for bit.
+// directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch (pretrain, finetune, linprobe), SIGINT twice, SIGKILL at a
+// seeded step and halfway through a checkpoint write, SIGINT during the main job's evaluation. A resume after each gives the
+// uninterrupted run's losses and weights bit for bit.
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
@@ -262,6 +263,47 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         Assert.Contains($"resumed from {last} at epoch 1, iteration 5", resumed.Out);
         Assert.Empty(Directory.GetFiles(checkpoints, "*.tmp"));
         AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigint_during_the_main_jobs_evaluation_exits_130_with_one_line_naming_the_kept_checkpoint_and_the_evaluate_command()
+    {
+        string output = Processes.TempDirectory("maedsl-fault-mainjob-eval");
+        // the main job (no command): 4 iterations of pre-training, then k-NN and MSE on 2000 + 2000 images
+        string[] args = ["--train-limit", "256", "--epochs", "1", "--batch", "64", "--threads", "1", "--eval-limit", "2000", "--output", output];
+        string checkpoints = Path.Combine(output, "checkpoints"), checkpoint = Path.Combine(checkpoints, "checkpoint-0000.ckpt");
+        CliResult r;
+        Dictionary<string, byte[]> before;
+        using (var child = new Child(args))
+        {
+            var evaluating = child.WaitFor("k-NN: memory bank");
+            child.Start();
+            Assert.True(evaluating.Wait(TimeSpan.FromMinutes(3)), child.ToString());
+            before = Directory.GetFiles(checkpoints).ToDictionary(f => f, File.ReadAllBytes);   // pre-training's files, all written
+            child.Signal("INT");
+            r = child.Finish(TimeSpan.FromMinutes(1));
+        }
+        log.WriteLine(r.ToString());
+        Assert.Equal(130, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.DoesNotContain("knn_accuracy", r.Out);
+        string line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith($"stopped (SIGINT) during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; run the evaluation alone with: dotnet ", line);
+        Assert.EndsWith($"evaluate --checkpoint {checkpoint} --dataset fashion-mnist --eval-limit 2000 --threads 1", line);
+        Assert.False(File.Exists(Path.Combine(output, "results.json")));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(checkpoint);
+        Assert.Equal((0, 4L), (info.Epoch, info.GlobalStep));
+
+        // the command it printed, as printed: the evaluation alone, into the run folder, the checkpoints untouched
+        var evaluate = RunToEnd(line[(line.IndexOf("with: dotnet ", StringComparison.Ordinal) + "with: dotnet ".Length)..].Split(' ').Skip(1));
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        AssertNoTrace(evaluate);
+        Assert.Contains("knn_accuracy pretrained=", evaluate.Out);
+        Assert.True(File.Exists(Path.Combine(output, "results.json")));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(checkpoints).Order());
+        foreach (var (file, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
     }
 
     [Fact]
