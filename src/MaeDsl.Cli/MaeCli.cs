@@ -59,8 +59,14 @@ public static class MaeCli
             Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
             return 1;
         }
-        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
+        int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable(GcReportVariable) == "1") Console.WriteLine(MaeDsl.Native.NoGcDuringTorch.Report());
+        return code;
     }
+
+    /// <summary>Diagnostic: with <c>MAEDSL_GC_REPORT=1</c> a command ends with one line `gc: gen0 N, gen1 N, gen2 N collections;
+    /// torch units N, unprotected N, region lost N` on stdout (eng/gc-stress.sh reads it).</summary>
+    public const string GcReportVariable = "MAEDSL_GC_REPORT";
 
     /// <summary>The arguments of the command running (the resume line repeats them).</summary>
     internal static IReadOnlyList<string> Arguments { get; private set; } = [];

@@ -37,13 +37,22 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         data.AddTo(command);
     }
 
+    /// <summary>Checks a --resume value before any work: an existing file, and not the temporary file of an interrupted write
+    /// (<c>checkpoint-last.ckpt.&lt;pid&gt;.&lt;hex&gt;.tmp</c>), which is never taken for a checkpoint.</summary>
+    internal static void RequireResumable(string? resume)
+    {
+        OptionCheck.Require(resume is null || File.Exists(resume), "--resume", resume, "must be an existing .ckpt file");
+        OptionCheck.Require(resume is null || !MaeDsl.IO.AtomicFile.IsTemporary(resume), "--resume", resume,
+            "is the temporary file of an interrupted write, not a checkpoint: resume from the checkpoint-last.ckpt or checkpoint-NNNN.ckpt beside it");
+    }
+
     /// <summary>The parsed shared options over <paramref name="options"/> (which carries the runner's own).</summary>
     /// <param name="loaded">The data; null: before loading it (the number of classes and the evaluation crop are placeholders),
     /// to validate every option before any work.</param>
     public TOptions Apply<TOptions>(TOptions options, ParseResult parse, EvalArguments data, EvalArguments.Loaded? loaded) where TOptions : ClassifierOptions
     {
         string? resume = parse.GetValue(Resume);
-        OptionCheck.Require(resume is null || File.Exists(resume), "--resume", resume, "must be an existing .ckpt file");
+        RequireResumable(resume);
         return (TOptions)(options with
         {
             NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),

@@ -48,7 +48,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         OptionCheck.Require(recipe is null or RecipePresets.Tiny or RecipePresets.Official, "--recipe", recipe, $"'{RecipePresets.Tiny}' or '{RecipePresets.Official}'");
         var preset = RecipePresets.Pretrain(recipe ?? (model.Spec.ImageSize < OfficialImageSize ? RecipePresets.Tiny : RecipePresets.Official));
         string? resume = parse.GetValue(Resume);
-        OptionCheck.Require(resume is null || File.Exists(resume), "--resume", resume, "must be an existing .ckpt file");
+        ClassifierRunArguments.RequireResumable(resume);
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));

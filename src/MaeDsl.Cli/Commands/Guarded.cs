@@ -106,8 +106,11 @@ internal static class Run
         }
         args.Add("--resume");
         args.Add(checkpoint);
-        return string.Join(' ', Program().Concat(args).Select(Quote));
+        return CommandLine(args);
     }
+
+    /// <summary>This program run with <paramref name="args"/>, as a shell line (arguments quoted where needed).</summary>
+    internal static string CommandLine(IEnumerable<string> args) => string.Join(' ', Program().Concat(args).Select(Quote));
 
     static IEnumerable<string> Program()
     {

@@ -36,7 +36,14 @@ internal static class MainJobCommand
                 var trained = Pretraining.Run(settings, cancel);
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
-                var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir);
+                EvaluationReport.Figures figures;
+                StopSignals.Says = new StopSignals.Wording("stopping the evaluation; the pre-training checkpoint is kept (again to exit at once)", "the pre-training checkpoint is kept");
+                try { figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir, cancel); }
+                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                {
+                    return EvaluationStopped(settings, trained.Result.LastCheckpoint, limit);
+                }
+                finally { StopSignals.Says = StopSignals.Training; }
                 Console.WriteLine(FormattableString.Invariant(
                     $"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));
                 Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
@@ -45,5 +52,19 @@ internal static class MainJobCommand
             });
         });
         return root;
+    }
+
+    /// <summary>A stop (Ctrl-C, SIGTERM) during the evaluation: one line naming the kept checkpoint and the `evaluate` command that
+    /// runs the evaluation alone; results.json is not written. Exit 130 (143 after SIGTERM).</summary>
+    static int EvaluationStopped(PretrainSettings settings, string checkpoint, int? limit)
+    {
+        var args = new List<string> { "evaluate", "--checkpoint", checkpoint, "--dataset", settings.Dataset };
+        if (settings.DataDir is { } dataDir) args.AddRange(["--data-dir", dataDir]);
+        if (limit is { } n) args.AddRange(["--eval-limit", n.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        args.AddRange(["--threads", settings.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Console.Out.Flush();
+        Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; " +
+                                $"run the evaluation alone with: {Run.CommandLine(args)}");
+        return StopSignals.ExitCode;
     }
 }

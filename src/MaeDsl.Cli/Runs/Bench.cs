@@ -69,10 +69,13 @@ public static class Bench
         using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, limit: s.TrainLimit)).GetEnumerator();
         void TrainStep()
         {
-            using var scope = NewDisposeScope();
             if (stream is not null && !stream.MoveNext()) throw new InvalidDataException("the pre-training stream ended"); // it never does
             using var batch = stream?.Current; // made by the loader's thread, so no scope of ours holds it
-            var images = batch ?? random!;
+            MaeDsl.Native.NoGcDuringTorch.Run(() => TrainOn(batch ?? random!));   // torch work: no GC inside (see NoGcDuringTorch)
+        }
+        void TrainOn(Tensor images)
+        {
+            using var scope = NewDisposeScope();
             using var output = model.forward(images);
             output.Loss.backward();
             optimizer.step();
@@ -85,12 +88,12 @@ public static class Bench
         // ---- the unmasked encoder on full images, batch --batch ----
         model.eval();
         using var evalImages = randn(s.Batch, spec.Channels, spec.ImageSize, spec.ImageSize, generator: new Generator((ulong)s.Seed + 1));
-        void EncodeStep()
+        void EncodeStep() => MaeDsl.Native.NoGcDuringTorch.Run(() =>
         {
             using var mode = inference_mode();
             using var scope = NewDisposeScope();
             model.Encode(evalImages);
-        }
+        });
         for (int i = 0; i < Math.Max(1, s.Warmup); i++) EncodeStep();
         var encode = Time(s.Iterations, EncodeStep);
 
@@ -133,7 +136,7 @@ public static class Bench
     }
 
     /// <summary>GFLOP/s (2n³ per product) of an n×n·n×n matmul in this precision: the best of 3 after one warm-up.</summary>
-    public static double GemmGflops(int n, Precision precision)
+    public static double GemmGflops(int n, Precision precision) => MaeDsl.Native.NoGcDuringTorch.Run(() =>
     {
         using var scope = NewDisposeScope();
         var type = precision == Precision.Bf16 ? bfloat16 : float32;
@@ -148,5 +151,5 @@ public static class Bench
             best = Math.Min(best, watch.Elapsed.TotalSeconds);
         }
         return 2.0 * n * n * n / best / 1e9;
-    }
+    });
 }

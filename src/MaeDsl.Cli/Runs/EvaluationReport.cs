@@ -23,9 +23,20 @@ public static class EvaluationReport
 
     const int EvalBatch = 500;
 
-    public static Figures Run(MaskedAutoencoder pretrained, MaskedAutoencoder randomInit, DataSources data, long seed, int? limit, string outputDir)
+    /// <param name="cancel">Checked before each batch: a stop throws <see cref="OperationCanceledException"/> and writes nothing.</param>
+    public static Figures Run(MaskedAutoencoder pretrained, MaskedAutoencoder randomInit, DataSources data, long seed, int? limit, string outputDir,
+        CancellationToken cancel = default)
     {
+        cancel.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
+        IEnumerable<(Tensor Images, Tensor Labels)> Batches(MaeDsl.Data.IImageDataset set)
+        {
+            foreach (var batch in data.EvalBatches(set, EvalBatch, limit))
+            {
+                cancel.ThrowIfCancellationRequested();
+                yield return batch;
+            }
+        }
         var bankSet = data.Train;
         var querySet = data.Test ?? throw new InvalidDataException($"{data.Description}: k-NN needs a held-out split (Fashion-MNIST's t10k, or a 'val' folder beside an ImageFolder 'train' root)");
         int classes = bankSet.NumClasses;
@@ -37,7 +48,7 @@ public static class EvaluationReport
             var sw = Stopwatch.StartNew();
             var last = Stopwatch.StartNew();
             long total = bankCount + queryCount;
-            var result = Knn.Evaluate(featurize, data.EvalBatches(bankSet, EvalBatch, limit), data.EvalBatches(querySet, EvalBatch, limit), classes,
+            var result = Knn.Evaluate(featurize, Batches(bankSet), Batches(querySet), classes,
                 progress: done =>
                 {
                     if (last.Elapsed.TotalSeconds < 10) return;
@@ -55,7 +66,7 @@ public static class EvaluationReport
         var trained = Measure("pre-trained encoder", images => Knn.PatchTokenMean(pretrained.Encode(images)));
 
         var mseClock = Stopwatch.StartNew();
-        var mse = MaskedPatchError.Evaluate(pretrained, data.EvalBatches(querySet, EvalBatch, limit).Select(b => b.Images),
+        var mse = MaskedPatchError.Evaluate(pretrained, Batches(querySet).Select(b => b.Images),
             (i, batch) =>
             {
                 using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -2, i));

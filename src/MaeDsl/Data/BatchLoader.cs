@@ -2,6 +2,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using MaeDsl.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -92,6 +93,8 @@ public sealed class BatchLoader
     public bool DropLast { get; }
     public long Seed { get; }
     public int Prefetch { get; }
+
+    volatile bool consumerWaiting;   // the enumerating thread waits for the next batch
     public int Workers { get; }
 
     /// <summary>Batches per epoch: N / B rounded down with dropLast, up without.</summary>
@@ -152,8 +155,10 @@ public sealed class BatchLoader
                 if (!channel.Reader.TryRead(out var pending))
                 {
                     bool more;
+                    consumerWaiting = true;   // the producer must not hold back a batch its consumer waits for (NoGcDuringTorch.WaitForRoom)
                     try { more = channel.Reader.WaitToReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult(); }
                     catch (AggregateException e) when (e.InnerExceptions.Count == 1) { ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); throw; }
+                    finally { consumerWaiting = false; }
                     if (!more) break;
                     continue;
                 }
@@ -182,8 +187,12 @@ public sealed class BatchLoader
         try
         {
             var options = new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = token };
+            long batchBytes = 0;   // managed bytes the last batch took to build (decoded images, transform outputs)
             for (int b = firstBatch; b < batches; b++)
             {
+                // a torch unit (a training step) may be running in a no-GC region: building this batch must not exhaust it
+                NoGcDuringTorch.WaitForRoom(batchBytes, () => consumerWaiting, token);
+                long allocatedBefore = GC.GetTotalAllocatedBytes(false);
                 int start = b * BatchSize, size = Math.Min(BatchSize, order.Length - start);
                 var indices = order.AsSpan(start, size).ToArray();
                 var labels = new long[size];
@@ -219,6 +228,7 @@ public sealed class BatchLoader
                     ExceptionDispatchInfo.Capture(first).Throw();
                 }
                 catch { if (pixels is not null) Return(pixels); throw; }
+                batchBytes = GC.GetTotalAllocatedBytes(false) - allocatedBefore;
                 await writer.WriteAsync(new Pending(b, indices, labels, pixels!, shape!), token).ConfigureAwait(false);
             }
         }

@@ -82,17 +82,21 @@ public static partial class AtomicFile
     /// <summary>
     /// Test-only fault hook for child processes: with <c>MAEDSL_FAULT_KILL_AFTER_BYTES=N</c> (and optionally
     /// <c>MAEDSL_FAULT_KILL_FILE=&lt;file name suffix&gt;</c>, e.g. <c>checkpoint-last.ckpt</c>) the process kills itself
-    /// (SIGKILL, as kill -9) once N bytes of a matching temporary file are written and flushed: the temporary file stays
-    /// behind, the previous file is untouched, as after a real crash mid-write.
+    /// (SIGKILL, as kill -9) once N bytes of matching temporary files are written and flushed: the temporary file stays
+    /// behind, the previous file is untouched, as after a real crash mid-write. N counts over all the matching writes of
+    /// the process, so an N of one and a half checkpoints lets the first checkpoint through and kills the process halfway
+    /// through the second.
     /// </summary>
     public const string KillAfterBytesVariable = "MAEDSL_FAULT_KILL_AFTER_BYTES", KillFileVariable = "MAEDSL_FAULT_KILL_FILE";
+
+    static long killHookBytesWritten;   // bytes of matching temporary files written so far (the kill hook's count)
 
     static Func<string, Stream, Stream>? KillHookFromEnvironment(string target)
     {
         if (!long.TryParse(Environment.GetEnvironmentVariable(KillAfterBytesVariable), out long limit) || limit < 0) return null;
         string? suffix = Environment.GetEnvironmentVariable(KillFileVariable);
         if (!string.IsNullOrEmpty(suffix) && !target.EndsWith(suffix, StringComparison.Ordinal)) return null;
-        return (_, stream) => new LimitedStream(stream, limit, () =>
+        return (_, stream) => new LimitedStream(stream, limit - Interlocked.Read(ref killHookBytesWritten), onClose: n => Interlocked.Add(ref killHookBytesWritten, n), atLimit: () =>
         {
             stream.Flush();
             if (stream is FileStream f) f.Flush(flushToDisk: true);
@@ -101,9 +105,18 @@ public static partial class AtomicFile
         });
     }
 
-    /// <summary>A write-only stream that passes on its first <paramref name="limit"/> bytes, then calls <paramref name="atLimit"/> (throw a full disk, kill the process).</summary>
-    internal sealed class LimitedStream(Stream inner, long limit, Action atLimit) : Stream
+    /// <summary>A write-only stream that passes on its first <paramref name="limit"/> bytes, then calls <paramref name="atLimit"/> (throw a full disk,
+    /// kill the process); <paramref name="onClose"/> gets the count of bytes passed on when it is disposed.</summary>
+    internal sealed class LimitedStream(Stream inner, long limit, Action atLimit, Action<long>? onClose = null) : Stream
     {
+        bool closed;
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !closed) onClose?.Invoke(written);
+            closed = true;
+            base.Dispose(disposing);
+        }
+
         long written;
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
         public override void Write(ReadOnlySpan<byte> buffer)

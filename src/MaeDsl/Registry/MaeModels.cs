@@ -25,7 +25,8 @@ public sealed record MaeModelInfo(
     Func<long?, MaskingOverride?, MaskedAutoencoder> Factory)
 {
     /// <summary>A new model with the official initialisation; <paramref name="masking"/> changes only the masking.</summary>
-    public MaskedAutoencoder Create(long? seed = null, MaskingOverride? masking = null) => Factory(seed, masking);
+    public MaskedAutoencoder Create(long? seed = null, MaskingOverride? masking = null) =>
+        Native.NoGcDuringTorch.Run(() => Factory(seed, masking));   // the whole construction (modules and their init) is torch work
 
     /// <summary>The spec a model built with <paramref name="masking"/> has.</summary>
     public MaeSpec SpecWith(MaskingOverride? masking) => masking is null ? Spec : masking.ApplyTo(Spec);

@@ -1,6 +1,7 @@
 // Signals and crashes of a training run (issue 10), tried on the runner as a child process (examples/Quickstart, started
-// directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch, SIGINT twice, SIGKILL at a seeded step. A resume
-// after each gives the uninterrupted run's losses and weights bit for bit. SIGINT during embed: it stops, writing nothing.
+// directly, not through a shell that would ignore SIGINT): SIGTERM mid-epoch (pretrain, finetune, linprobe), SIGINT twice, SIGKILL at a
+// seeded step and halfway through a checkpoint write, SIGINT during the main job's evaluation. A resume after each gives the
+// uninterrupted run's losses and weights bit for bit. SIGINT during embed: it stops, writing nothing.
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
@@ -112,26 +113,43 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         return r;
     }
 
-    static readonly Lazy<string> Reference = new(() =>
+    /// <summary>The uninterrupted run of <paramref name="runArgs"/> that an interrupted one is compared with.</summary>
+    static Lazy<string> ReferenceRun(Func<string, string[]> runArgs) => new(() =>
     {
         string output = Processes.TempDirectory("maedsl-fault-reference");
-        using var child = new Child(RunArgs(output));
+        using var child = new Child(runArgs(output));
         child.Start();
         var r = child.Finish(TimeSpan.FromMinutes(5));
         Assert.True(r.ExitCode == 0, r.ToString());
         return output;
     });
 
-    /// <summary>Same losses (bits) at every step and the same final weights (the tensor bytes of the last .safetensors).</summary>
-    static void AssertSameRun(string expected, string actual)
+    static readonly Lazy<string> Reference = ReferenceRun(RunArgs);
+
+    // fine-tuning and linear probing of the reference's final weights: 512 images at batch 32, 16 iterations per epoch, 32 in all
+    static string[] ClassifierArgs(string command, string output) =>
+        [command, "--pretrained", Path.Combine(Reference.Value, "checkpoints", "checkpoint-0002.safetensors"), "--train-limit", "512", "--test-limit", "128",
+         "--epochs", "2", "--warmup-epochs", "1", "--batch", "32", "--threads", "1", "--output", output];
+    static string[] FineTuneArgs(string output) => ClassifierArgs("finetune", output);
+    static string[] LinProbeArgs(string output) => ClassifierArgs("linprobe", output);
+    static readonly Lazy<string> FineTuneReference = ReferenceRun(FineTuneArgs), LinProbeReference = ReferenceRun(LinProbeArgs);
+
+    /// <summary>Same losses (bits) at every step, the same evaluations (eval.csv but its seconds) and the same final weights
+    /// (the tensor bytes of the last epoch's .safetensors).</summary>
+    static void AssertSameRun(string expected, string actual, int lastEpoch = 2)
     {
         var a = TrainingLog.ReadCsv(Path.Combine(expected, TrainingLog.CsvFileName));
         var b = TrainingLog.ReadCsv(Path.Combine(actual, TrainingLog.CsvFileName));
         Assert.Equal(a.Select(m => m.Step), b.Select(m => m.Step));
         foreach (var (x, y) in a.Zip(b))
             Assert.True(BitConverter.SingleToInt32Bits(x.Loss) == BitConverter.SingleToInt32Bits(y.Loss), $"step {x.Step}: {x.Loss:R} vs {y.Loss:R}");
-        Assert.Equal(TensorBytes(Path.Combine(expected, "checkpoints", "checkpoint-0002.safetensors")),
-                     TensorBytes(Path.Combine(actual, "checkpoints", "checkpoint-0002.safetensors")));
+        string weights = $"checkpoint-{lastEpoch:D4}.safetensors";
+        Assert.Equal(TensorBytes(Path.Combine(expected, "checkpoints", weights)), TensorBytes(Path.Combine(actual, "checkpoints", weights)));
+        static IEnumerable<string> WithoutSeconds(string dir) =>
+            File.Exists(Path.Combine(dir, EvalLog.CsvFileName))
+                ? File.ReadAllLines(Path.Combine(dir, EvalLog.CsvFileName)).Select(l => string.Join(',', l.Split(',').SkipLast(1)))
+                : [];
+        Assert.Equal(WithoutSeconds(expected), WithoutSeconds(actual));
     }
 
     static byte[] TensorBytes(string safetensors)
@@ -145,11 +163,27 @@ public class RunSignalFaultTests(ITestOutputHelper log)
 
     [Fact]
     [Trait("Category", "Slow")]
-    public void Sigterm_mid_epoch_writes_a_checkpoint_prints_the_resume_command_exits_143_and_the_resume_is_bit_identical()
+    public void Sigterm_mid_epoch_writes_a_checkpoint_prints_the_resume_command_exits_143_and_the_resume_is_bit_identical() =>
+        SigtermMidEpochThenResume(RunArgs, Reference, lastEpoch: 2);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Finetune_sigterm_mid_epoch_writes_a_checkpoint_prints_the_resume_command_exits_143_and_the_resume_is_bit_identical() =>
+        SigtermMidEpochThenResume(FineTuneArgs, FineTuneReference, lastEpoch: 1);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Linprobe_sigterm_mid_epoch_writes_a_checkpoint_prints_the_resume_command_exits_143_and_the_resume_is_bit_identical() =>
+        SigtermMidEpochThenResume(LinProbeArgs, LinProbeReference, lastEpoch: 1);
+
+    /// <summary>SIGTERM once checkpoint-last is written after iteration 20 (inside epoch 2 of 16 iterations): the run stops at a
+    /// step with a mid-epoch checkpoint, two lines (where, and the command that resumes), exit 143; that command, run as printed,
+    /// ends as the uninterrupted run.</summary>
+    void SigtermMidEpochThenResume(Func<string, string[]> runArgs, Lazy<string> referenceRun, int lastEpoch)
     {
-        string reference = Reference.Value;
+        string reference = referenceRun.Value;
         string output = Processes.TempDirectory("maedsl-fault-sigterm");
-        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "20"];
+        string[] args = [.. runArgs(output), "--checkpoint-every-steps", "20"];
         var stopped = SignalWhenSeen(args, "iteration 20: checkpoint", "TERM", TimeSpan.FromMinutes(2));   // inside epoch 2 (iterations 16..31)
         Assert.Equal(143, stopped.ExitCode);
         AssertNoTrace(stopped);
@@ -168,7 +202,7 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         var resumed = RunToEnd(resumeArgs);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         AssertNoTrace(resumed);
-        AssertSameRun(reference, output);
+        AssertSameRun(reference, output, lastEpoch);
     }
 
     [Fact]
@@ -191,6 +225,92 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         AssertNoTrace(resumed);
         Assert.Contains("resumed from", resumed.Out);
         AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigkill_halfway_through_a_checkpoint_write_leaves_its_temporary_file_the_previous_checkpoint_resumes_and_the_temporary_file_is_refused()
+    {
+        string reference = Reference.Value;
+        long size = new FileInfo(Path.Combine(reference, "checkpoints", "checkpoint-last.ckpt")).Length;
+        string output = Processes.TempDirectory("maedsl-fault-kill-write");
+        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "5"];
+        // checkpoint-last after iteration 5 is written whole; the process kills itself halfway through the one after iteration 10
+        var killed = RunToEnd(args, new Dictionary<string, string>
+        {
+            [MaeDsl.IO.AtomicFile.KillAfterBytesVariable] = (size + size / 2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [MaeDsl.IO.AtomicFile.KillFileVariable] = "checkpoint-last.ckpt",
+        });
+        Assert.Equal(137, killed.ExitCode);   // 128 + SIGKILL
+        Assert.Equal(10, TrainingLog.ReadCsv(Path.Combine(output, TrainingLog.CsvFileName)).Count);   // it died inside the write after iteration 10
+        string checkpoints = Path.Combine(output, "checkpoints"), last = Path.Combine(checkpoints, "checkpoint-last.ckpt");
+        string temp = Assert.Single(Directory.GetFiles(checkpoints, "*.tmp"));
+        Assert.StartsWith("checkpoint-last.ckpt.", Path.GetFileName(temp));
+        Assert.True(MaeDsl.IO.AtomicFile.IsTemporary(temp), temp);
+        Assert.InRange(new FileInfo(temp).Length, size / 4, size - 1);   // cut halfway
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last);   // the previous checkpoint, whole
+        Assert.True(info.MidEpoch && info.GlobalStep == 5 && info.StepInEpoch == 5, $"epoch {info.Epoch}, step {info.StepInEpoch}, iteration {info.GlobalStep}");
+        byte[] lastBytes = File.ReadAllBytes(last);
+
+        // the temporary file given to --resume: one line before any work; nothing on disk changes
+        var refused = RunToEnd([.. args, "--resume", temp]);
+        Assert.Equal(1, refused.ExitCode);
+        AssertNoTrace(refused);
+        string line = Assert.Single(refused.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: --resume = ", line);
+        Assert.Contains("temporary file of an interrupted write", line);
+        Assert.DoesNotContain("epoch 1/3", refused.Out);
+        Assert.Equal(lastBytes, File.ReadAllBytes(last));
+        Assert.True(File.Exists(temp));
+
+        // checkpoint-last is the real checkpoint: the resume starts at iteration 5, removes the orphan, ends as the uninterrupted run
+        var resumed = RunToEnd([.. args, "--resume", last]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        AssertNoTrace(resumed);
+        Assert.Contains($"resumed from {last} at epoch 1, iteration 5", resumed.Out);
+        Assert.Empty(Directory.GetFiles(checkpoints, "*.tmp"));
+        AssertSameRun(reference, output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigint_during_the_main_jobs_evaluation_exits_130_with_one_line_naming_the_kept_checkpoint_and_the_evaluate_command()
+    {
+        string output = Processes.TempDirectory("maedsl-fault-mainjob-eval");
+        // the main job (no command): 4 iterations of pre-training, then k-NN and MSE on 2000 + 2000 images
+        string[] args = ["--train-limit", "256", "--epochs", "1", "--batch", "64", "--threads", "1", "--eval-limit", "2000", "--output", output];
+        string checkpoints = Path.Combine(output, "checkpoints"), checkpoint = Path.Combine(checkpoints, "checkpoint-0000.ckpt");
+        CliResult r;
+        Dictionary<string, byte[]> before;
+        using (var child = new Child(args))
+        {
+            var evaluating = child.WaitFor("k-NN: memory bank");
+            child.Start();
+            Assert.True(evaluating.Wait(TimeSpan.FromMinutes(3)), child.ToString());
+            before = Directory.GetFiles(checkpoints).ToDictionary(f => f, File.ReadAllBytes);   // pre-training's files, all written
+            child.Signal("INT");
+            r = child.Finish(TimeSpan.FromMinutes(1));
+        }
+        log.WriteLine(r.ToString());
+        Assert.Equal(130, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.DoesNotContain("knn_accuracy", r.Out);
+        string line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith($"stopped (SIGINT) during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; run the evaluation alone with: dotnet ", line);
+        Assert.EndsWith($"evaluate --checkpoint {checkpoint} --dataset fashion-mnist --eval-limit 2000 --threads 1", line);
+        Assert.False(File.Exists(Path.Combine(output, "results.json")));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+        var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(checkpoint);
+        Assert.Equal((0, 4L), (info.Epoch, info.GlobalStep));
+
+        // the command it printed, as printed: the evaluation alone, into the run folder, the checkpoints untouched
+        var evaluate = RunToEnd(line[(line.IndexOf("with: dotnet ", StringComparison.Ordinal) + "with: dotnet ".Length)..].Split(' ').Skip(1));
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        AssertNoTrace(evaluate);
+        Assert.Contains("knn_accuracy pretrained=", evaluate.Out);
+        Assert.True(File.Exists(Path.Combine(output, "results.json")));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(checkpoints).Order());
+        foreach (var (file, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
     }
 
     [Fact]
