@@ -13,7 +13,7 @@ namespace MaeDsl.Benchmarks;
 /// the main job's tiny model (MaeBenchTiny: 28×28 grey, patch 4, encoder 4 × 64, decoder 2 × 64) pre-trained on
 /// Fashion-MNIST through the library's public <see cref="Pretrainer"/> (the tiny recipe: AdamW (0.9, 0.95), wd 0.05,
 /// blr 1.5e-3, warmup then cosine over the run, RandomResizedCrop + flip, 75 % random masking) for --steps iterations
-/// in fp32 and in bf16 (<c>model.Precision</c> set before Run), seeds 0 … --seeds − 1 each. Seed s of both precisions
+/// in fp32 and in bf16 (<c>RunOptions.Precision</c>, which the training loop sets on the model), seeds 0 … --seeds − 1 each. Seed s of both precisions
 /// shares the initialisation, data order, augmentation and masking noise, so the two differ by arithmetic only.
 /// Writes the curves into one PNG, prints the mean loss of the last 100 steps of each curve and the differences
 /// seed to seed (same precision) and precision to precision (same seed).
@@ -48,10 +48,10 @@ static class PrecisionCurveBench
                         {
                             Epochs = epochs, BatchSize = batch, WarmupEpochs = epochs / 6.0, Seed = seed, TensorBoard = false,
                             CheckpointPeriod = epochs, OutputDir = Path.Combine(root, $"{precision}-seed{seed}".ToLowerInvariant()),
+                            Precision = precision,
                         },
                     };
                     using var model = new MaeBenchTiny(seed);
-                    model.Precision = precision;
                     using var trainer = new Pretrainer(model, o);
                     var loader = new BatchLoader(SubsetDataset.First(train, images), batch, Transforms.Pretrain(28, Normalization.FashionMnist),
                         shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1);

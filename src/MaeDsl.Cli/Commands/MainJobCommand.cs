@@ -36,6 +36,7 @@ internal static class MainJobCommand
                 var trained = Pretraining.Run(settings, cancel);
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
+                randomInit.Precision = model.Precision;   // the k-NN encodes both in the run's --precision (the loop set the trained one's)
                 var figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir);
                 Console.WriteLine(FormattableString.Invariant(
                     $"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));

@@ -23,11 +23,13 @@ internal static class PredictCommand
         var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
         command.Options.Add(common.Threads);
-        foreach (var o in new Option[] { checkpoint, images, top, batch, output }) command.Options.Add(o);
+        var precision = PrecisionOption.Create(" of the classifier's encoder (the head and softmax stay fp32)");
+        foreach (var o in new Option[] { checkpoint, images, top, batch, output, precision }) command.Options.Add(o);
 
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var numberFormat = PrecisionOption.Read(parse, precision);
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);
             Training.OptionCheck.Require(k >= 1, "--top", k, "must be >= 1");
             Training.OptionCheck.Require(batchSize >= 1, "--batch", batchSize, "must be >= 1");
@@ -38,6 +40,7 @@ internal static class PredictCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
+            model.Precision = numberFormat;
             var names = CheckpointSource.ClassNames(config);
             if (names is null || names.Count != model.NumClasses)
             {
