@@ -11,10 +11,10 @@ using static MaeDsl.Benchmarks.Harness;
 namespace MaeDsl.Benchmarks;
 
 /// <summary>
-/// `precision-downstream [--images 10000] [--test 2000] [--pretrain-epochs 2] [--finetune-epochs 2] [--linprobe-epochs 2] [--threads N] [--data-dir D]`:
+/// `precision-downstream [--images 6000] [--test 1000] [--pretrain-epochs 3] [--finetune-epochs 2] [--finetune-batch 64] [--linprobe-epochs 4] [--threads N] [--data-dir D]`:
 /// pre-trains the main job's tiny model (MaeBenchTiny) once in fp32 on the first --images Fashion-MNIST training images
 /// (the tiny recipe, batch 256, seed 0), then fine-tunes it (the `results` command's tiny recipe: AdamW, layer decay 0.75,
-/// mixup/cutmix, label smoothing, random erasing, batch 128) and linear-probes it (BatchNorm + linear head, LARS lr 6.4, batch 256)
+/// mixup/cutmix, label smoothing, random erasing; batch --finetune-batch, lr blr 1e-3 × batch / 256) and linear-probes it (BatchNorm + linear head, LARS lr 6.4, batch 256)
 /// through the library's FineTuner and LinearProbe with <see cref="RunOptions.Precision"/> fp32 and bf16 at seed 0 (same head
 /// initialisation, data order, augmentation: they differ by arithmetic only), and in fp32 at seed 1 (the seed-to-seed noise a
 /// difference is to be judged against). Evaluates each on the first --test held-out images; prints top-1 and the differences.
@@ -23,8 +23,9 @@ static class PrecisionDownstreamBench
 {
     public static int Run(Options options)
     {
-        int images = options.Int("--images", 10_000), testImages = options.Int("--test", 2_000);
-        int pretrainEpochs = options.Int("--pretrain-epochs", 2), finetuneEpochs = options.Int("--finetune-epochs", 2), probeEpochs = options.Int("--linprobe-epochs", 2);
+        int images = options.Int("--images", 6_000), testImages = options.Int("--test", 1_000);
+        int pretrainEpochs = options.Int("--pretrain-epochs", 3), finetuneEpochs = options.Int("--finetune-epochs", 2), probeEpochs = options.Int("--linprobe-epochs", 4);
+        int finetuneBatch = options.Int("--finetune-batch", 64);
         int threads = options.Int("--threads", Environment.ProcessorCount);
         if (images < 256 || testImages < 1 || pretrainEpochs < 1 || finetuneEpochs < 1 || probeEpochs < 1)
             throw new ArgumentException("--images must be >= 256 (one batch), --test and every --*-epochs >= 1");
@@ -33,7 +34,7 @@ static class PrecisionDownstreamBench
         var train = SubsetDataset.First(FashionMnist.Load(dataDir, train: true), images);
         var test = SubsetDataset.First(FashionMnist.Load(dataDir, train: false), testImages);
         Console.WriteLine($"precision-downstream: MaeBenchTiny pre-trained {pretrainEpochs} epochs in fp32 on {train.Count} Fashion-MNIST images; " +
-                          $"fine-tune {finetuneEpochs} epochs, linear probe {probeEpochs} epochs; top-1 on {test.Count} held-out images; {threads} threads; {Machine()}");
+                          $"fine-tune {finetuneEpochs} epochs of batch {finetuneBatch}, linear probe {probeEpochs} epochs; top-1 on {test.Count} held-out images; {threads} threads; {Machine()}");
         string root = Path.Combine(Path.GetTempPath(), $"maedsl-precision-downstream-{Environment.ProcessId}");
         try
         {
@@ -67,7 +68,7 @@ static class PrecisionDownstreamBench
                 string output = Path.Combine(root, $"{protocol}-{MaeDsl.Model.MixedPrecision.Name(precision)}-seed{seed}");
                 ClassifierRunResult? result = null;
                 double s = Seconds(() => result = protocol == "finetune"
-                    ? FineTune(mae, train, test, finetuneEpochs, precision, seed, output)
+                    ? FineTune(mae, train, test, finetuneEpochs, finetuneBatch, precision, seed, output)
                     : Probe(mae, train, test, probeEpochs, precision, seed, output));
                 top1[(protocol, precision, seed)] = result!.Final.Top1;
                 Console.WriteLine($"  {protocol} {MaeDsl.Model.MixedPrecision.Name(precision)} seed {seed}: top-1 {F(result.Final.Top1, 2)} %, " +
@@ -95,10 +96,10 @@ static class PrecisionDownstreamBench
         Epochs = epochs, Seed = seed, Precision = precision, OutputDir = output, TensorBoard = false, CheckpointPeriod = epochs,
     };
 
-    static ClassifierRunResult FineTune(MaskedAutoencoder mae, IImageDataset train, IImageDataset test, int epochs, Precision precision, int seed, string output)
+    static ClassifierRunResult FineTune(MaskedAutoencoder mae, IImageDataset train, IImageDataset test, int epochs, int batch, Precision precision, int seed, string output)
     {
         var recipe = RecipePresets.TinyFineTune;
-        var o = recipe with { NumClasses = 10, EvalPeriod = epochs, Run = Shared(recipe.Run, epochs, precision, seed, output) };
+        var o = recipe with { NumClasses = 10, EvalPeriod = epochs, Run = Shared(recipe.Run, epochs, precision, seed, output) with { BatchSize = batch } };
         using var classifier = mae.CreateClassifier(o.NumClasses, o.GlobalPool, o.DropPath, seed: seed);
         using var tuner = new FineTuner(classifier, o);
         return tuner.Run(train, test, Normalization.FashionMnist, TextWriter.Null);
