@@ -54,7 +54,8 @@ static class PrecisionCurveBench
                     if (keep is not null && File.Exists(csv) && TrainingLog.ReadCsv(csv) is { Count: var n } kept && n == steps)
                     {
                         curves[(precision, seed)] = kept.Select(m => (double)m.Loss).ToArray();
-                        Console.WriteLine($"  {precision} seed {seed}: {steps} steps read from {csv}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
+                        Console.WriteLine($"  {precision} seed {seed}: {steps} steps read from {csv}, loss first {F(curves[(precision, seed)][0], 4)}, " +
+                                          $"final {F(curves[(precision, seed)][^1], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
                         continue;
                     }
                     if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // an incomplete run starts afresh
@@ -76,7 +77,7 @@ static class PrecisionCurveBench
                     if (history.Count != steps) throw new InvalidOperationException($"expected {steps} logged steps, got {history.Count}");
                     curves[(precision, seed)] = history.Select(m => (double)m.Loss).ToArray();
                     Console.WriteLine($"  {precision} seed {seed}: {result.Steps} steps in {F(result.Elapsed.TotalSeconds, 1)} s ({F(result.ImagesPerSecond, 0)} img/s), " +
-                                      $"loss first {F(curves[(precision, seed)][0], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
+                                      $"loss first {F(curves[(precision, seed)][0], 4)}, final {F(curves[(precision, seed)][^1], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
                 }
         }
         finally
