@@ -11,7 +11,7 @@ using static MaeDsl.Benchmarks.Harness;
 namespace MaeDsl.Benchmarks;
 
 /// <summary>
-/// `precision-downstream [--images 6000] [--test 1000] [--pretrain-epochs 3] [--finetune-epochs 2] [--finetune-batch 64] [--linprobe-epochs 4] [--threads N] [--data-dir D]`:
+/// `precision-downstream [--images 10000] [--test 2000] [--pretrain-epochs 4] [--finetune-epochs 3] [--finetune-batch 64] [--linprobe-epochs 4] [--threads N] [--data-dir D]`:
 /// pre-trains the main job's tiny model (MaeBenchTiny) once in fp32 on the first --images Fashion-MNIST training images
 /// (the tiny recipe, batch 256, seed 0), then fine-tunes it (the `results` command's tiny recipe: AdamW, layer decay 0.75,
 /// mixup/cutmix, label smoothing, random erasing; batch --finetune-batch, lr blr 1e-3 × batch / 256) and linear-probes it (BatchNorm + linear head, LARS lr 6.4, batch 256)
@@ -23,8 +23,8 @@ static class PrecisionDownstreamBench
 {
     public static int Run(Options options)
     {
-        int images = options.Int("--images", 6_000), testImages = options.Int("--test", 1_000);
-        int pretrainEpochs = options.Int("--pretrain-epochs", 3), finetuneEpochs = options.Int("--finetune-epochs", 2), probeEpochs = options.Int("--linprobe-epochs", 4);
+        int images = options.Int("--images", 10_000), testImages = options.Int("--test", 2_000);
+        int pretrainEpochs = options.Int("--pretrain-epochs", 4), finetuneEpochs = options.Int("--finetune-epochs", 3), probeEpochs = options.Int("--linprobe-epochs", 4);
         int finetuneBatch = options.Int("--finetune-batch", 64);
         int threads = options.Int("--threads", Environment.ProcessorCount);
         if (images < 256 || testImages < 1 || pretrainEpochs < 1 || finetuneEpochs < 1 || probeEpochs < 1)
