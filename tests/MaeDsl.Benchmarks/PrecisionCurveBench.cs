@@ -9,14 +9,17 @@ using static MaeDsl.Benchmarks.Harness;
 namespace MaeDsl.Benchmarks;
 
 /// <summary>
-/// `precision-curve [--steps 1000] [--batch 64] [--seeds 2] [--threads N] [--output docs/precision-curve.png] [--data-dir D]`:
+/// `precision-curve [--steps 1000] [--batch 64] [--seeds 2] [--threads N] [--output docs/precision-curve.png] [--data-dir D] [--keep DIR [--only-seed S]]`:
 /// the main job's tiny model (MaeBenchTiny: 28×28 grey, patch 4, encoder 4 × 64, decoder 2 × 64) pre-trained on
 /// Fashion-MNIST through the library's public <see cref="Pretrainer"/> (the tiny recipe: AdamW (0.9, 0.95), wd 0.05,
 /// blr 1.5e-3, warmup then cosine over the run, RandomResizedCrop + flip, 75 % random masking) for --steps iterations
-/// in fp32 and in bf16 (<c>model.Precision</c> set before Run), seeds 0 … --seeds − 1 each. Seed s of both precisions
+/// in fp32 and in bf16 (<c>RunOptions.Precision</c>, which the training loop sets on the model), seeds 0 … --seeds − 1 each. Seed s of both precisions
 /// shares the initialisation, data order, augmentation and masking noise, so the two differ by arithmetic only.
 /// Writes the curves into one PNG, prints the mean loss of the last 100 steps of each curve and the differences
 /// seed to seed (same precision) and precision to precision (same seed).
+/// --keep DIR keeps each run's folder (DIR/fp32-seed0, …) and reuses a folder whose metrics.csv already holds the --steps losses,
+/// so that the runs can be split over processes: `--keep DIR --only-seed 1` trains seed 1 alone (no figure), a later
+/// `--keep DIR` trains what is missing and draws all. The curves are deterministic, so they do not depend on the split.
 /// </summary>
 static class PrecisionCurveBench
 {
@@ -36,22 +39,36 @@ static class PrecisionCurveBench
                           $"blr {recipe.Run.BaseLr}, warmup {F(epochs / 6.0, 3)} epochs, {threads} threads; {Machine()}");
 
         var curves = new Dictionary<(Precision P, int Seed), double[]>();
-        string root = Path.Combine(Path.GetTempPath(), $"maedsl-precision-curve-{Environment.ProcessId}");
+        string? keep = options.String("--keep");
+        int? onlySeed = options.String("--only-seed") is { } only ? int.Parse(only, C) : null;
+        if (onlySeed is not null && keep is null) throw new ArgumentException("--only-seed needs --keep (the folder the other seeds are read from later)");
+        string root = keep ?? Path.Combine(Path.GetTempPath(), $"maedsl-precision-curve-{Environment.ProcessId}");
         try
         {
             for (int seed = 0; seed < seeds; seed++)
                 foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
                 {
+                    if (onlySeed is not null && seed != onlySeed) continue;
+                    string folder = Path.Combine(root, $"{precision}-seed{seed}".ToLowerInvariant());
+                    string csv = Path.Combine(folder, TrainingLog.CsvFileName);
+                    if (keep is not null && File.Exists(csv) && TrainingLog.ReadCsv(csv) is { Count: var n } kept && n == steps)
+                    {
+                        curves[(precision, seed)] = kept.Select(m => (double)m.Loss).ToArray();
+                        Console.WriteLine($"  {precision} seed {seed}: {steps} steps read from {csv}, loss first {F(curves[(precision, seed)][0], 4)}, " +
+                                          $"final {F(curves[(precision, seed)][^1], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
+                        continue;
+                    }
+                    if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // an incomplete run starts afresh
                     var o = recipe with
                     {
                         Run = recipe.Run with
                         {
                             Epochs = epochs, BatchSize = batch, WarmupEpochs = epochs / 6.0, Seed = seed, TensorBoard = false,
-                            CheckpointPeriod = epochs, OutputDir = Path.Combine(root, $"{precision}-seed{seed}".ToLowerInvariant()),
+                            CheckpointPeriod = epochs, OutputDir = folder,
+                            Precision = precision,
                         },
                     };
                     using var model = new MaeBenchTiny(seed);
-                    model.Precision = precision;
                     using var trainer = new Pretrainer(model, o);
                     var loader = new BatchLoader(SubsetDataset.First(train, images), batch, Transforms.Pretrain(28, Normalization.FashionMnist),
                         shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1);
@@ -60,13 +77,14 @@ static class PrecisionCurveBench
                     if (history.Count != steps) throw new InvalidOperationException($"expected {steps} logged steps, got {history.Count}");
                     curves[(precision, seed)] = history.Select(m => (double)m.Loss).ToArray();
                     Console.WriteLine($"  {precision} seed {seed}: {result.Steps} steps in {F(result.Elapsed.TotalSeconds, 1)} s ({F(result.ImagesPerSecond, 0)} img/s), " +
-                                      $"loss first {F(curves[(precision, seed)][0], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
+                                      $"loss first {F(curves[(precision, seed)][0], 4)}, final {F(curves[(precision, seed)][^1], 4)}, last-100 mean {F(Last100(curves[(precision, seed)]), 4)}");
                 }
         }
         finally
         {
-            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+            if (keep is null) try { Directory.Delete(root, recursive: true); } catch (IOException) { }
         }
+        if (onlySeed is not null) return 0;
 
         Draw(output, curves, steps, batch);
         Console.WriteLine($"figure: {Path.GetFullPath(output)}");

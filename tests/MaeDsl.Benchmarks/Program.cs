@@ -5,6 +5,7 @@
 //   mask-speedup  the paper's Table 2: MAE ViT-L/16 (decoder depth 8 and 1) against the encoder with mask tokens
 //   precision     fp32 vs bf16: ViT-B/16 training step and unmasked encode, with the Amdahl bounds
 //   precision-curve  the tiny model's loss curves over 1,000 Fashion-MNIST steps, fp32 vs bf16, two seeds each (a PNG)
+//   precision-downstream  fine-tuning and linear probing of one pre-trained tiny encoder, fp32 vs bf16 (top-1)
 //   matmul        a large matmul in fp32 and bf16 (which kernel rate each gets)
 //   attention     fused scaled-dot-product attention in fp32 / bf16 against the explicit bf16 form (--shapes vit-b|tiny)
 //   memory        RSS and live tensors over the tiny model's pre-training steps, under a GC heap limit
@@ -19,6 +20,7 @@ var subcommands = new Dictionary<string, Func<Options, int>>
     ["mask-speedup"] = MaskSpeedupBench.Run,
     ["precision"] = PrecisionBench.Run,
     ["precision-curve"] = PrecisionCurveBench.Run,
+    ["precision-downstream"] = PrecisionDownstreamBench.Run,
     ["matmul"] = MatmulBench.Run,
     ["attention"] = AttentionBench.Run,
     ["memory"] = MemoryBench.Run,

@@ -36,7 +36,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
     {
         Common.AddTo(command, except);
         foreach (var o in new Option[] { Recipe, Epochs, Batch, Accum, Blr, WarmupEpochs, MaskRatio, MinCropScale, Output, Resume, CheckpointEvery,
-                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange })
+                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange, Control.Precision })
             if (!except.Contains(o)) command.Options.Add(o);
     }
 

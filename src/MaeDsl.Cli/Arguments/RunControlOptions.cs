@@ -1,11 +1,12 @@
 // The options of every training command that control the run rather than the recipe: the mid-epoch checkpoint period,
-// the non-finite-loss policy and the trajectory changes a resume may make (declared once, one instance per command).
+// the non-finite-loss policy, the trajectory changes a resume may make and the matmuls' number format (declared once,
+// one instance per command).
 using System.CommandLine;
 using MaeDsl.Training;
 
 namespace MaeDsl.Cli;
 
-/// <summary>--checkpoint-every-steps, --skip-nonfinite and --allow-change (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange).</summary>
+/// <summary>--checkpoint-every-steps, --skip-nonfinite, --allow-change and --precision (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange, Precision).</summary>
 internal sealed class RunControlOptions
 {
     public readonly Option<int> CheckpointEverySteps = new("--checkpoint-every-steps")
@@ -21,10 +22,11 @@ internal sealed class RunControlOptions
     {
         Description = "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); recorded in history.jsonl. Raising --epochs needs none",
     };
+    public readonly Option<string> Precision = PrecisionOption.Create(" in training and in the run's evaluations (recorded in config.json; a resume must keep it)");
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { CheckpointEverySteps, SkipNonFinite, AllowChange }) command.Options.Add(o);
+        foreach (var o in new Option[] { CheckpointEverySteps, SkipNonFinite, AllowChange, Precision }) command.Options.Add(o);
     }
 
     public RunOptions Apply(RunOptions run, ParseResult parse) => run with
@@ -32,5 +34,6 @@ internal sealed class RunControlOptions
         CheckpointEverySteps = parse.GetValue(CheckpointEverySteps),
         SkipNonFinite = parse.GetValue(SkipNonFinite),
         AllowChange = parse.GetValue(AllowChange),
+        Precision = PrecisionOption.Read(parse, Precision),
     };
 }

@@ -21,7 +21,7 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (and encode calls)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
-        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 matmuls, fp32 weights, optimizer state, LayerNorm, softmax sums and loss)", DefaultValueFactory = _ => "fp32" };
+        var precision = PrecisionOption.Create(" of the timed model and of the matmul rate");
         var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
         // --dataset's default (fashion-mnist) is for the training commands; bench uses random tensors unless it is given
         common.Dataset.Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)";
@@ -32,12 +32,11 @@ internal static class BenchCommand
             var model = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations), w = parse.GetValue(warmup), g = parse.GetValue(gemmSize);
             int threads = parse.GetValue(common.Threads);
-            string p = parse.GetValue(precision) ?? "";
+            var p = PrecisionOption.Read(parse, precision);
             OptionCheck.Require(b >= 1, "--batch", b, "must be >= 1");
             OptionCheck.Require(n >= 1, "--iterations", n, "must be >= 1");
             OptionCheck.Require(w >= 0, "--warmup", w, "must be >= 0");
             OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
-            OptionCheck.Require(p is "fp32" or "bf16", "--precision", p, "must be fp32 or bf16");
             OptionCheck.Require(g >= 1, "--gemm-size", g, "must be >= 1");
             int? limit = common.ReadTrainLimit(parse);
             string? dataset = parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null;
@@ -45,7 +44,7 @@ internal static class BenchCommand
                 throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
             OptionCheck.Require(dataset is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
             common.ApplyThreads(parse);
-            var settings = new BenchSettings(model, b, n, w, threads, p == "bf16" ? Precision.Bf16 : Precision.Fp32,
+            var settings = new BenchSettings(model, b, n, w, threads, p,
                 dataset, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g);
             var result = Bench.Run(settings, Console.Out);
             Console.WriteLine(result.MachineLine());

@@ -23,11 +23,13 @@ internal static class EmbedCommand
         var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
         var common = new CommonOptions(useDefault);
         common.AddTo(command, common.TrainLimit, common.Seed);
-        foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output }) command.Options.Add(o);
+        var precision = PrecisionOption.Create(" of the encoder (the features are float32 either way)");
+        foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output, precision }) command.Options.Add(o);
 
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var numberFormat = PrecisionOption.Read(parse, precision);
             int? n = parse.GetValue(limit);
             int batchSize = parse.GetValue(batch);
             Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
@@ -39,6 +41,7 @@ internal static class EmbedCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var info = source.ResolveModel(parse.GetValue(common.Model));
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
+            model.Precision = numberFormat;
             var spec = model.Spec;
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);

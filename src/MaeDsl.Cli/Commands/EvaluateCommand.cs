@@ -28,9 +28,12 @@ internal static class EvaluateCommand
         command.Options.Add(checkpoint);
         command.Options.Add(limit);
         command.Options.Add(outputOption);
+        var precision = PrecisionOption.Create(" of both encoders' k-NN features and of the masked-patch MSE");
+        command.Options.Add(precision);
         command.SetAction(parse => Run.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var numberFormat = PrecisionOption.Read(parse, precision);
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             if (Directory.Exists(path))
                 throw new ArgumentException($"--checkpoint {path}: a folder; give a .ckpt file written by this program (e.g. runs/x/checkpoints/checkpoint-last.ckpt)");
@@ -47,6 +50,7 @@ internal static class EvaluateCommand
             using var model = registered.Create(options.Seed, masking);
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
+            model.Precision = randomInit.Precision = numberFormat;
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             Directory.CreateDirectory(output);
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");

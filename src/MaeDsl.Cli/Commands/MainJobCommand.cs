@@ -36,6 +36,7 @@ internal static class MainJobCommand
                 var trained = Pretraining.Run(settings, cancel);
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
+                randomInit.Precision = model.Precision;   // the k-NN encodes both in the run's --precision (the loop set the trained one's)
                 EvaluationReport.Figures figures;
                 StopSignals.Says = new StopSignals.Wording("stopping the evaluation; the pre-training checkpoint is kept (again to exit at once)", "the pre-training checkpoint is kept");
                 try { figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir, cancel); }

@@ -25,11 +25,13 @@ internal static class PredictCommand
         var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed);   // --dataset, --data-dir, --threads: the model is the checkpoint's
-        foreach (var o in new Option[] { checkpoint, images, split, limit, top, batch, output }) command.Options.Add(o);
+        var precision = PrecisionOption.Create(" of the classifier's encoder (the head and softmax stay fp32)");
+        foreach (var o in new Option[] { checkpoint, images, split, limit, top, batch, output, precision }) command.Options.Add(o);
 
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var numberFormat = PrecisionOption.Read(parse, precision);
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);
             int? n = parse.GetValue(limit);
             string which = parse.GetValue(split)!;
@@ -45,6 +47,7 @@ internal static class PredictCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
+            model.Precision = numberFormat;
             var names = CheckpointSource.ClassNames(config);
             if (names is null || names.Count != model.NumClasses)
             {

@@ -27,11 +27,13 @@ internal static class ReconstructCommand
         var output = new Option<string>("--output") { Description = "The PNG to write (a NormalizePixels model's gets -normpix-restored in its name)", DefaultValueFactory = _ => "reconstruction.png" };
         var common = new CommonOptions(useDefault);
         common.AddTo(command, common.TrainLimit, common.Seed);
-        foreach (var o in new Option[] { checkpoint, images, limit, masks, ratio, masking, seed, output }) command.Options.Add(o);
+        var precision = PrecisionOption.Create(" of the encoder and decoder");
+        foreach (var o in new Option[] { checkpoint, images, limit, masks, ratio, masking, seed, output, precision }) command.Options.Add(o);
 
         command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var numberFormat = PrecisionOption.Read(parse, precision);
             int n = parse.GetValue(limit), k = parse.GetValue(masks);
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(k >= 1, "--masks-per-image", k, "must be >= 1");
@@ -44,6 +46,7 @@ internal static class ReconstructCommand
             if (spec.Channels is not (1 or 3))
                 throw new ArgumentException($"{info.Key} has {spec.Channels} channels; reconstruct draws grey (1) or RGB (3) images");
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
+            model.Precision = numberFormat;
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);

@@ -43,7 +43,7 @@ public static class Bench
 {
     public static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Name(Precision p) => p == Precision.Bf16 ? "bf16" : "fp32";
+    public static string Name(Precision p) => MaeDsl.Model.MixedPrecision.Name(p);
 
     /// <summary>At least 4 significant digits, never an exponent: 2.25 → "2.250", 1115.3 → "1115", 0.81234 → "0.8123".</summary>
     public static string Sig(double x)

@@ -1,3 +1,5 @@
+// Precision: the number format of a model's matrix multiplications (fp32, or bf16 mixed precision) and the casts behind it.
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,10 +11,11 @@ namespace MaeDsl
     /// The number format of a model's matrix multiplications (set <c>model.Precision</c> on a
     /// <see cref="MaskedAutoencoder"/> or a <see cref="VitClassifier"/>).
     /// </summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<Precision>))]   // "fp32" / "bf16" in config.json, as the command line spells them
     public enum Precision
     {
         /// <summary>Everything in float32: the official numerics, bit for bit the default.</summary>
-        Fp32,
+        [JsonStringEnumMemberName("fp32")] Fp32,
         /// <summary>
         /// bfloat16 mixed precision, what <c>torch.autocast("cpu", dtype=torch.bfloat16)</c> does for these models:
         /// the patch-embedding convolution, the linear layers (qkv, proj, fc1, fc2, decoder_embed, decoder_pred),
@@ -23,7 +26,7 @@ namespace MaeDsl
         /// LayerNorm, the residual stream, masking, position embeddings, the loss and every reduction stay float32;
         /// <c>pred</c>, <c>latent</c> and encoder features come back as float32.
         /// </summary>
-        Bf16,
+        [JsonStringEnumMemberName("bf16")] Bf16,
     }
 }
 
@@ -64,6 +67,26 @@ namespace MaeDsl.Model
             var probabilities = scaled.matmul(k.transpose(-2, -1)).softmax(-1);      // [B, heads, N, N]
             return probabilities.matmul(v).MoveToOuterDisposeScope();
         }
+
+        /// <summary>
+        /// Sets <paramref name="precision"/> on a model the training loop runs (<see cref="MaeDsl.Training.RunOptions.Precision"/>): a
+        /// <see cref="MaskedAutoencoder"/> or a <see cref="VitClassifier"/>; any other module only in <see cref="Precision.Fp32"/>.
+        /// </summary>
+        public static void Apply(Module model, Precision precision)
+        {
+            switch (model)
+            {
+                case MaskedAutoencoder mae: mae.Precision = precision; break;
+                case VitClassifier classifier: classifier.Precision = precision; break;
+                default:
+                    if (precision != Precision.Fp32)
+                        throw new NotSupportedException($"{model.GetType().Name}: {precision} is implemented for MaskedAutoencoder and VitClassifier only");
+                    break;
+            }
+        }
+
+        /// <summary>"fp32" or "bf16", as the command line and config.json spell it.</summary>
+        public static string Name(Precision precision) => precision == Precision.Bf16 ? "bf16" : "fp32";
 
         /// <summary>Sets <paramref name="precision"/> on every patch embedding and transformer block below <paramref name="root"/>; returns it.</summary>
         public static Precision Propagate(Module root, Precision precision)

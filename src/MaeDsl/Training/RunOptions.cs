@@ -1,5 +1,5 @@
 // RunOptions: the options every training run shares (schedule, batch, seed, output, checkpoints, logging,
-// resume, threads, loader workers), declared once and composed into each recipe's options.
+// resume, threads, loader workers, the matmuls' number format), declared once and composed into each recipe's options.
 using System.Text.Json.Serialization;
 using MaeDsl.Training.Optimization;
 
@@ -54,6 +54,10 @@ public sealed record RunOptions
     /// <summary>On resume, the trajectory options allowed to differ from the checkpoint's, as the command line names them without
     /// the dashes, comma-separated (--allow-change blr,warmup-epochs); every change is recorded in history.jsonl.</summary>
     public string? AllowChange { get; init; }
+    /// <summary>The number format of the model's matrix multiplications (--precision fp32|bf16), set on the model by the training
+    /// loop, and so used by the recipe's evaluation too: <see cref="MaeDsl.Precision.Bf16"/> runs the linear and attention matmuls
+    /// in bfloat16 with float32 weights, optimizer state, LayerNorm, softmax sums and loss. It changes the trajectory.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
     [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;

@@ -25,7 +25,7 @@ public class RunResumeFaultTests
     };
 
     /// <summary>Cancels <paramref name="cancel"/> when the batch of (epoch, step) is drawn: the loop is inside that step when the signal arrives.</summary>
-    sealed class CancelAt(IPretrainBatches inner, int epoch, int step, CancellationTokenSource cancel) : IPretrainBatches
+    internal sealed class CancelAt(IPretrainBatches inner, int epoch, int step, CancellationTokenSource cancel) : IPretrainBatches
     {
         public int StepsPerEpoch => inner.StepsPerEpoch;
         public IEnumerable<Tensor> Batches(int e)

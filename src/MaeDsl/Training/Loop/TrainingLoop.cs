@@ -20,6 +20,7 @@ namespace MaeDsl.Training.Loop;
 /// <item>resume (<see cref="RunOptions.Resume"/>): model, optimizer and torch's generator from the checkpoint, which must be of
 ///   the same model and recipe, seed, batch and accum, written at an epoch boundary of this data; or a fresh start with
 ///   <c>torch.manual_seed(seed)</c>;</item>
+/// <item>the model's number format (<see cref="RunOptions.Precision"/>, fp32 or bf16 matmuls), set on the model before anything runs;</item>
 /// <item>config.json (<see cref="RunConfig"/>), metrics.csv / TensorBoard / progress (<see cref="TrainingLog"/>), eval.csv (<see cref="EvalLog"/>);</item>
 /// <item>per iteration: the lr of the schedule at the fractional epoch, set every accum_iter iterations on every param group
 ///   times its scale (<see cref="LrSchedule.Apply"/>); loss / accum_iter backward; every accum_iter iterations gradient clipping
@@ -78,6 +79,7 @@ public sealed class TrainingLoop
         if (stepsPerEpoch < 1)
             throw new ArgumentException($"{name}: the data gives no full batch of {run.BatchSize} (--batch) per epoch");
         if (run.Threads > 0) torch.set_num_threads(run.Threads);
+        MaeDsl.Model.MixedPrecision.Apply(model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
 
         var inputs = recipe.Inputs;
         foreach (var (k, v) in Inputs) inputs[k] = v?.DeepClone();
