@@ -68,7 +68,7 @@ public class BenchTests
     [InlineData("--batch", "0", "--batch = 0 is invalid: must be >= 1")]
     [InlineData("--iterations", "0", "--iterations = 0 is invalid: must be >= 1")]
     [InlineData("--warmup", "-1", "--warmup = -1 is invalid: must be >= 0")]
-    [InlineData("--precision", "fp16", "--precision = fp16 is invalid: must be fp32 or bf16")]
+    [InlineData("--precision", "fp16", "--precision = fp16 is invalid: must be fp32, bf16 or auto")]
     [InlineData("--gemm-size", "0", "--gemm-size = 0 is invalid: must be >= 1")]
     [InlineData("--train-limit", "0", "--train-limit = 0 is invalid: must be >= 1")]
     [InlineData("--dataset", "/no/such/folder", "--dataset '/no/such/folder' is neither")]

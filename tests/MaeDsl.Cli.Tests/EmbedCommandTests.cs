@@ -49,7 +49,7 @@ public class EmbedCommandTests
         var files = Synthetic.Images(images, 7);
         string weights = Synthetic.Weights(Path.Combine(dir.Path, "tiny.safetensors"), "tiny");
         string output = Path.Combine(dir.Path, "out", "features.npy");
-        var r = CliConsole.Run(["embed", "--checkpoint", weights, "--model", "tiny", "--images", images, "--batch", "3", "--threads", "1", "--output", output]);
+        var r = CliConsole.Run(["embed", "--checkpoint", weights, "--model", "tiny", "--images", images, "--batch", "3", "--threads", "1", "--precision", "fp32", "--output", output]);   // fp32: the runtime's own features
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal($"output: {output}", r.OutLines[^1]);
         Assert.Contains("embedded 7/7 images", r.Out);
@@ -76,7 +76,7 @@ public class EmbedCommandTests
         float[] Embed(string checkpoint, string pool, string name)
         {
             string output = Path.Combine(dir.Path, name);
-            var r = CliConsole.Run(["embed", "--checkpoint", checkpoint, "--model", "ref-tiny", "--images", images, "--pool", pool, "--threads", "1", "--output", output]);
+            var r = CliConsole.Run(["embed", "--checkpoint", checkpoint, "--model", "ref-tiny", "--images", images, "--pool", pool, "--threads", "1", "--precision", "fp32", "--output", output]);
             Assert.True(r.ExitCode == 0, r.ToString());
             if (output.EndsWith(".npy")) return NumpyLoad(output).Values;
             var (tensors, _) = StateDicts.ReadSafetensors(output);
