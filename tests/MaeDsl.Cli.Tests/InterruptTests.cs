@@ -21,9 +21,8 @@ public class InterruptTests(ITestOutputHelper log)
         string output = Path.Combine(dir.Path, "run");
         string[] args = ["pretrain", "--train-limit", "512", "--epochs", "20", "--batch", "64", "--threads", "1", "--output", output];
 
-        // started directly (not through a shell, which would start it with SIGINT ignored)
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args.Prepend(app)) start.ArgumentList.Add(a);
+        // started directly, SIGINT at its default (not through a shell, nor inheriting a background run's ignored SIGINT)
+        var start = MaeDsl.Tests.Shared.DotnetProcess.WithDefaultSigint(args.Prepend(app));
         var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
         using var firstEpoch = new ManualResetEventSlim();
         using var process = new Process { StartInfo = start };

@@ -7,6 +7,20 @@ namespace MaeDsl.Tests.Shared;
 
 internal static class DotnetProcess
 {
+    /// <summary>
+    /// `dotnet <paramref name="arguments"/>` with SIGINT at its default disposition, for a test that sends it SIGINT: a test
+    /// run started in the background (`cmd &amp;`, nohup) ignores SIGINT and its children inherit that, so the runner would never
+    /// see the signal. On Linux coreutils' `env --default-signal=INT` resets it, then execs dotnet (same pid).
+    /// </summary>
+    public static ProcessStartInfo WithDefaultSigint(IEnumerable<string> arguments)
+    {
+        bool reset = OperatingSystem.IsLinux() && File.Exists("/usr/bin/env");
+        var start = new ProcessStartInfo(reset ? "/usr/bin/env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (reset) { start.ArgumentList.Add("--default-signal=INT"); start.ArgumentList.Add("dotnet"); }
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        return start;
+    }
+
     public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")

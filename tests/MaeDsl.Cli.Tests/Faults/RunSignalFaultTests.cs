@@ -36,8 +36,7 @@ public class RunSignalFaultTests(ITestOutputHelper log)
 
         public Child(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in args.Prepend(App.Value)) start.ArgumentList.Add(a);
+            var start = MaeDsl.Tests.Shared.DotnetProcess.WithDefaultSigint(args.Prepend(App.Value));
             foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
             process = new Process { StartInfo = start };
             process.OutputDataReceived += (_, e) =>
