@@ -40,14 +40,7 @@ public sealed class PackedFeed : IDisposable
     public string PackagePath(string id) => Path.Combine(Folder, $"{id}.{Version}.nupkg");
 
     /// <summary>A nuget.config in <paramref name="directory"/> that adds the feed to the machine's sources.</summary>
-    public void WriteNugetConfig(string directory) => File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
-        <?xml version="1.0" encoding="utf-8"?>
-        <configuration>
-          <packageSources>
-            <add key="maedsl-cli-test-feed" value="{Folder}" />
-          </packageSources>
-        </configuration>
-        """);
+    public void WriteNugetConfig(string directory) => MaeDsl.Tests.Shared.DotnetProcess.WriteLocalFeedConfig(directory, Folder);
 
     public void Dispose()
     {

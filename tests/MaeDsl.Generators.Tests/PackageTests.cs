@@ -52,14 +52,7 @@ public class PackageTests(ITestOutputHelper log)
                 Assert.Contains("lib/net10.0/MaeDsl.dll", entries);
             }
 
-            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="maedsl-test-feed" value="{feed}" />
-                  </packageSources>
-                </configuration>
-                """);
+            MaeDsl.Tests.Shared.DotnetProcess.WriteLocalFeedConfig(consumer, feed);
             File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
                   <PropertyGroup>

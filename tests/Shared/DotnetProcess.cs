@@ -7,6 +7,16 @@ namespace MaeDsl.Tests.Shared;
 
 internal static class DotnetProcess
 {
+    /// <summary>A nuget.config in <paramref name="directory"/> that adds the local package folder <paramref name="feed"/> to the machine's sources.</summary>
+    public static void WriteLocalFeedConfig(string directory, string feed) => File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <add key="maedsl-test-feed" value="{feed}" />
+          </packageSources>
+        </configuration>
+        """);
+
     /// <summary>
     /// `dotnet <paramref name="arguments"/>` with SIGINT at its default disposition, for a test that sends it SIGINT: a test
     /// run started in the background (`cmd &amp;`, nohup) ignores SIGINT and its children inherit that, so the runner would never
