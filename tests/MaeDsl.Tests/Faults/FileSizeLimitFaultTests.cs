@@ -23,10 +23,12 @@ public class FileSizeLimitFaultTests
     [DllImport("libc", SetLastError = true)]
     static extern int setrlimit(int resource, ref RLimit limit);
 
-    [Fact]
+    const string NotLinux64 = "setrlimit(RLIMIT_FSIZE) is called with the 64-bit Linux layout of struct rlimit";
+
+    [SkippableFact]
     public void FileSizeLimitWhileWritingCheckpointKeepsPreviousAndNamesIt()
     {
-        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess) return;
+        Skip.IfNot(OperatingSystem.IsLinux() && Environment.Is64BitProcess, NotLinux64);
         using var dir = new FaultDir();
         string path = dir["checkpoint-0001.safetensors"];
         using var small = torch.nn.Linear(4, 2);
@@ -46,10 +48,10 @@ public class FileSizeLimitFaultTests
         Assert.Single(Directory.GetFiles(dir.Path));
     }
 
-    [Fact]
+    [SkippableFact]
     public void FileSizeLimitWhileAppendingMetricsNamesTheFileAndKeepsRows()
     {
-        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess) return;
+        Skip.IfNot(OperatingSystem.IsLinux() && Environment.Is64BitProcess, NotLinux64);
         using var dir = new FaultDir();
         Assert.Equal(0, getrlimit(RLIMIT_FSIZE, out var saved));
         var lowered = new RLimit { Current = 64 << 10, Max = saved.Max };   // ulimit -f 64

@@ -5,11 +5,11 @@ namespace MaeDsl.Tests.Native;
 
 public class TorchRuntimeTests
 {
-    [Fact]
+    [SkippableFact]
     public void Libtorch_loads_and_the_system_libstdcxx_is_new_enough()
     {
         TorchRuntime.EnsureLoaded();
-        if (!OperatingSystem.IsLinux()) return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "libLibTorchSharp.so's GLIBCXX requirement is Linux's; libtorch loaded");
         var (path, newest) = TorchRuntime.FindLibStdCxx();
         Assert.NotNull(path);
         Assert.True(TorchRuntime.CompareGlibcxx(newest, TorchRuntime.RequiredGlibcxx) >= 0, $"{path} provides {newest}");
@@ -50,11 +50,11 @@ public class NativeSettingsTests
     [DllImport("libc")]
     static extern IntPtr getenv(string name);
 
-    [Fact]
+    [SkippableFact]
     public void Loading_libtorch_sets_libgomps_spin_count_in_the_native_environment_unless_the_user_chose_one()
     {
         TorchRuntime.EnsureLoaded();
-        if (!OperatingSystem.IsLinux()) return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "libgomp's GOMP_SPINCOUNT is set on Linux only");
         string? native = Marshal.PtrToStringAnsi(getenv("GOMP_SPINCOUNT"));
         bool userChose = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null;
         Assert.Equal(userChose ? Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") : NativeSettings.GompSpinCount, native);

@@ -5,11 +5,11 @@ using MaeDsl.Training;
 namespace MaeDsl.Tests.Training;
 
 /// <summary>
-/// The exact float bits of the loss of the first 50 pre-training iterations of the main job's tiny model and of
-/// 50 fine-tuning iterations, on synthetic data through the real loader and augmentations, 1 thread, every
-/// option set explicitly, against the committed fixture <c>Fixtures/loss-trajectory.txt</c>. A change that
-/// alters these numbers on purpose re-records the fixture (<c>MAEDSL_RECORD_FIXTURES=1</c>) in a commit of its
-/// own that says why.
+/// The loss of the first 50 pre-training iterations of the main job's tiny model and of 50 fine-tuning iterations,
+/// on synthetic data through the real loader and augmentations, 1 thread, every option set explicitly, against the
+/// committed fixture <c>Fixtures/loss-trajectory.txt</c>, recorded on another CPU: within the measured tolerance of
+/// <see cref="RecordedNumbers"/>; and, repeated in this process, bit for bit. A change that alters these numbers on
+/// purpose re-records the fixture (<c>MAEDSL_RECORD_FIXTURES=1</c>) in a commit of its own that says why.
 /// </summary>
 // Alone (no parallel test changes the torch thread count under it).
 [Collection(MaeDsl.Tests.FineTune.TrainingRunsCollection.Name)]
@@ -29,7 +29,7 @@ public class LossTrajectoryTests
 
     static string NewDir(string name) => Directory.CreateTempSubdirectory($"maedsl-fixture-{name}-").FullName;
 
-    static IReadOnlyList<float> PretrainLosses()
+    static IReadOnlyList<float> PretrainLosses(double baseLr = 1.5e-3)
     {
         torch.set_num_threads(1);
         string dir = NewDir("pretrain");
@@ -37,7 +37,7 @@ public class LossTrajectoryTests
         {
             Run = new RunOptions
             {
-                Epochs = 4, BatchSize = 16, AccumIter = 2, BaseLr = 1.5e-3, Lr = null, MinLr = 1e-6, WarmupEpochs = 1,
+                Epochs = 4, BatchSize = 16, AccumIter = 2, BaseLr = baseLr, Lr = null, MinLr = 1e-6, WarmupEpochs = 1,
                 WeightDecay = 0.05, Seed = 7, CheckpointPeriod = 2, OutputDir = dir, TensorBoard = false,
             },
             Beta1 = 0.9, Beta2 = 0.95,
@@ -77,12 +77,14 @@ public class LossTrajectoryTests
 
     static string Bits(float f) => BitConverter.SingleToInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture);
 
-    static Dictionary<string, string[]> ReadFixture()
+    static float FromBits(string hex) => BitConverter.Int32BitsToSingle(int.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+
+    static Dictionary<string, float[]> ReadFixture()
     {
         Assert.True(File.Exists(FixturePath), $"missing fixture {FixturePath}: record it with MAEDSL_RECORD_FIXTURES=1");
         return File.ReadAllLines(FixturePath).Where(l => l.Length > 0 && !l.StartsWith('#'))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Select(p => p[2]).ToArray());
+            .GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Select(p => FromBits(p[2])).ToArray());
     }
 
     static void Check(string name, IReadOnlyList<float> losses)
@@ -94,18 +96,46 @@ public class LossTrajectoryTests
             var kept = File.Exists(source) ? File.ReadAllLines(source).Where(l => !l.StartsWith(name + " ", StringComparison.Ordinal)) : [];
             var lines = kept.Concat(losses.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{name} {i} {Bits(l)} {l:R}")));
             File.WriteAllLines(source, lines);
-            return;
+            Skip.If(true, $"recording mode (MAEDSL_RECORD_FIXTURES=1): wrote {name} into {source}, compared nothing");
         }
         var expected = ReadFixture()[name];
         Assert.Equal(Iterations, expected.Length);
-        for (int i = 0; i < Iterations; i++)
-            Assert.True(expected[i] == Bits(losses[i]),
-                $"{name} iteration {i}: loss {losses[i]:R} (bits {Bits(losses[i])}), fixture bits {expected[i]}");
+        RecordedNumbers.AssertClose(name, [.. expected.Select(e => (double)e)], [.. losses.Select(l => (double)l)]);
+        RecordedNumbers.SkipIfMeasuring();
+    }
+
+    /// <summary>Same machine, same bits: the computation repeated in this process gives every loss bit for bit.</summary>
+    static void AssertBitIdentical(IReadOnlyList<float> first, IReadOnlyList<float> second)
+    {
+        Assert.Equal(first.Count, second.Count);
+        for (int i = 0; i < first.Count; i++)
+            Assert.True(Bits(first[i]) == Bits(second[i]), $"iteration {i}: {first[i]:R} then {second[i]:R} on the same machine");
+    }
+
+    [SkippableFact]
+    public void PretrainingLossesFollowTheFixture() => Check("pretrain", PretrainLosses());
+
+    [SkippableFact]
+    public void FineTuningLossesFollowTheFixture() => Check("finetune", FineTuneLosses());
+
+    /// <summary>
+    /// The tolerance still catches a change of the arithmetic: the peak lr changed by 1e-5 of itself (84 float ulps) leaves
+    /// it by step 20 (measured: from step 8 on, up to 2.9e-6 at step 14). A change of one ulp moves the losses by at most
+    /// 2e-7, as much as another CPU's kernels do: no comparison across machines can see it (Fixtures/README.md).
+    /// </summary>
+    [SkippableFact]
+    public void ThePeakLrChangedBy1e5OfItselfLeavesTheTolerance()
+    {
+        Skip.If(RecordedNumbers.MeasureDirectory is not null, "measuring mode: nothing to measure here");
+        var recorded = ReadFixture()["pretrain"].Select(e => (double)e).ToList();
+        var changed = PretrainLosses(baseLr: 1.5e-3 * (1 + 1e-5)).Select(l => (double)l).ToList();
+        int? at = RecordedNumbers.FirstViolation(recorded, changed);
+        Assert.True(at is <= 20, $"a 1e-5 change of the lr stayed within the tolerance until step {(at is null ? "50 (never left it)" : at)}");
     }
 
     [Fact]
-    public void PretrainingLossesAreBitIdenticalToTheFixture() => Check("pretrain", PretrainLosses());
+    public void PretrainingRepeatedOnThisMachineIsBitIdentical() => AssertBitIdentical(PretrainLosses(), PretrainLosses());
 
     [Fact]
-    public void FineTuningLossesAreBitIdenticalToTheFixture() => Check("finetune", FineTuneLosses());
+    public void FineTuningRepeatedOnThisMachineIsBitIdentical() => AssertBitIdentical(FineTuneLosses(), FineTuneLosses());
 }
