@@ -212,7 +212,7 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         string output = Processes.TempDirectory("maedsl-fault-sigkill");
         string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "5"];
         // checkpoints after iterations 5, 10, 15, 16 (epoch end), 20, 25; killed after iteration 27, between two steps
-        var killed = RunToEnd(args, new Dictionary<string, string> { [TrainingLoop.KillAtStepVariable] = "27" });
+        var killed = RunToEnd(args, new Dictionary<string, string> { [FaultHooks.KillAtStepVariable] = "27" });
         Assert.Equal(137, killed.ExitCode);   // 128 + SIGKILL
         string last = Path.Combine(output, "checkpoints", "checkpoint-last.ckpt");
         var info = MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last);

@@ -88,7 +88,7 @@ public class RunResumeFaultTests
         AssertSameLossBits(Metrics(reference.Run.OutputDir), Metrics(stopped.Run.OutputDir));
         AssertSameWeights(full.LastCheckpoint, resumed.LastCheckpoint);
         Assert.Equal(full.MeanLossLastEpoch, resumed.MeanLossLastEpoch);
-        var history = File.ReadAllLines(Path.Combine(stopped.Run.OutputDir, TrainingLoop.HistoryFileName)).Select(l => JsonNode.Parse(l)!["event"]!.GetValue<string>());
+        var history = File.ReadAllLines(Path.Combine(stopped.Run.OutputDir, RunHistory.FileName)).Select(l => JsonNode.Parse(l)!["event"]!.GetValue<string>());
         Assert.Equal(["start", "stopped", "resume"], history);
     }
 
@@ -158,7 +158,7 @@ public class RunResumeFaultTests
         var changed = Options(first.Run.OutputDir, epochs: 2, blr: 3e-3) with { };
         changed = changed with { Run = changed.Run with { AllowChange = "blr" } };
         Train(changed, new SyntheticBatches(48, 8, 3), resume: checkpoint);
-        var resume = File.ReadAllLines(Path.Combine(first.Run.OutputDir, TrainingLoop.HistoryFileName)).Select(l => JsonNode.Parse(l)!).Last();
+        var resume = File.ReadAllLines(Path.Combine(first.Run.OutputDir, RunHistory.FileName)).Select(l => JsonNode.Parse(l)!).Last();
         Assert.Equal("resume", resume["event"]!.GetValue<string>());
         var change = resume["changes"]!.AsArray().Single()!;
         Assert.Equal(("--blr", "0.001", "0.003"), (change["option"]!.GetValue<string>(), change["checkpoint"]!.GetValue<string>(), change["this_run"]!.GetValue<string>()));
@@ -173,7 +173,7 @@ public class RunResumeFaultTests
         var further = Options(first.Run.OutputDir, epochs: 3);
         var r = Train(further, new SyntheticBatches(48, 8, 3), resume: done.LastCheckpoint);
         Assert.Equal(18, r.Steps);
-        var resume = JsonNode.Parse(File.ReadAllLines(Path.Combine(first.Run.OutputDir, TrainingLoop.HistoryFileName)).Last())!;
+        var resume = JsonNode.Parse(File.ReadAllLines(Path.Combine(first.Run.OutputDir, RunHistory.FileName)).Last())!;
         Assert.Equal("--epochs", resume["changes"]![0]!["option"]!.GetValue<string>());
 
         var lower = Options(first.Run.OutputDir, epochs: 2);

@@ -83,7 +83,7 @@ public class Bf16TrainingTests
         var allowed = fp32 with { Run = fp32.Run with { AllowChange = "precision" } };
         var (_, ran) = Train(allowed, resume: checkpoint);
         Assert.Equal(Precision.Fp32, ran);
-        string history = File.ReadAllText(Path.Combine(first.Run.OutputDir, TrainingLoop.HistoryFileName));
+        string history = File.ReadAllText(Path.Combine(first.Run.OutputDir, RunHistory.FileName));
         Assert.Contains("\"option\":\"--precision\"", history);
     }
 
