@@ -140,7 +140,7 @@ public class LocaleTests
     }
 
     /// <summary>examples/Quickstart built in this configuration: the runner as users start it.</summary>
-    static readonly Lazy<string> QuickstartApp = new(() =>
+    internal static readonly Lazy<string> QuickstartApp = new(() =>
     {
         string repo = Processes.RepositoryRoot();
         var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(10), null, "build", Path.Combine(repo, "examples", "Quickstart"), "-c", PackedFeed.Configuration, "-nologo");

@@ -64,11 +64,11 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                 MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup),
                 Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
+                Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used
             },
         });
     }
 
-    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)".</summary>
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
     public string? ReadPretrained(ParseResult parse)
     {
@@ -85,8 +85,14 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         return path;
     }
 
+    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)", and the <see cref="WarmupNote"/>.</summary>
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")})");
+        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")}){WarmupNote(o.Run)}");
+
+    /// <summary>", warmup 5 epochs, past the run's 1: the lr never finishes its warmup (as the official code)" when the warmup reaches the run's
+    /// end (a recipe's default warmup with a short --epochs), else "".</summary>
+    public static string WarmupNote(RunOptions run) => run.WarmupEpochs < run.Epochs ? "" : string.Create(CultureInfo.InvariantCulture,
+        $", warmup {run.WarmupEpochs} epochs, past the run's {run.Epochs}: the lr never finishes its warmup (as the official code)");
 
     public static void PrintResult(ClassifierRunResult result, ClassifierOptions o) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in {Path.GetFullPath(o.Run.OutputDir)}"));

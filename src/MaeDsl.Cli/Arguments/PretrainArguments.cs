@@ -52,8 +52,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        int threads = parse.GetValue(Common.Threads);
-        OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
+        int threads = Common.ReadThreads(parse);
         var options = preset with
         {
             Run = Control.Apply(preset.Run, parse) with
@@ -66,6 +65,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
                 Seed = parse.GetValue(Common.Seed),
                 CheckpointPeriod = parse.GetValue(CheckpointEvery) ?? preset.Run.CheckpointPeriod,
                 OutputDir = Path.GetFullPath(output),
+                Threads = threads, Workers = DataSources.PretrainWorkers,
             },
         };
         options.Validate();

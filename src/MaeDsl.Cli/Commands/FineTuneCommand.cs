@@ -1,6 +1,5 @@
 // `finetune`: end-to-end fine-tuning of a model's encoder (main_finetune.py recipe), from pre-trained weights or from scratch.
 using System.CommandLine;
-using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
 using MaeDsl.Training.FineTuning;
@@ -32,47 +31,28 @@ internal static class FineTuneCommand
         var data = new EvalArguments(useDefault);
         run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
-        {
-            FineTuneOptions Build(EvalArguments.Loaded? loaded)
+        new ClassifierCommand<FineTuneOptions>("fine-tune",
+            Own: (o, parse) =>
             {
-                var options = run.Apply(defaults, parse, data, loaded) with
+                o = o with
                 {
                     LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
                     LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
                     RandomErasing = parse.GetValue(reprob), AutoAugment = parse.GetValue(aa)!, GlobalPool = !parse.GetValue(clsToken),
                 };
-                options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
+                o = o with { Run = o.Run with { ClipGrad = parse.GetValue(clipGrad) } };
                 var vitB = RecipePresets.VitBaseFineTune;
-                if (parse.GetValue(vitBase)) options = options with { Run = options.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay };
-                options.Validate();
-                return options;
-            }
-            Build(null);                                   // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null)
-                (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
-            else
+                return parse.GetValue(vitBase) ? o with { Run = o.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay } : o;
+            },
+            Load: (spec, weights, o) => FineTuner.LoadPretrained(spec, weights, o.NumClasses, o.GlobalPool, o.DropPath, o.Run.Seed, Console.WriteLine).Model,
+            Random: ((spec, o) => new VitClassifier(spec, o.NumClasses, o.GlobalPool, o.DropPath, seed: o.Run.Seed),
+                "no --pretrained: the encoder is randomly initialised (training from scratch)"),
+            Trainer: (model, o) =>
             {
-                Console.WriteLine("no --pretrained: the encoder is randomly initialised (training from scratch)");
-                model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Run.Seed);
-            }
-            using (model)
-            using (var tuner = new FineTuner(model, options))
-            {
-                tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
-                ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
-            }
-            return 0;
-        }));
+                var tuner = new FineTuner(model, o);
+                return new ClassifierTrainer(tuner, tuner.Loop, $"layer decay {o.LayerDecay}, {tuner.Groups.Count} param groups",
+                    (train, test, norm, cancel) => tuner.Run(train, test, norm, console: null, cancel: cancel));
+            }).SetAction(command, defaults, run, data);
         return command;
     }
 }
