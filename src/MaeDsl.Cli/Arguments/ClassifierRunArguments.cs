@@ -13,14 +13,9 @@ namespace MaeDsl.Cli;
 internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string runName)
 {
     public readonly Option<string?> Pretrained = new("--pretrained") { Description = "Pre-trained MAE weights (.safetensors or official .pth); omitted: a randomly initialised encoder" };
-    public readonly Option<int> Epochs = new("--epochs") { DefaultValueFactory = _ => defaults.Run.Epochs };
-    public readonly Option<int> Batch = new("--batch") { DefaultValueFactory = _ => defaults.Run.BatchSize };
-    public readonly Option<int> Accum = new("--accum") { DefaultValueFactory = _ => defaults.Run.AccumIter };
-    public readonly Option<double> Blr = new("--blr") { Description = "Base lr: lr = blr × batch × accum / 256", DefaultValueFactory = _ => defaults.Run.BaseLr };
-    public readonly Option<double?> Lr = new("--lr") { Description = "Absolute lr (overrides --blr)" };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { DefaultValueFactory = _ => defaults.Run.WeightDecay };
-    public readonly Option<double> MinLr = new("--min-lr") { DefaultValueFactory = _ => defaults.Run.MinLr };
-    public readonly Option<double> Warmup = new("--warmup-epochs") { DefaultValueFactory = _ => defaults.Run.WarmupEpochs };
+    public readonly DeclaredOptions Schedule = new(DeclaredOptions.DefaultsOf(defaults.Run), RunOptionDeclarations.Epochs, RunOptionDeclarations.Batch,
+        RunOptionDeclarations.Accum, RunOptionDeclarations.Blr, RunOptionDeclarations.Lr, RunOptionDeclarations.WeightDecay, RunOptionDeclarations.MinLr,
+        RunOptionDeclarations.WarmupEpochs);
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
     public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.Run.OutputDir };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
@@ -30,7 +25,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
     {
-        foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup, MinCropScale }.Concat(own)
+        foreach (var o in new Option[] { Pretrained }.Concat(Schedule.Options).Append(MinCropScale).Concat(own)
                      .Concat([Output, Resume, NoTensorBoard]))
             command.Options.Add(o);
         Control.AddTo(command);
@@ -57,11 +52,8 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         {
             NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),
             EvalCropPct = loaded?.EvalCropPct ?? options.EvalCropPct,
-            Run = Control.Apply(options.Run, parse) with
+            Run = Schedule.Bind(Control.Apply(options.Run, parse), parse) with
             {
-                Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
-                BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
-                MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup),
                 Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
                 Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used

@@ -20,7 +20,7 @@ internal static class FineTuneCommand
         var run = new ClassifierRunArguments(defaults, "fine-tune");
         var layerDecay = new Option<double>("--layer-decay") { DefaultValueFactory = _ => defaults.LayerDecay };
         var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => defaults.DropPath };
-        var clipGrad = new Option<double?>("--clip-grad") { Description = "Max gradient norm (default: none)" };
+        var clipGrad = new DeclaredOptions(DeclaredOptions.DefaultsOf(defaults.Run), RunOptionDeclarations.ClipGrad);
         var smoothing = new Option<double>("--smoothing") { DefaultValueFactory = _ => defaults.LabelSmoothing };
         var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => defaults.Mixup };
         var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => defaults.Cutmix };
@@ -29,7 +29,7 @@ internal static class FineTuneCommand
         var clsToken = new Option<bool>("--cls-token") { Description = "Classify from the cls token + norm instead of global pooling + fc_norm" };
         var vitBase = new Option<bool>("--vit-base-recipe") { Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
         var data = new EvalArguments(useDefault);
-        run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
+        run.AddTo(command, data, layerDecay, dropPath, clipGrad[RunOptionDeclarations.ClipGrad], smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
 
         new ClassifierCommand<FineTuneOptions>("fine-tune",
             Own: (o, parse) =>
@@ -40,7 +40,7 @@ internal static class FineTuneCommand
                     LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
                     RandomErasing = parse.GetValue(reprob), AutoAugment = parse.GetValue(aa)!, GlobalPool = !parse.GetValue(clsToken),
                 };
-                o = o with { Run = o.Run with { ClipGrad = parse.GetValue(clipGrad) } };
+                o = o with { Run = clipGrad.Bind(o.Run, parse) };
                 var vitB = RecipePresets.VitBaseFineTune;
                 return parse.GetValue(vitBase) ? o with { Run = o.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay } : o;
             },

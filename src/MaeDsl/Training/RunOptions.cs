@@ -93,23 +93,8 @@ public sealed record RunOptions
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range as the command line spells it.</summary>
     public void Validate()
     {
-        OptionCheck.Require(Epochs >= 1, "--epochs", Epochs, "must be >= 1");
-        OptionCheck.Require(BatchSize >= 1, "--batch", BatchSize, "must be >= 1");
-        OptionCheck.Require(AccumIter >= 1, "--accum", AccumIter, "must be >= 1");
-        OptionCheck.Require(BaseLr > 0 && double.IsFinite(BaseLr), "--blr", BaseLr, "must be a finite number > 0");
-        OptionCheck.Require(Lr is null || (Lr > 0 && double.IsFinite(Lr.Value)), "--lr", Lr, "must be a finite number > 0");
+        foreach (var option in RunOptionDeclarations.All) option.Check(this);   // each option's own range, from its declaration
         OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}]"));
-        // as util/lr_sched.py: a warmup as long as the run or longer is allowed (the lr never finishes it), so that a recipe's default
-        // warmup never conflicts with a short --epochs
-        OptionCheck.Require(WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs), "--warmup-epochs", WarmupEpochs, "must be a finite number >= 0");
-        OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "--weight-decay", WeightDecay, "must be a finite number >= 0");
-        OptionCheck.Require(ClipGrad is null || (ClipGrad > 0 && double.IsFinite(ClipGrad.Value)), "--clip-grad", ClipGrad, "must be a finite number > 0 (or not given)");
-        OptionCheck.Require(!string.IsNullOrWhiteSpace(OutputDir), "--output", OutputDir, "must name a folder");
-        OptionCheck.Require(CheckpointPeriod >= 1, "--checkpoint-every", CheckpointPeriod, "must be >= 1");
-        OptionCheck.Require(Resume is null || Resume.Trim().Length > 0, "--resume", Resume, "must name a .ckpt file");
-        OptionCheck.Require(Threads >= 0, "--threads", Threads, "must be >= 1 (or 0: torch's setting)");
-        OptionCheck.Require(Workers >= 0, "--workers", Workers, "must be >= 0 (0: all cores)");
-        OptionCheck.Require(CheckpointEverySteps >= 0, "--checkpoint-every-steps", CheckpointEverySteps, "must be >= 1 (or 0: at epoch ends only)");
         if (AllowChange is not null)
             foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
                 OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,
