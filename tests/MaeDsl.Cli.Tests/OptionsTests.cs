@@ -13,13 +13,20 @@ namespace MaeDsl.Cli.Tests;
 [Collection(ConsoleCollection.Name)]
 public class OptionsTests
 {
+    /// <summary>A one-epoch pre-training of the tiny model on 128 images into dir/run; its folder.</summary>
+    static string TinyRun(TempDir dir)
+    {
+        string output = Path.Combine(dir.Path, "run");
+        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--train-limit", "128", "--epochs", "1", "--batch", "64", "--threads", "1", "--output", output]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return output;
+    }
+
     [Fact]
     public void Config_json_records_the_threads_and_workers_used_and_the_masking_strategy_by_name()
     {
         using var dir = new TempDir();
-        string output = Path.Combine(dir.Path, "run");
-        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--train-limit", "128", "--epochs", "1", "--batch", "64", "--threads", "1", "--output", output]);
-        Assert.True(r.ExitCode == 0, r.ToString());
+        string output = TinyRun(dir);
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!;
         Assert.Equal(1, config["run"]!["threads"]!.GetValue<int>());
         Assert.Equal(DataSources.PretrainWorkers, config["run"]!["workers"]!.GetValue<int>());
@@ -34,10 +41,7 @@ public class OptionsTests
     public void A_config_json_with_the_masking_strategy_as_a_number_still_reads()
     {
         using var dir = new TempDir();
-        string output = Path.Combine(dir.Path, "run");
-        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--train-limit", "128", "--epochs", "1", "--batch", "64", "--threads", "1", "--output", output]);
-        Assert.True(r.ExitCode == 0, r.ToString());
-        string path = Path.Combine(output, "config.json");
+        string path = Path.Combine(TinyRun(dir), "config.json");
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         json["spec"]!["masking"] = 0;
         var config = MaeDsl.Training.RunConfig.Parse(json, path);
@@ -124,6 +128,20 @@ public class OptionsTests
             if (command is "finetune" or "linprobe")   // the recipe's default warmup (5, 10) is longer than the run: said, not refused
                 Assert.Contains("past the run's 1: the lr never finishes its warmup (as the official code)", r.Out);
         }
+    }
+
+    [Fact]
+    public void A_default_min_lr_follows_a_smaller_lr_typed_and_a_typed_one_that_conflicts_is_named()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "ft");
+        string[] tiny = ["finetune", "--model", "tiny", "--train-limit", "64", "--test-limit", "32", "--epochs", "1", "--batch", "32", "--threads", "1", "--no-tensorboard"];
+        var r = CliConsole.Run([.. tiny, "--lr", "5e-7", "--output", output]);   // below main_finetune.py's min lr 1e-6
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!["run"]!;
+        Assert.Equal(5e-7, run["min_lr"]!.GetValue<double>());
+        var refused = CliConsole.Run([.. tiny, "--lr", "5e-7", "--min-lr", "1e-6", "--output", Path.Combine(dir.Path, "refused")]);
+        Assert.StartsWith("error: --min-lr = 1E-06 is invalid: must be in [0, lr 5E-07] (from --lr)", RunCliFaultTests.AssertOneErrorLine(refused));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     {
         string? resume = parse.GetValue(Resume);
         RequireResumable(resume);
-        return (TOptions)(options with
+        var built = (TOptions)(options with
         {
             NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),
             EvalCropPct = loaded?.EvalCropPct ?? options.EvalCropPct,
@@ -59,6 +59,10 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                 Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used
             },
         });
+        // a default that depends on another option follows it: the recipe's min lr (1e-6 for fine-tuning) never exceeds the lr typed
+        if (!Schedule.Typed(RunOptionDeclarations.MinLr, parse) && built.Run.MinLr > built.Run.AbsoluteLr)
+            built = (TOptions)(built with { Run = built.Run with { MinLr = built.Run.AbsoluteLr } });
+        return built;
     }
 
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>

@@ -54,6 +54,9 @@ internal sealed class DeclaredOptions
 
     public IEnumerable<Option> Options => options.Select(x => x.Option);
 
+    /// <summary>Whether the user typed <paramref name="declaration"/>'s option (not typed: the recipe's default holds).</summary>
+    public bool Typed(RunOptionDeclaration declaration, ParseResult parse) => parse.GetResult(this[declaration]) is not null;
+
     /// <summary><paramref name="recipe"/> with the values typed on the command line.</summary>
     public RunOptions Bind(RunOptions recipe, ParseResult parse) => options.Aggregate(recipe, (run, x) => x.Bind(run, parse));
 }

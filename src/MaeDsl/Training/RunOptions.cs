@@ -94,7 +94,8 @@ public sealed record RunOptions
     public void Validate()
     {
         foreach (var option in RunOptionDeclarations.All) option.Check(this);   // each option's own range, from its declaration
-        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}]"));
+        string lrFrom = Lr is null ? FormattableString.Invariant($"--blr {BaseLr} × {EffectiveBatch} / 256") : "--lr";   // the other option of the conflict
+        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
         if (AllowChange is not null)
             foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
                 OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,
