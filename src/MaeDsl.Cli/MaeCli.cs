@@ -1,6 +1,7 @@
 // The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
 // commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered model.
 using System.CommandLine;
+using System.Globalization;
 
 namespace MaeDsl.Cli;
 
@@ -50,8 +51,18 @@ public static class MaeCli
         // and the checkpoint write take; System.CommandLine's handling is off (its default kills the process after 2 s).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var signals = StopSignals.Install(stop);
+        // Every number the runner prints, and every one it tells the user to type, is invariant whatever LANG says (the options are
+        // read invariant regardless: InvariantNumbers); the host's culture is restored after the command.
+        var (culture, uiCulture) = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
+        CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.InvariantCulture;
+        try { return await InvokeInvariantAsync(root, args, stop.Token).ConfigureAwait(false); }
+        finally { (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = (culture, uiCulture); }
+    }
+
+    static async Task<int> InvokeInvariantAsync(RootCommand root, string[] args, CancellationToken cancel)
+    {
         Arguments = args;
-        var parse = root.Parse(args);
+        var parse = Parse(root, args);
         if (parse.Errors.Count > 0)
         {
             // A malformed command line is refused like any other input: one line, not the help page.
@@ -59,9 +70,16 @@ public static class MaeCli
             Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
             return 1;
         }
-        int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
+        int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable(GcReportVariable) == "1") Console.WriteLine(MaeDsl.Native.NoGcDuringTorch.Report());
         return code;
+    }
+
+    /// <summary>Parses <paramref name="args"/> as the runner does: every numeric option read invariant (<see cref="InvariantNumbers"/>).</summary>
+    internal static ParseResult Parse(RootCommand root, IReadOnlyList<string> args)
+    {
+        InvariantNumbers.Apply(root);
+        return root.Parse(args);
     }
 
     /// <summary>Diagnostic: with <c>MAEDSL_GC_REPORT=1</c> a command ends with one line `gc: gen0 N, gen1 N, gen2 N collections;

@@ -13,14 +13,9 @@ namespace MaeDsl.Cli;
 internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string runName)
 {
     public readonly Option<string?> Pretrained = new("--pretrained") { Description = "Pre-trained MAE weights (.safetensors or official .pth); omitted: a randomly initialised encoder" };
-    public readonly Option<int> Epochs = new("--epochs") { DefaultValueFactory = _ => defaults.Run.Epochs };
-    public readonly Option<int> Batch = new("--batch") { DefaultValueFactory = _ => defaults.Run.BatchSize };
-    public readonly Option<int> Accum = new("--accum") { DefaultValueFactory = _ => defaults.Run.AccumIter };
-    public readonly Option<double> Blr = new("--blr") { Description = "Base lr: lr = blr × batch × accum / 256", DefaultValueFactory = _ => defaults.Run.BaseLr };
-    public readonly Option<double?> Lr = new("--lr") { Description = "Absolute lr (overrides --blr)" };
-    public readonly Option<double> WeightDecay = new("--weight-decay") { DefaultValueFactory = _ => defaults.Run.WeightDecay };
-    public readonly Option<double> MinLr = new("--min-lr") { DefaultValueFactory = _ => defaults.Run.MinLr };
-    public readonly Option<double> Warmup = new("--warmup-epochs") { DefaultValueFactory = _ => defaults.Run.WarmupEpochs };
+    public readonly DeclaredOptions Schedule = new(DeclaredOptions.DefaultsOf(defaults.Run), RunOptionDeclarations.Epochs, RunOptionDeclarations.Batch,
+        RunOptionDeclarations.Accum, RunOptionDeclarations.Blr, RunOptionDeclarations.Lr, RunOptionDeclarations.WeightDecay, RunOptionDeclarations.MinLr,
+        RunOptionDeclarations.WarmupEpochs);
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
     public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.Run.OutputDir };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
@@ -30,7 +25,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
     {
-        foreach (var o in new Option[] { Pretrained, Epochs, Batch, Accum, Blr, Lr, WeightDecay, MinLr, Warmup, MinCropScale }.Concat(own)
+        foreach (var o in new Option[] { Pretrained }.Concat(Schedule.Options).Append(MinCropScale).Concat(own)
                      .Concat([Output, Resume, NoTensorBoard]))
             command.Options.Add(o);
         Control.AddTo(command);
@@ -53,22 +48,23 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     {
         string? resume = parse.GetValue(Resume);
         RequireResumable(resume);
-        return (TOptions)(options with
+        var built = (TOptions)(options with
         {
             NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),
             EvalCropPct = loaded?.EvalCropPct ?? options.EvalCropPct,
-            Run = Control.Apply(options.Run, parse) with
+            Run = Schedule.Bind(Control.Apply(options.Run, parse), parse) with
             {
-                Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
-                BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
-                MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup),
                 Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
+                Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used
             },
         });
+        // a default that depends on another option follows it: the recipe's min lr (1e-6 for fine-tuning) never exceeds the lr typed
+        if (!Schedule.Typed(RunOptionDeclarations.MinLr, parse) && built.Run.MinLr > built.Run.AbsoluteLr)
+            built = (TOptions)(built with { Run = built.Run with { MinLr = built.Run.AbsoluteLr } });
+        return built;
     }
 
-    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)".</summary>
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
     public string? ReadPretrained(ParseResult parse)
     {
@@ -85,8 +81,14 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         return path;
     }
 
+    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)", and the <see cref="WarmupNote"/>.</summary>
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")})");
+        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")}){WarmupNote(o.Run)}");
+
+    /// <summary>", warmup 5 epochs, past the run's 1: the lr never finishes its warmup (as the official code)" when the warmup reaches the run's
+    /// end (a recipe's default warmup with a short --epochs), else "".</summary>
+    public static string WarmupNote(RunOptions run) => run.WarmupEpochs < run.Epochs ? "" : string.Create(CultureInfo.InvariantCulture,
+        $", warmup {run.WarmupEpochs} epochs, past the run's {run.Epochs}: the lr never finishes its warmup (as the official code)");
 
     public static void PrintResult(ClassifierRunResult result, ClassifierOptions o) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in {Path.GetFullPath(o.Run.OutputDir)}"));

@@ -25,8 +25,11 @@ internal sealed class CommonOptions(bool useDefault = true)
         Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist)",
     };
     public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use the first N training images only (quick checks)" };
-    public readonly Option<long> Seed = new("--seed") { Description = "Seed of the initialisation, data order, augmentation and masking", DefaultValueFactory = _ => 0 };
-    public readonly Option<int> Threads = new("--threads") { Description = "torch threads (torch.set_num_threads)", DefaultValueFactory = _ => Environment.ProcessorCount };
+    public readonly Option<long> Seed = new("--" + RunOptionDeclarations.Seed.Name) { Description = RunOptionDeclarations.Seed.Help, DefaultValueFactory = _ => 0 };
+    public readonly Option<int> Threads = new("--threads")
+    {
+        Description = "torch threads (torch.set_num_threads), at most the cores this process may use (the default)", DefaultValueFactory = _ => UsableCores,
+    };
 
     /// <summary>Adds the shared options, except those in <paramref name="except"/> (a command must not offer what it does not honour).</summary>
     public void AddTo(Command command, params Option[] except)
@@ -51,11 +54,25 @@ internal sealed class CommonOptions(bool useDefault = true)
         catch (InvalidOperationException e) { throw new ArgumentException(e.Message, e); } // two assemblies declare the name
     }
 
-    /// <summary>--threads, checked, applied to torch.</summary>
-    public int ApplyThreads(ParseResult parse)
+    /// <summary>The cores this process may use: <see cref="Environment.ProcessorCount"/>, which on Linux honours the CPU affinity mask
+    /// (sched_getaffinity, e.g. taskset) and the cgroup CPU quota (docker --cpus), rounded up.</summary>
+    public static int UsableCores => Environment.ProcessorCount;
+
+    /// <summary>--threads, checked: at least 1, at most the cores this process may use (more only oversubscribes them: issue 19 saw
+    /// --threads 10000 start 20,007 OS threads and run 100× slower); a larger value is refused naming the limit.</summary>
+    public int ReadThreads(ParseResult parse)
     {
         int threads = parse.GetValue(Threads);
         OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
+        OptionCheck.Require(threads <= UsableCores, "--threads", threads,
+            $"must be at most {UsableCores}, the cores this process may use (its CPU affinity and cgroup quota; Environment.ProcessorCount)");
+        return threads;
+    }
+
+    /// <summary>--threads, checked (<see cref="ReadThreads"/>), applied to torch.</summary>
+    public int ApplyThreads(ParseResult parse)
+    {
+        int threads = ReadThreads(parse);
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(threads);
         return threads;

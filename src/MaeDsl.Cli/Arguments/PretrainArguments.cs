@@ -19,24 +19,26 @@ internal sealed class PretrainArguments(bool useDefault = true)
     {
         Description = $"Named defaults of the options below: '{RecipePresets.Tiny}' (the quickstart's short run) or '{RecipePresets.Official}' (PRETRAIN.md) (default: {RecipePresets.Tiny} for models of images under {OfficialImageSize} px, {RecipePresets.Official} otherwise)",
     };
-    public readonly Option<int?> Epochs = new("--epochs") { Description = $"Epochs (default: {Tiny.Epochs} for tiny, the official {Official.Epochs})" };
-    public readonly Option<int?> Batch = new("--batch") { Description = $"Images per iteration (default: {Tiny.BatchSize} for tiny, {Official.BatchSize} official)" };
-    public readonly Option<int> Accum = new("--accum") { Description = "Gradient accumulation iterations (effective batch = batch × accum)", DefaultValueFactory = _ => 1 };
-    public readonly Option<double?> Blr = new("--blr") { Description = $"Base lr; lr = blr × effective batch / 256 (default: {Tiny.BaseLr} for tiny's short run, PRETRAIN.md's {Official.BaseLr})" };
-    public readonly Option<double?> WarmupEpochs = new("--warmup-epochs") { Description = $"Linear warmup epochs (default: {Tiny.WarmupEpochs} for tiny, the official {Official.WarmupEpochs})" };
+    public readonly DeclaredOptions Schedule = new(BothPresets, RunOptionDeclarations.Epochs, RunOptionDeclarations.Batch, RunOptionDeclarations.Accum,
+        RunOptionDeclarations.Blr, RunOptionDeclarations.WarmupEpochs);
     public readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of patches removed (default: the model's, 0.75 unless its [Masking] says otherwise)" };
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction (official 0.2)", DefaultValueFactory = _ => 0.2 };
     public readonly Option<string?> Output = new("--output") { Description = "Output folder (default: runs/<model key>-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint (.ckpt) written by this program" };
     public readonly RunControlOptions Control = new();
-    public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = $"Keep a numbered checkpoint (and pictures) every N epochs (default: {Tiny.CheckpointPeriod} for tiny, the official {Official.CheckpointPeriod})" };
+    public readonly DeclaredOptions Checkpoints = new(BothPresets, RunOptionDeclarations.CheckpointEvery);
+    public Option CheckpointEvery => Checkpoints[RunOptionDeclarations.CheckpointEvery];
+
+    /// <summary>A help text's default: "3 for tiny, 400 official", or the one value both presets share.</summary>
+    static string BothPresets(RunOptionDeclaration d) =>
+        d.Show(Tiny) == d.Show(Official) ? d.Show(Tiny) : $"{d.Show(Tiny)} for {RecipePresets.Tiny}, {d.Show(Official)} {RecipePresets.Official}";
 
     /// <summary>Adds the options, except those in <paramref name="except"/> (a command that does not honour them must not offer them).</summary>
     public void AddTo(Command command, params Option[] except)
     {
         Common.AddTo(command, except);
-        foreach (var o in new Option[] { Recipe, Epochs, Batch, Accum, Blr, WarmupEpochs, MaskRatio, MinCropScale, Output, Resume, CheckpointEvery,
-                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange, Control.Precision })
+        foreach (var o in new Option[] { Recipe }.Concat(Schedule.Options).Concat([MaskRatio, MinCropScale, Output, Resume, CheckpointEvery,
+                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange, Control.Precision]))
             if (!except.Contains(o)) command.Options.Add(o);
     }
 
@@ -52,20 +54,14 @@ internal sealed class PretrainArguments(bool useDefault = true)
         string output = parse.GetValue(Output)
             ?? (resume is not null ? RunFolderOf(resume)
                 : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
-        int threads = parse.GetValue(Common.Threads);
-        OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
+        int threads = Common.ReadThreads(parse);
         var options = preset with
         {
-            Run = Control.Apply(preset.Run, parse) with
+            Run = Checkpoints.Bind(Schedule.Bind(Control.Apply(preset.Run, parse), parse), parse) with
             {
-                Epochs = parse.GetValue(Epochs) ?? preset.Run.Epochs,
-                BatchSize = parse.GetValue(Batch) ?? preset.Run.BatchSize,
-                AccumIter = parse.GetValue(Accum),
-                BaseLr = parse.GetValue(Blr) ?? preset.Run.BaseLr,
-                WarmupEpochs = parse.GetValue(WarmupEpochs) ?? preset.Run.WarmupEpochs,
                 Seed = parse.GetValue(Common.Seed),
-                CheckpointPeriod = parse.GetValue(CheckpointEvery) ?? preset.Run.CheckpointPeriod,
                 OutputDir = Path.GetFullPath(output),
+                Threads = threads, Workers = DataSources.PretrainWorkers,
             },
         };
         options.Validate();

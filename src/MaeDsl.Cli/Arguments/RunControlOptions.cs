@@ -9,19 +9,13 @@ namespace MaeDsl.Cli;
 /// <summary>--checkpoint-every-steps, --skip-nonfinite, --allow-change and --precision (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange, Precision).</summary>
 internal sealed class RunControlOptions
 {
-    public readonly Option<int> CheckpointEverySteps = new("--checkpoint-every-steps")
+    // names and help texts from the declarations (RunOptionDeclarations); --precision's own (PrecisionOption)
+    public readonly Option<int> CheckpointEverySteps = new("--" + RunOptionDeclarations.CheckpointEverySteps.Name)
     {
-        Description = "Also write checkpoint-last.ckpt every N iterations inside an epoch (0: at epoch ends only); a resume from it is bit-identical",
-        DefaultValueFactory = _ => 0,
+        Description = RunOptionDeclarations.CheckpointEverySteps.Help, DefaultValueFactory = _ => 0,
     };
-    public readonly Option<bool> SkipNonFinite = new("--skip-nonfinite")
-    {
-        Description = "Skip an iteration whose loss is NaN/inf (counted in the log and the checkpoints) instead of stopping the run",
-    };
-    public readonly Option<string?> AllowChange = new("--allow-change")
-    {
-        Description = "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); recorded in history.jsonl. Raising --epochs needs none",
-    };
+    public readonly Option<bool> SkipNonFinite = new("--" + RunOptionDeclarations.SkipNonFinite.Name) { Description = RunOptionDeclarations.SkipNonFinite.Help };
+    public readonly Option<string?> AllowChange = new("--" + RunOptionDeclarations.AllowChange.Name) { Description = RunOptionDeclarations.AllowChange.Help };
     public readonly Option<string> Precision = PrecisionOption.Create(" in training and in the run's evaluations (recorded in config.json; a resume must keep it)");
 
     public void AddTo(Command command)

@@ -23,29 +23,31 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
         var precision = PrecisionOption.Create(" of the timed model and of the matmul rate", defaultValue: "fp32");
         var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
-        // --dataset's default (fashion-mnist) is for the training commands; bench uses random tensors unless it is given
-        common.Dataset.Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)";
-        common.AddTo(command);
-        foreach (var o in new Option[] { batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
+        // bench's own --dataset: none (one random batch) unless given; the training commands' defaults to fashion-mnist
+        var dataset = new Option<string?>("--dataset")
+        {
+            Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)",
+        };
+        common.AddTo(command, common.Dataset);
+        foreach (var o in new Option[] { dataset, batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
         command.SetAction(parse => Run.Guarded(() =>
         {
             var model = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations), w = parse.GetValue(warmup), g = parse.GetValue(gemmSize);
-            int threads = parse.GetValue(common.Threads);
+            int threads = common.ReadThreads(parse);
             var p = PrecisionOption.Read(parse, precision);
             OptionCheck.Require(b >= 1, "--batch", b, "must be >= 1");
             OptionCheck.Require(n >= 1, "--iterations", n, "must be >= 1");
             OptionCheck.Require(w >= 0, "--warmup", w, "must be >= 0");
-            OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
             OptionCheck.Require(g >= 1, "--gemm-size", g, "must be >= 1");
             int? limit = common.ReadTrainLimit(parse);
-            string? dataset = parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null;
-            if (dataset is not null && dataset != DataSources.FashionMnistName && !Directory.Exists(dataset))
-                throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
-            OptionCheck.Require(dataset is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
+            string? data = parse.GetValue(dataset);
+            if (data is not null && data != DataSources.FashionMnistName && !Directory.Exists(data))
+                throw new DirectoryNotFoundException($"--dataset '{data}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+            OptionCheck.Require(data is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
             common.ApplyThreads(parse);
             var settings = new BenchSettings(model, b, n, w, threads, p,
-                dataset, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g);
+                data, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g);
             var result = Bench.Run(settings, Console.Out);
             Console.WriteLine(result.MachineLine());
             return 0;

@@ -1,6 +1,5 @@
 // `finetune`: end-to-end fine-tuning of a model's encoder (main_finetune.py recipe), from pre-trained weights or from scratch.
 using System.CommandLine;
-using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
 using MaeDsl.Training.FineTuning;
@@ -21,7 +20,7 @@ internal static class FineTuneCommand
         var run = new ClassifierRunArguments(defaults, "fine-tune");
         var layerDecay = new Option<double>("--layer-decay") { DefaultValueFactory = _ => defaults.LayerDecay };
         var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => defaults.DropPath };
-        var clipGrad = new Option<double?>("--clip-grad") { Description = "Max gradient norm (default: none)" };
+        var clipGrad = new DeclaredOptions(DeclaredOptions.DefaultsOf(defaults.Run), RunOptionDeclarations.ClipGrad);
         var smoothing = new Option<double>("--smoothing") { DefaultValueFactory = _ => defaults.LabelSmoothing };
         var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => defaults.Mixup };
         var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => defaults.Cutmix };
@@ -30,49 +29,30 @@ internal static class FineTuneCommand
         var clsToken = new Option<bool>("--cls-token") { Description = "Classify from the cls token + norm instead of global pooling + fc_norm" };
         var vitBase = new Option<bool>("--vit-base-recipe") { Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
         var data = new EvalArguments(useDefault);
-        run.AddTo(command, data, layerDecay, dropPath, clipGrad, smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
+        run.AddTo(command, data, layerDecay, dropPath, clipGrad[RunOptionDeclarations.ClipGrad], smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
-        {
-            FineTuneOptions Build(EvalArguments.Loaded? loaded)
+        new ClassifierCommand<FineTuneOptions>("fine-tune",
+            Own: (o, parse) =>
             {
-                var options = run.Apply(defaults, parse, data, loaded) with
+                o = o with
                 {
                     LayerDecay = parse.GetValue(layerDecay), DropPath = parse.GetValue(dropPath),
                     LabelSmoothing = parse.GetValue(smoothing), Mixup = parse.GetValue(mixup), Cutmix = parse.GetValue(cutmix),
                     RandomErasing = parse.GetValue(reprob), AutoAugment = parse.GetValue(aa)!, GlobalPool = !parse.GetValue(clsToken),
                 };
-                options = options with { Run = options.Run with { ClipGrad = parse.GetValue(clipGrad) } };
+                o = o with { Run = clipGrad.Bind(o.Run, parse) };
                 var vitB = RecipePresets.VitBaseFineTune;
-                if (parse.GetValue(vitBase)) options = options with { Run = options.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay };
-                options.Validate();
-                return options;
-            }
-            Build(null);                                   // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null)
-                (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
-            else
+                return parse.GetValue(vitBase) ? o with { Run = o.Run with { BaseLr = vitB.Run.BaseLr }, LayerDecay = vitB.LayerDecay } : o;
+            },
+            Load: (spec, weights, o) => FineTuner.LoadPretrained(spec, weights, o.NumClasses, o.GlobalPool, o.DropPath, o.Run.Seed, Console.WriteLine).Model,
+            Random: ((spec, o) => new VitClassifier(spec, o.NumClasses, o.GlobalPool, o.DropPath, seed: o.Run.Seed),
+                "no --pretrained: the encoder is randomly initialised (training from scratch)"),
+            Trainer: (model, o) =>
             {
-                Console.WriteLine("no --pretrained: the encoder is randomly initialised (training from scratch)");
-                model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Run.Seed);
-            }
-            using (model)
-            using (var tuner = new FineTuner(model, options))
-            {
-                tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
-                ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
-            }
-            return 0;
-        }));
+                var tuner = new FineTuner(model, o);
+                return new ClassifierTrainer(tuner, tuner.Loop, $"layer decay {o.LayerDecay}, {tuner.Groups.Count} param groups",
+                    (train, test, norm, cancel) => tuner.Run(train, test, norm, console: null, cancel: cancel));
+            }).SetAction(command, defaults, run, data);
         return command;
     }
 }

@@ -1,6 +1,5 @@
 // `linprobe`: linear probe of a frozen model's encoder (main_linprobe.py recipe: BatchNorm + Linear head, LARS).
 using System.CommandLine;
-using System.Globalization;
 using MaeDsl;
 using MaeDsl.Training;
 using MaeDsl.Training.LinearProbing;
@@ -19,38 +18,15 @@ internal static class LinProbeCommand
         var data = new EvalArguments(useDefault);
         run.AddTo(command, data, globalPool);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
-        {
-            LinearProbeOptions Build(EvalArguments.Loaded? loaded)
+        new ClassifierCommand<LinearProbeOptions>("linear probe",
+            Own: (o, parse) => o with { GlobalPool = parse.GetValue(globalPool) },
+            Load: (spec, weights, o) => LinearProbe.LoadPretrained(spec, weights, o, o.Run.Seed, Console.WriteLine).Model,
+            Random: ((spec, o) => LinearProbe.CreateModel(spec, o, o.Run.Seed), "no --pretrained: probing a randomly initialised encoder"),
+            Trainer: (model, o) =>
             {
-                var options = run.Apply(defaults, parse, data, loaded) with { GlobalPool = parse.GetValue(globalPool) };
-                options.Validate();
-                return options;
-            }
-            Build(null);                                   // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            Console.WriteLine($"linear probe {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null)
-                (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Run.Seed, Console.WriteLine);
-            else
-            {
-                Console.WriteLine("no --pretrained: probing a randomly initialised encoder");
-                model = LinearProbe.CreateModel(spec, options, options.Run.Seed);
-            }
-            using (model)
-            using (var probe = new LinearProbe(model, options))
-            {
-                probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
-                ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
-            }
-            return 0;
-        }));
+                var probe = new LinearProbe(model, o);
+                return new ClassifierTrainer(probe, probe.Loop, "LARS", (train, test, norm, cancel) => probe.Run(train, test, norm, console: null, cancel: cancel));
+            }).SetAction(command, defaults, run, data);
         return command;
     }
 }

@@ -103,24 +103,21 @@ internal static class ResultsCommand
             Say($"results for {settings.Model.ClassName} on {description}; {Environment.ProcessorCount} cores, {torch.get_num_threads()} torch threads");
 
             // every option is checked before the long pre-training
-            if (parse.GetValue(linprobeWarmup) >= parse.GetValue(linprobeEpochs))
-                throw new ArgumentException($"--linprobe-warmup = {parse.GetValue(linprobeWarmup)} must be below --linprobe-epochs = {parse.GetValue(linprobeEpochs)}");
             var lpOptions = new LinearProbeOptions
             {
                 NumClasses = train.NumClasses, MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, EvalPeriod = parse.GetValue(linprobeEpochs),
                 Run = RecipePresets.OfficialLinearProbeRun with
                 {
                     Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
-                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount,
                 },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
-            if (parse.GetValue(finetuneWarmup) >= fEpochs)
-                throw new ArgumentException($"--finetune-warmup = {parse.GetValue(finetuneWarmup)} must be below --finetune-epochs = {fEpochs}");
             var ftOptions = new FineTuneOptions
             {
                 NumClasses = train.NumClasses, EvalCropPct = cropPct,
-                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false },
+                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s,
+                    TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount },
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
@@ -128,6 +125,9 @@ internal static class ResultsCommand
             ftOptions.Validate();
             scratchOptions.Validate();
             lpOptions.Validate();
+            string? labelledOption = parse.GetValue(labelledLimit) is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
+            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
+            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;

@@ -87,7 +87,11 @@ public sealed class DataSources
 
     /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
     public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
-        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1));
+        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed,
+            prefetch: 3, workers: PretrainWorkers));
+
+    /// <summary>The pre-training loader's decoding threads (recorded as config.json's "workers").</summary>
+    public const int PretrainWorkers = 1;
 
     /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
     public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)

@@ -1,6 +1,7 @@
 // One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
+using MaeDsl.Data;
 using MaeDsl.Training;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Pretraining;
@@ -21,11 +22,13 @@ public static class Pretraining
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
         var o = s.Options.Run;
+        o.RequireOptimizerSteps(SubsetDataset.First(data.Train, s.TrainLimit).Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}"));
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}") +
+            ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
         var preview = PreviewImages(data, 8);

@@ -1,6 +1,6 @@
-// OptionClasses: the one place that says, for every option of a run (the properties of RunOptions, PretrainOptions,
-// FineTuneOptions, LinearProbeOptions, the model's spec, the data, and the runner's command-line options), whether it
-// changes the trajectory of the run (a resume must keep it) or not (threads, output, logging, checkpoint periods).
+// OptionClasses: the one place that says, for every option of a run (the properties of RunOptions, from their declarations,
+// PretrainOptions, FineTuneOptions, LinearProbeOptions, the model's spec and the data), whether it changes the trajectory of
+// the run (a resume must keep it) or not (threads, output, logging, checkpoint periods); the runner classifies its own.
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -39,27 +39,7 @@ public static class OptionClasses
     /// <summary>Every settable property of the options records, by declaring type and name.</summary>
     public static IReadOnlyDictionary<Type, IReadOnlyDictionary<string, OptionRule>> Properties { get; } = new Dictionary<Type, IReadOnlyDictionary<string, OptionRule>>
     {
-        [typeof(RunOptions)] = Rules(
-            (nameof(RunOptions.Epochs), "epochs", OptionClass.Epochs),
-            (nameof(RunOptions.BatchSize), "batch", T),
-            (nameof(RunOptions.AccumIter), "accum", T),
-            (nameof(RunOptions.BaseLr), "blr", T),
-            (nameof(RunOptions.Lr), "lr", T),
-            (nameof(RunOptions.MinLr), "min-lr", T),
-            (nameof(RunOptions.WarmupEpochs), "warmup-epochs", T),
-            (nameof(RunOptions.WeightDecay), "weight-decay", T),
-            (nameof(RunOptions.ClipGrad), "clip-grad", T),
-            (nameof(RunOptions.Seed), "seed", T),
-            (nameof(RunOptions.OutputDir), "output", B),
-            (nameof(RunOptions.CheckpointPeriod), "checkpoint-every", B),
-            (nameof(RunOptions.CheckpointEverySteps), "checkpoint-every-steps", B),
-            (nameof(RunOptions.TensorBoard), "tensorboard", B),
-            (nameof(RunOptions.Resume), "resume", B),
-            (nameof(RunOptions.Threads), "threads", B),
-            (nameof(RunOptions.Workers), "workers", B),          // the loaders' output does not depend on their thread count
-            (nameof(RunOptions.SkipNonFinite), "skip-nonfinite", B), // changes only what a non-finite loss does (stop or skip)
-            (nameof(RunOptions.Precision), "precision", T),       // bf16 rounds the matmuls: another trajectory
-            (nameof(RunOptions.AllowChange), "allow-change", B)),
+        [typeof(RunOptions)] = RunOptionDeclarations.All.ToDictionary(d => d.Property, d => new OptionRule(d.Name, d.Class)),
         [typeof(PretrainOptions)] = Rules(
             (nameof(PretrainOptions.Run), "run", B),              // a record classified property by property above
             (nameof(PretrainOptions.Beta1), "beta1", T),
@@ -101,25 +81,8 @@ public static class OptionClasses
     /// <summary>The model's spec: the masking ratio is an option of its own, any other difference is another model.</summary>
     public static OptionRule SpecRule(string key) => key == "mask_ratio" ? new("mask-ratio", T) : new("model", T);
 
-    /// <summary>The runner's command-line options (name without dashes) that are not a property above.</summary>
-    public static IReadOnlyDictionary<string, OptionClass> CommandLineOnly { get; } = new Dictionary<string, OptionClass>
-    {
-        ["model"] = T, ["variant"] = T, ["dataset"] = T, ["data-dir"] = B /* its images are identified by "inputs" */, ["train-limit"] = T,
-        ["recipe"] = T /* named defaults: the values it gives are compared */, ["mask-ratio"] = T, ["pretrained"] = T,
-        ["cls-token"] = T /* GlobalPool = false */, ["vit-base-recipe"] = T /* sets --blr and --layer-decay, compared as such */,
-        ["no-tensorboard"] = B, ["test-limit"] = B /* evaluation only */, ["eval-limit"] = B, ["help"] = B, ["version"] = B,
-    };
-
-    /// <summary>The class of a command-line option (name with or without dashes), or null when it is not classified.</summary>
-    public static OptionClass? ForCommandLine(string option)
-    {
-        string name = option.TrimStart('-');
-        if (CommandLineOnly.TryGetValue(name, out var c)) return c;
-        foreach (var rules in Properties.Values)
-            foreach (var rule in rules.Values)
-                if (rule.Name == name) return rule.Class;
-        return null;
-    }
+    /// <summary>The rule of the option named <paramref name="name"/> (without dashes) among the properties above, or null.</summary>
+    public static OptionRule? Named(string name) => Properties.Values.SelectMany(r => r.Values).FirstOrDefault(r => r.Name == name);
 
     /// <summary>The names --allow-change accepts.</summary>
     public static IReadOnlyList<string> TrajectoryNames { get; } = Properties.Values.SelectMany(r => r.Values).Concat(Inputs.Values)

@@ -3,6 +3,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace MaeDsl.Training;
 
@@ -199,11 +200,14 @@ public sealed record RunConfig
         .OrderByDescending(c => c.GetParameters().Length).First().GetParameters()
         .Select(p => typeof(MaeSpec).GetProperty(p.Name!)!).ToArray();
 
+    /// <summary>The spec's enums (the masking strategy) by name ("random", "block", "grid"); the numbers older files hold still read.</summary>
+    static readonly JsonSerializerOptions SpecJson = new(Json) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } };
+
     static JsonObject SpecToJson(MaeSpec spec)
     {
         var o = new JsonObject();
         foreach (var p in SpecInputs)
-            o[JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)] = JsonSerializer.SerializeToNode(p.GetValue(spec), p.PropertyType, Json);
+            o[JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)] = JsonSerializer.SerializeToNode(p.GetValue(spec), p.PropertyType, SpecJson);
         return o;
     }
 
@@ -217,7 +221,7 @@ public sealed record RunConfig
         {
             var node = snake[JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)]
                 ?? throw new InvalidDataException($"the spec lacks \"{JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)}\"");
-            return node.Deserialize(p.PropertyType, Json);
+            return node.Deserialize(p.PropertyType, SpecJson);
         }).ToArray();
         return (MaeSpec)Activator.CreateInstance(typeof(MaeSpec), args)!;
     }

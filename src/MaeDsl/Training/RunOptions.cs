@@ -25,7 +25,8 @@ public sealed record RunOptions
     public double? Lr { get; init; }
     /// <summary>The floor the cosine reaches at the last epoch (--min-lr).</summary>
     public double MinLr { get; init; }
-    /// <summary>Epochs of linear warmup (--warmup-epochs; may be fractional for a short run).</summary>
+    /// <summary>Epochs of linear warmup (--warmup-epochs; may be fractional for a short run; at or past <see cref="Epochs"/> the lr never
+    /// finishes its warmup, as in the official code).</summary>
     public double WarmupEpochs { get; init; }
     /// <summary>Weight decay of the decayed parameters (--weight-decay).</summary>
     public double WeightDecay { get; init; }
@@ -68,24 +69,33 @@ public sealed record RunOptions
     /// <summary>Warmup then half-cycle cosine from <see cref="AbsoluteLr"/> to <see cref="MinLr"/> over <see cref="Epochs"/>.</summary>
     public LrSchedule Schedule() => new(AbsoluteLr, MinLr, WarmupEpochs, Epochs);
 
+    /// <summary>
+    /// Throws an <see cref="InvalidOptionException"/> unless a run over <paramref name="images"/> training images takes at least one
+    /// optimizer step an epoch: the loaders drop the last partial batch, and an optimizer step comes after every <see cref="AccumIter"/>
+    /// iterations of an epoch (engine_pretrain.py), so a batch larger than the data, or an accumulation longer than an epoch, would
+    /// leave the weights at their initialisation. <paramref name="imagesOption"/> names what limits the images (e.g. "--train-limit 512").
+    /// </summary>
+    internal void RequireOptimizerSteps(int images, string? imagesOption = null)
+    {
+        string data = FormattableString.Invariant($"{images} training images") + (imagesOption is null ? "" : $" ({imagesOption})");
+        int iterations = images / BatchSize;
+        if (iterations == 0)
+            throw new InvalidOptionException("--batch", FormattableString.Invariant(
+                $"--batch {BatchSize} is more than the {data}: no full batch, so the run would take no optimizer step; use --batch {images} or less"));
+        if (iterations < AccumIter)
+        {
+            string fewer = FormattableString.Invariant($"{iterations} iterations an epoch, fewer than --accum");
+            throw new InvalidOptionException("--accum", FormattableString.Invariant(
+                $"--accum {AccumIter} with --batch {BatchSize} on {data}: {fewer}, so the run would take no optimizer step; use --accum {iterations} or less"));
+        }
+    }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range as the command line spells it.</summary>
     public void Validate()
     {
-        OptionCheck.Require(Epochs >= 1, "--epochs", Epochs, "must be >= 1");
-        OptionCheck.Require(BatchSize >= 1, "--batch", BatchSize, "must be >= 1");
-        OptionCheck.Require(AccumIter >= 1, "--accum", AccumIter, "must be >= 1");
-        OptionCheck.Require(BaseLr > 0 && double.IsFinite(BaseLr), "--blr", BaseLr, "must be a finite number > 0");
-        OptionCheck.Require(Lr is null || (Lr > 0 && double.IsFinite(Lr.Value)), "--lr", Lr, "must be a finite number > 0");
-        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}]"));
-        OptionCheck.Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, "--warmup-epochs", WarmupEpochs, FormattableString.Invariant($"must be in [0, --epochs {Epochs})"));
-        OptionCheck.Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "--weight-decay", WeightDecay, "must be a finite number >= 0");
-        OptionCheck.Require(ClipGrad is null || (ClipGrad > 0 && double.IsFinite(ClipGrad.Value)), "--clip-grad", ClipGrad, "must be a finite number > 0 (or not given)");
-        OptionCheck.Require(!string.IsNullOrWhiteSpace(OutputDir), "--output", OutputDir, "must name a folder");
-        OptionCheck.Require(CheckpointPeriod >= 1, "--checkpoint-every", CheckpointPeriod, "must be >= 1");
-        OptionCheck.Require(Resume is null || Resume.Trim().Length > 0, "--resume", Resume, "must name a .ckpt file");
-        OptionCheck.Require(Threads >= 0, "--threads", Threads, "must be >= 1 (or 0: torch's setting)");
-        OptionCheck.Require(Workers >= 0, "--workers", Workers, "must be >= 0 (0: all cores)");
-        OptionCheck.Require(CheckpointEverySteps >= 0, "--checkpoint-every-steps", CheckpointEverySteps, "must be >= 1 (or 0: at epoch ends only)");
+        foreach (var option in RunOptionDeclarations.All) option.Check(this);   // each option's own range, from its declaration
+        string lrFrom = Lr is null ? FormattableString.Invariant($"--blr {BaseLr} × {EffectiveBatch} / 256") : "--lr";   // the other option of the conflict
+        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
         if (AllowChange is not null)
             foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
                 OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,

@@ -93,7 +93,7 @@ public class RunCliFaultTests
         var root = MaeCli.CreateRootCommand();
         var training = root.Subcommands.Where(c => c.Name is "pretrain" or "finetune" or "linprobe").Prepend((Command)root);
         var unclassified = training.SelectMany(c => c.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Select(n => (c.Name, n)))
-            .Where(x => x.n.StartsWith("--", StringComparison.Ordinal) && OptionClasses.ForCommandLine(x.n) is null).Select(x => $"{x.Item1} {x.n}").ToList();
+            .Where(x => x.n.StartsWith("--", StringComparison.Ordinal) && CommandLineClasses.For(x.n) is null).Select(x => $"{x.Item1} {x.n}").ToList();
         Assert.Empty(unclassified);
     }
 

@@ -53,9 +53,13 @@ public class LrScheduleTests
     }
 
     [Fact]
-    public void RejectsWarmupNotShorterThanTheRun()
+    public void AWarmupLongerThanTheRunRisesForTheWholeRunAsUtilLrSched()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LrSchedule(1e-3, 0, WarmupEpochs: 40, Epochs: 10));
+        var s = new LrSchedule(1e-3, 0, WarmupEpochs: 5, Epochs: 1);   // finetune --epochs 1 with main_finetune.py's warmup 5
+        Assert.Equal(0, s.At(0));
+        Assert.Equal(1e-3 * 0.5 / 5, s.At(0.5), 15);
+        Assert.Equal(1e-3 * 0.999 / 5, s.At(0.999), 15);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LrSchedule(1e-3, 0, WarmupEpochs: -1, Epochs: 10));
         Assert.Contains("warmup", e.Message);
     }
 }

@@ -20,7 +20,8 @@ public class RunOptionsTests
         Assert.Equal("--batch", Message(() => new PretrainOptions { Run = bad }.Validate()));
         Assert.Equal("--batch", Message(() => new FineTuneOptions { NumClasses = 2, Run = bad }.Validate()));
         Assert.Equal("--batch", Message(() => new LinearProbeOptions { NumClasses = 2, Run = bad }.Validate()));
-        Assert.Equal("--warmup-epochs", Message(() => new RunOptions { Epochs = 2, WarmupEpochs = 2 }.Validate()));
+        Assert.Equal("--warmup-epochs", Message(() => new RunOptions { Epochs = 2, WarmupEpochs = -1 }.Validate()));
+        new RunOptions { Epochs = 1, WarmupEpochs = 5 }.Validate();   // a warmup past the run is util/lr_sched.py's: the lr never finishes it
         Assert.Equal("--layer-decay", Message(() => (RecipePresets.OfficialFineTune with { NumClasses = 2, LayerDecay = 0 }).Validate()));
         Assert.Equal("--batch", Message(() => (RecipePresets.OfficialFineTune with { NumClasses = 2, Run = RecipePresets.OfficialFineTuneRun with { BatchSize = 7 } }).Validate()));
         Assert.Equal("--num-classes", Message(() => RecipePresets.OfficialLinearProbe.Validate()));

@@ -10,7 +10,7 @@ namespace MaeDsl.Training.Optimization;
 /// </summary>
 /// <param name="PeakLr">The absolute lr: blr × effective batch / 256.</param>
 /// <param name="MinLr">The floor the cosine reaches at the last epoch (official default 0).</param>
-/// <param name="WarmupEpochs">Epochs of linear warmup (official 40); may be fractional for short runs.</param>
+/// <param name="WarmupEpochs">Epochs of linear warmup (official 40); may be fractional for short runs, and longer than the run.</param>
 /// <param name="Epochs">Total epochs of the run.</param>
 public sealed record LrSchedule(double PeakLr, double MinLr, double WarmupEpochs, double Epochs)
 {
@@ -20,8 +20,10 @@ public sealed record LrSchedule(double PeakLr, double MinLr, double WarmupEpochs
         : throw new ArgumentOutOfRangeException(nameof(MinLr), MinLr, $"min lr must be in [0, peak lr {PeakLr}]");
     public double Epochs { get; } = Epochs > 0 ? Epochs
         : throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "epochs must be > 0");
-    public double WarmupEpochs { get; } = WarmupEpochs >= 0 && WarmupEpochs < Epochs ? WarmupEpochs
-        : throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, $"warmup epochs must be in [0, epochs {Epochs})");
+    /// <summary>Warmup epochs; as in util/lr_sched.py they may reach or pass <see cref="Epochs"/>: the lr then rises for the whole run
+    /// and never finishes its warmup (a one-epoch run of a recipe whose default warmup is 5).</summary>
+    public double WarmupEpochs { get; } = WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs) ? WarmupEpochs
+        : throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, "warmup epochs must be a finite number >= 0");
 
     /// <summary>The absolute lr from the base lr: blr × effective batch / 256, as main_pretrain.py computes it.</summary>
     public static double AbsoluteLr(double blr, int effectiveBatch) => blr * effectiveBatch / 256.0;

@@ -44,7 +44,7 @@ public sealed class Pretrainer : IDisposable
         Model = model;
         Options = options;
         Loop = new TrainingLoop(options.Run);
-        Optimizer = WeightDecay.CreateOptimizer(model, Loop.Schedule.PeakLr, options.Run.WeightDecay, options.Beta1, options.Beta2);
+        Optimizer = WeightDecay.CreateOptimizer(model, options.Run.AbsoluteLr, options.Run.WeightDecay, options.Beta1, options.Beta2);
         Loop.CheckpointWritten += e => CheckpointWritten?.Invoke(e);
     }
 
