@@ -3,7 +3,7 @@ namespace MaeDsl.Training.Loop;
 
 /// <summary>
 /// The loss became NaN or infinite. Training stops (the official loop exits too); the message names the
-/// step, the lr at that step and the last good checkpoint to resume from.
+/// step, the lr at that step and the last good checkpoint to resume from: the newest one that verifies against its checksums.
 /// </summary>
 public sealed class NonFiniteLossException : Exception
 {
@@ -28,6 +28,6 @@ public sealed class NonFiniteLossException : Exception
         FormattableString.Invariant(
             $"Loss is {loss} at step {globalStep} (epoch {epoch}) with lr {lr:E4}; training stopped. ") +
         (checkpoint is null
-            ? "No checkpoint was written before this step, so there is nothing to resume from; lower --blr or raise --warmup-epochs and start again."
-            : $"The last good checkpoint is {checkpoint}: resume from it with --resume {checkpoint} (consider a lower --blr).");
+            ? "No checkpoint that verifies was written before this step, so there is nothing to resume from; lower --blr or raise --warmup-epochs and start again."
+            : $"The last good checkpoint (it verifies against its checksums) is {checkpoint}: resume from it with --resume {checkpoint} (consider a lower --blr).");
 }
