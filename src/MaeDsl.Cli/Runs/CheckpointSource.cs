@@ -109,10 +109,7 @@ public sealed class CheckpointSource
                 catch (StateDictMismatchException e) { throw new StateDictMismatchException($"--model {info.Key}: {e.Message}"); }
                 var missing = report.Missing.Where(k => hasDecoder || !IsDecoderKey(k)).ToList();
                 if (missing.Count > 0 || report.Unexpected.Count > 0)
-                    throw new StateDictMismatchException($"{Path} does not fit {info.Key} ({info.ClassName}):" +
-                        (missing.Count > 0 ? $" missing keys ({missing.Count}): {Few(missing)};" : "") +
-                        (report.Unexpected.Count > 0 ? $" unexpected keys ({report.Unexpected.Count}): {Few(report.Unexpected)};" : "") +
-                        " is --model right?");
+                    throw new StateDictMismatchException(Path, $"{info.Key} ({info.ClassName})", missing, report.Unexpected, [], "is --model right?");
             }
             finally { foreach (var t in tensors.Values) t.Dispose(); }
             return model;
@@ -167,6 +164,4 @@ public sealed class CheckpointSource
     }
 
     static bool IsDecoderKey(string key) => key.StartsWith("decoder_", StringComparison.Ordinal) || key == "mask_token";
-
-    static string Few(IReadOnlyList<string> keys) => keys.Count <= 6 ? string.Join(", ", keys) : string.Join(", ", keys.Take(6)) + ", …";
 }

@@ -35,8 +35,9 @@ internal static class PthFile
         {
             using var stream = File.OpenRead(path);
             root = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true, skipTensorRead: true);
-            CheckPthTensors(root, path, "", StorageSizes(path));
-            root = (Hashtable)Materialize(root)!;
+            var storageSizes = StorageSizes(path);
+            CheckPthTensors(root, path, "", storageSizes);
+            root = (Hashtable)Materialize(root, storageSizes)!;
         }
         catch (EndOfStreamException e)
         {
@@ -84,14 +85,46 @@ internal static class PthFile
         public int ArchiveIndex => Get<int>(args, nameof(ArchiveIndex));
         public ScalarType DType => Get<ScalarType>(args, nameof(DType));
         public Stream Data => Get<Stream>(args, nameof(Data));
-        public Tensor Read()
+        /// <summary>Row-major strides (size-1 dimensions aside): the layout PyBridge reads; any other is a view of its storage.</summary>
+        public bool IsContiguous
         {
+            get
+            {
+                var shape = Shape ?? [];
+                var stride = Stride ?? [];
+                long expected = 1;
+                for (int i = shape.Length - 1; i >= 0; i--)
+                {
+                    if (shape[i] != 1 && stride[i] != expected) return false;
+                    expected *= shape[i];
+                }
+                return true;
+            }
+        }
+
+        /// <summary>The tensor: PyBridge's reader for one that fills its storage in order; a view (a transposed weight, a slice, a
+        /// tensor sharing its storage) is read from its whole
+        /// storage of <paramref name="storageBytes"/> and copied out contiguous, as torch.load's view would be by .contiguous().</summary>
+        public Tensor Read(long storageBytes)
+        {
+            long numel = (Shape ?? []).Aggregate(1L, (a, d) => a * d);
+            if (!IsContiguous || StorageOffset != 0 || storageBytes != numel * PthElementSize(DType)) return ReadView(storageBytes);
             try { return (Tensor)ArgsType!.GetMethod("ReadTensorFromStream")!.Invoke(args, null)!; }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
                 throw;
             }
+        }
+
+        Tensor ReadView(long storageBytes)
+        {
+            var buffer = new byte[storageBytes];
+            using (var data = Data) data.ReadExactly(buffer);
+            using var storage = empty(storageBytes / PthElementSize(DType), dtype: DType);
+            if (storageBytes > 0) storage.bytes = buffer;
+            using var view = storage.as_strided(Shape ?? [], Stride ?? [], StorageOffset);
+            return view.contiguous();
         }
     }
 
@@ -139,17 +172,18 @@ internal static class PthFile
         _ => StateDicts.ElementSize(type),
     };
 
-    static object? Materialize(object? node)
+    static object? Materialize(object? node, IReadOnlyDictionary<int, long> storageSizes)
     {
         switch (node)
         {
             case { } t when PthTensor.Is(t):
-                return new PthTensor(t).Read();
+                var tensor = new PthTensor(t);
+                return tensor.Read(storageSizes[tensor.ArchiveIndex]);
             case Hashtable table:
-                foreach (var k in table.Keys.Cast<object>().ToList()) table[k] = Materialize(table[k]);
+                foreach (var k in table.Keys.Cast<object>().ToList()) table[k] = Materialize(table[k], storageSizes);
                 return table;
             case IList list when !list.IsReadOnly && !list.IsFixedSize || list is Array:
-                for (int i = 0; i < list.Count; i++) list[i] = Materialize(list[i]);
+                for (int i = 0; i < list.Count; i++) list[i] = Materialize(list[i], storageSizes);
                 return list;
             default:
                 return node;

@@ -1,14 +1,51 @@
 // StateDicts: weights in and out by the official state_dict names: the entry points, and loading a state_dict into a module.
 using MaeDsl.IO;
 using MaeDsl.Native;
-using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Checkpoints;
 
-/// <summary>A state_dict that does not fit a module: every missing, unexpected and mis-shaped key is named.</summary>
-public sealed class StateDictMismatchException(string message) : Exception(message);
+/// <summary>
+/// A state_dict that does not fit a module. The message counts the mis-shaped, missing and unexpected keys (mis-shaped
+/// first: the one that tells a wrong model from a partial file), groups each kind by prefix and names the first few.
+/// </summary>
+public sealed class StateDictMismatchException : Exception
+{
+    public StateDictMismatchException(string message) : base(message) { }
+
+    /// <param name="source">The file (or other source) of the state_dict.</param>
+    /// <param name="target">The module it was loaded into.</param>
+    /// <param name="misShaped">Keys of another shape, each with its shapes ("key (file [..], model [..])").</param>
+    /// <param name="hint">A last clause (e.g. "is --model right?"), or null.</param>
+    public StateDictMismatchException(string source, string target, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
+        IReadOnlyList<string> misShaped, string? hint = null)
+        : base(Describe(source, target, missing, unexpected, misShaped, hint)) { }
+
+    const int Few = 3;
+
+    static string Describe(string source, string target, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
+        IReadOnlyList<string> misShaped, string? hint)
+    {
+        var parts = new List<string>();
+        if (misShaped.Count > 0)
+            parts.Add($"{Keys(misShaped.Count, "mis-shaped")}: {string.Join(", ", misShaped.Take(Few))}{(misShaped.Count > Few ? ", …" : "")}");
+        if (missing.Count > 0) parts.Add($"{Keys(missing.Count, "missing")}: {Grouped(missing)}");
+        if (unexpected.Count > 0) parts.Add($"{Keys(unexpected.Count, "unexpected")}: {Grouped(unexpected)}");
+        return $"{source} does not fit {target}: {string.Join("; ", parts)}" + (hint is null ? "" : $"; {hint}");
+    }
+
+    static string Keys(int count, string kind) => $"{count} {kind} key{(count == 1 ? "" : "s")}";
+
+    // "blocks.* 72, norm.* 2, cls_token (first: blocks.0.norm1.weight, blocks.0.norm1.bias, …)"
+    static string Grouped(IReadOnlyList<string> keys)
+    {
+        var groups = keys.GroupBy(k => k.Contains('.') ? k[..k.IndexOf('.')] + ".*" : k).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
+        string listed = string.Join(", ", groups.Take(8)) + (groups.Count > 8 ? $", … {groups.Count - 8} more group(s)" : "");
+        return keys.Count <= Few ? string.Join(", ", keys)
+            : $"{listed} (first: {string.Join(", ", keys.Take(Few))}, …)";
+    }
+}
 
 /// <summary>What a load found: keys the module has but the file lacks, keys the file has but the module lacks, and loaded keys.</summary>
 public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Loaded);
@@ -82,13 +119,7 @@ public static class StateDicts
         var misShaped = source.Where(kv => target.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
             .Select(kv => $"{kv.Key} (file [{string.Join(", ", kv.Value.shape)}], model [{string.Join(", ", target[kv.Key].shape)}])").ToList();
         if (misShaped.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-        {
-            var message = new StringBuilder($"{sourceName} does not fit {module.GetName()}:");
-            if (missing.Count > 0) message.Append($" missing keys ({missing.Count}): {string.Join(", ", missing)};");
-            if (unexpected.Count > 0) message.Append($" unexpected keys ({unexpected.Count}): {string.Join(", ", unexpected)};");
-            if (misShaped.Count > 0) message.Append($" mis-shaped keys ({misShaped.Count}): {string.Join(", ", misShaped)};");
-            throw new StateDictMismatchException(message.ToString().TrimEnd(';'));
-        }
+            throw new StateDictMismatchException(sourceName, module.GetName(), missing, unexpected, misShaped);
         CheckDtypesAndValues(module, target, source, sourceName);
         var loaded = new List<string>();
         using (no_grad())
