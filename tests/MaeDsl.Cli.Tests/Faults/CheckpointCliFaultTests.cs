@@ -1,6 +1,7 @@
 // Damaged checkpoints and special files at the command line (issue 19, classes 4 and 6): every command that loads a
 // checkpoint (resume, evaluate, embed, reconstruct, predict, finetune --pretrained) refuses a damaged or cut one in one
 // `error:` line naming the file (and the tensor), and a FIFO given for any file it reads is refused without opening it.
+// Also embed on a full disk (issue 19, class 8): one line, no temporary .npy left.
 using MaeDsl.Checkpoints;
 
 namespace MaeDsl.Cli.Tests.Faults;
@@ -142,5 +143,28 @@ public class CheckpointCliFaultTests(PretrainedRunFixture run) : IClassFixture<P
             string line = RunCliFaultTests.AssertOneErrorLine(await task);
             Assert.Contains("FIFO", line);
         }
+    }
+
+    [SkippableFact]
+    public void Embed_on_a_full_disk_is_one_line_and_leaves_no_temporary_file()
+    {
+        Assert.True(run.Pretrain.ExitCode == 0, run.Pretrain.ToString());
+        using var dir = new TempDir();
+        string mount = Path.Combine(dir.Path, "tmpfs");
+        Directory.CreateDirectory(mount);
+        var psi = new System.Diagnostics.ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]) { RedirectStandardError = true };
+        bool mounted;
+        try { using var p = System.Diagnostics.Process.Start(psi)!; p.WaitForExit(); mounted = p.ExitCode == 0; }
+        catch (System.ComponentModel.Win32Exception) { mounted = false; }
+        Skip.IfNot(mounted, "a 64 KB tmpfs needs Linux and the right to mount (root)");
+        try
+        {
+            string output = Path.Combine(mount, "features.npy");   // 2,000 × 64 floats: 500 KiB on a 64 KiB disk
+            var r = CliConsole.Run(["embed", "--checkpoint", run.Checkpoint, "--limit", "2000", "--threads", "1", "--output", output]);
+            string line = RunCliFaultTests.AssertOneErrorLine(r);
+            Assert.Contains("No space left on device", line);
+            Assert.Empty(Directory.GetFiles(mount));
+        }
+        finally { using var p = System.Diagnostics.Process.Start("umount", mount); p.WaitForExit(); }
     }
 }
