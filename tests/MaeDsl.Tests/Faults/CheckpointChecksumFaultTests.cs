@@ -133,10 +133,13 @@ public class CheckpointChecksumFaultTests
         Damage(store.LastPath, at + 64, RandomBytes(16, 3));
         Damage(store.PeriodicPath(1), at + 64, RandomBytes(16, 4));
         Assert.Equal(store.PeriodicPath(0), CheckpointStore.NewestVerified(store.LastPath));
-        var stop = new MaeDsl.Training.Loop.NonFiniteLossException(double.NaN, 1, 9, 1e-3, CheckpointStore.NewestVerified(store.LastPath));
+        var stop = new MaeDsl.Training.Loop.NonFiniteLossException(double.NaN, 1, 9, 1e-3, store.LastPath);   // as the loop makes it
+        Assert.Equal(store.PeriodicPath(0), stop.LastGoodCheckpoint);
         Assert.Contains($"--resume {store.PeriodicPath(0)}", stop.Message);
+        Assert.DoesNotContain(store.LastPath, stop.Message);
         Damage(store.PeriodicPath(0), at + 64, RandomBytes(16, 5));
         Assert.Null(CheckpointStore.NewestVerified(store.LastPath));
+        Assert.Contains("No checkpoint that verifies", new MaeDsl.Training.Loop.NonFiniteLossException(double.NaN, 1, 9, 1e-3, store.LastPath).Message);
     }
 
     [Fact]

@@ -208,7 +208,7 @@ public sealed class TrainingLoop
                             float loss = NoGcDuringTorch.Run(() => Step(recipe, batch, e, s, update));
                             if (!float.IsFinite(loss))
                             {
-                                if (!run.SkipNonFinite) throw new NonFiniteLossException(loss, epoch, globalStep, lr, CheckpointStore.NewestVerified(lastGood));
+                                if (!run.SkipNonFinite) throw new NonFiniteLossException(loss, epoch, globalStep, lr, lastGood);
                                 skipped++;
                                 log.Message(FormattableString.Invariant($"{name}: skipped iteration {globalStep} (epoch {epoch + 1}): loss is {loss}; {skipped} skipped so far (--skip-nonfinite)"));
                             }
