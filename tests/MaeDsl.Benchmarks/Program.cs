@@ -11,6 +11,7 @@
 //   memory        RSS and live tensors over the tiny model's pre-training steps, under a GC heap limit
 //   generator     the source generator's cold run and its run after a one-character edit
 //   randaugment   the fine-tuning loader's images/s without and with RandAugment (rand-m9-mstd0.5-inc1)
+//   checkpoint    save and load of a ViT-B/16 checkpoint with and without its checksums
 //
 // docs/benchmarks.md has the commands, the figures and what they mean.
 using MaeDsl.Benchmarks;
@@ -26,6 +27,7 @@ var subcommands = new Dictionary<string, Func<Options, int>>
     ["memory"] = MemoryBench.Run,
     ["generator"] = GeneratorBench.Run,
     ["randaugment"] = RandAugmentBench.Run,
+    ["checkpoint"] = CheckpointBench.Run,
 };
 
 if (args.Length == 0 || !subcommands.TryGetValue(args[0], out var run))

@@ -35,7 +35,8 @@ public sealed class CheckpointSource
     public static CheckpointSource Open(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"--checkpoint: {full} does not exist", full);
+        if (!File.Exists(full) && !Directory.Exists(full)) throw new FileNotFoundException($"--checkpoint: {full} does not exist", full);
+        MaeDsl.IO.FileKinds.RequireRegular(full, "checkpoint (.ckpt, .safetensors or .pth)");
         string ext = System.IO.Path.GetExtension(full).ToLowerInvariant();
         switch (ext)
         {
@@ -47,7 +48,7 @@ public sealed class CheckpointSource
             case ".safetensors":
             {
                 RunConfig? config = null;
-                if (SafetensorsMetadata(full)?["config"] is JsonValue v && v.TryGetValue<string>(out var json))
+                if (SafetensorsMetadata(full).TryGetValue("config", out var json))
                 {
                     try { config = JsonNode.Parse(json) is JsonObject o ? RunConfig.Parse(o, full) : null; }
                     catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{full}: the 'config' metadata is not JSON ({e.Message})", e); }
@@ -108,10 +109,7 @@ public sealed class CheckpointSource
                 catch (StateDictMismatchException e) { throw new StateDictMismatchException($"--model {info.Key}: {e.Message}"); }
                 var missing = report.Missing.Where(k => hasDecoder || !IsDecoderKey(k)).ToList();
                 if (missing.Count > 0 || report.Unexpected.Count > 0)
-                    throw new StateDictMismatchException($"{Path} does not fit {info.Key} ({info.ClassName}):" +
-                        (missing.Count > 0 ? $" missing keys ({missing.Count}): {Few(missing)};" : "") +
-                        (report.Unexpected.Count > 0 ? $" unexpected keys ({report.Unexpected.Count}): {Few(report.Unexpected)};" : "") +
-                        " is --model right?");
+                    throw new StateDictMismatchException(Path, $"{info.Key} ({info.ClassName})", missing, report.Unexpected, [], "is --model right?");
             }
             finally { foreach (var t in tensors.Values) t.Dispose(); }
             return model;
@@ -158,22 +156,12 @@ public sealed class CheckpointSource
             ? new Normalization(m.Select(v => v!.GetValue<float>()).ToArray(), s.Select(v => v!.GetValue<float>()).ToArray())
             : null;
 
-    /// <summary>The "__metadata__" object of a .safetensors header (the tensors are not read), or null.</summary>
-    static JsonObject? SafetensorsMetadata(string path)
+    /// <summary>The "__metadata__" strings of a .safetensors file (the tensors are not read; the header is validated whole, by the library's one header reader).</summary>
+    static Dictionary<string, string> SafetensorsMetadata(string path)
     {
         using var stream = File.OpenRead(path);
-        var length = new byte[8];
-        if (stream.Read(length) != 8) throw new InvalidDataException($"{path}: not a safetensors file (shorter than its header)");
-        ulong n = BitConverter.ToUInt64(length);
-        if (n == 0 || n > (ulong)Math.Min(stream.Length - 8, 100_000_000))
-            throw new InvalidDataException($"{path}: not a safetensors file (header length {n} does not fit a file of {stream.Length} bytes)");
-        var header = new byte[n];
-        stream.ReadExactly(header);
-        try { return JsonNode.Parse(header)?["__metadata__"] as JsonObject; }
-        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not a safetensors file (its header is not JSON: {e.Message})", e); }
+        return StateDicts.ValidateSafetensors(stream, path).Metadata;
     }
 
     static bool IsDecoderKey(string key) => key.StartsWith("decoder_", StringComparison.Ordinal) || key == "mask_token";
-
-    static string Few(IReadOnlyList<string> keys) => keys.Count <= 6 ? string.Join(", ", keys) : string.Join(", ", keys.Take(6)) + ", …";
 }

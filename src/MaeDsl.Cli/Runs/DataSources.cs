@@ -44,7 +44,12 @@ public sealed class DataSources
         CheckName(dataset);
         var folder = new ImageFolder(dataset, modelChannels);
         string? valRoot = FindValidation(dataset);
-        var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels);
+        // the training split defines the classes; the held-out split maps to them by name (a class it lacks is reported,
+        // a class it adds is refused here, before any work)
+        var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels, classes: folder.ClassNames);
+        if (val is { MissingClasses.Count: > 0 })
+            Console.WriteLine($"held-out split {valRoot} lacks {val.MissingClasses.Count} of the {folder.NumClasses} training classes " +
+                              $"({string.Join(", ", val.MissingClasses.Take(10))}{(val.MissingClasses.Count > 10 ? ", …" : "")}): it is evaluated on the others, labels by class name");
         // What the listing passed over (folder symlinks, special files, dangling links): one count line per split, and the run goes on.
         foreach (var summary in new[] { folder.SkipSummary, val?.SkipSummary })
             if (summary is not null) Console.WriteLine($"skipped: {summary}");

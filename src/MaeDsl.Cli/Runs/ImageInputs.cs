@@ -21,7 +21,11 @@ public sealed class LooseImages : IImageDataset
     /// </summary>
     public static LooseImages Find(string fileOrFolder, int channels)
     {
-        if (File.Exists(fileOrFolder)) return new LooseImages([fileOrFolder], channels);
+        if (File.Exists(fileOrFolder))
+        {
+            MaeDsl.IO.FileKinds.RequireRegular(fileOrFolder, "image");   // a FIFO would block the decoder
+            return new LooseImages([fileOrFolder], channels);
+        }
         if (!Directory.Exists(fileOrFolder))
             throw new FileNotFoundException($"--images: {Path.GetFullPath(fileOrFolder)} is neither an image file nor a folder", fileOrFolder);
         var found = Directory.GetFiles(fileOrFolder, "*", SearchOption.AllDirectories).Where(ImageFolder.IsImageFile)

@@ -34,7 +34,13 @@ public static class PretrainedEncoder
                 if (own.TryGetValue("pos_embed", out var pos) && checkpoint.ContainsKey("pos_embed"))
                 {
                     int grid = (int)Math.Round(Math.Sqrt(pos.shape[1] - 1));
-                    PosEmbedInterpolation.InterpolateInStateDict(checkpoint, grid, 1, log);
+                    try { PosEmbedInterpolation.InterpolateInStateDict(checkpoint, grid, 1, log); }
+                    catch (ArgumentException e)
+                    {
+                        throw new StateDictMismatchException(
+                            $"{weightsPath}: its pos_embed [{string.Join(", ", checkpoint["pos_embed"].shape)}] does not fit {model.GetName()}'s " +
+                            $"[{string.Join(", ", pos.shape)}] ({e.Message.Split(" (Parameter")[0]}); is it the encoder of another model?");
+                    }
                 }
                 var report = StateDicts.Load(model, checkpoint, strict: false, weightsPath);
                 log?.Invoke($"Loaded {weightsPath}: {report.Loaded.Count} keys; missing keys: [{string.Join(", ", report.Missing)}]; unexpected keys: {report.Unexpected.Count}");

@@ -63,10 +63,15 @@ public sealed class FashionMnist : IImageDataset
     /// <exception cref="InvalidDataException">A file is not a valid IDX file of the expected kind and size.</exception>
     public static FashionMnist Load(string? folder = null, bool train = true)
     {
+        bool fromVariable = string.IsNullOrEmpty(folder) && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(FolderVariable));
         folder = ResolveFolder(folder);
+        if (IO.FileKinds.Of(folder, followLinks: true) is var kind && kind is not (IO.FileKind.Missing or IO.FileKind.Directory))
+            throw new DirectoryNotFoundException(
+                $"Fashion-MNIST folder '{folder}'{(fromVariable ? $" (from {FolderVariable})" : "")} is a {IO.FileKinds.Describe(kind)}, " +
+                $"not a folder; expected the folder that holds the IDX .gz files (default {DefaultFolder}).");
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException(
-                $"Fashion-MNIST folder '{folder}' does not exist. Install Debian's package {DebianPackage} " +
+                $"Fashion-MNIST folder '{folder}'{(fromVariable ? $" (from {FolderVariable})" : "")} does not exist. Install Debian's package {DebianPackage} " +
                 $"(it puts the files in {DefaultFolder}); on Debian 12 run `sudo bash eng/install-native-deps.sh` from the repository root, " +
                 $"or pass the folder that holds the IDX .gz files (or set {FolderVariable}).");
         string prefix = train ? "train" : "t10k";
@@ -96,10 +101,11 @@ public sealed class FashionMnist : IImageDataset
 
     static byte[] ReadIdx(string path, int magic, string kind, out int[] dims)
     {
-        if (!File.Exists(path))
+        if (IO.FileKinds.Of(path, followLinks: true) == IO.FileKind.Missing)
             throw new FileNotFoundException(
                 $"Fashion-MNIST file '{path}' is missing. Debian's package {DebianPackage} installs it " +
                 $"(on Debian 12: `sudo bash eng/install-native-deps.sh` from the repository root).", path);
+        IO.FileKinds.RequireRegular(path, "Fashion-MNIST IDX (.gz)");   // a FIFO would block the open
         using var file = File.OpenRead(path);
         using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
         try
@@ -126,10 +132,9 @@ public sealed class FashionMnist : IImageDataset
             long headerBytes = 4 + 4L * rank;
             if (stream == file && file.Length - headerBytes != total)
                 throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] announce {total} data bytes, the file holds {file.Length - headerBytes} ({(file.Length - headerBytes < total ? "truncated IDX file" : "extra bytes after the data")}).");
-            if (stream != file && GzipSize(file) is uint isize && isize != (uint)(headerBytes + total))
-                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] announce {headerBytes + total} bytes, the gzip stream holds {isize} (mod 2^32; {(isize < (uint)(headerBytes + total) ? "truncated IDX file" : "extra bytes after the data")}).");
-            var data = new byte[total];
-            ReadExactly(stream, data, path, $"{total} data bytes for sizes [{string.Join(", ", dims)}]");
+            // a gzip stream's size is known only once it is read (ISIZE is only the last member's, mod 2^32): the buffer grows
+            // with the data actually decompressed, so a header that lies about the sizes never allocates more than the file holds
+            var data = ReadData(stream, total, path, $"{total} data bytes for sizes [{string.Join(", ", dims)}]");
             if (stream.ReadByte() != -1)
                 throw new InvalidDataException($"{path}: extra bytes after the {total} data bytes that IDX sizes [{string.Join(", ", dims)}] announce.");
             return data;
@@ -140,16 +145,20 @@ public sealed class FashionMnist : IImageDataset
         }
     }
 
-    // gzip's trailer: the uncompressed size of the last member mod 2^32 (ISIZE); null for a file too short to hold one.
-    static uint? GzipSize(FileStream file)
+    // Reads exactly total bytes, growing the buffer with the data that comes (a stream that ends early: truncated).
+    static byte[] ReadData(Stream stream, long total, string path, string what)
     {
-        if (file.Length < 18) return null;
-        long position = file.Position;
-        var trailer = new byte[4];
-        file.Position = file.Length - 4;
-        file.ReadExactly(trailer);
-        file.Position = position;
-        return BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var data = new byte[Math.Min(total, 1 << 20)];
+        long read = 0;
+        while (read < total)
+        {
+            if (read == data.Length) Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+            int n = stream.Read(data, (int)read, (int)(data.Length - read));
+            if (n == 0)
+                throw new InvalidDataException($"{path}: file ends after {read} of the {what} (truncated IDX file).");
+            read += n;
+        }
+        return data;
     }
 
     static void ReadExactly(Stream stream, Span<byte> buffer, string path, string what)

@@ -38,13 +38,19 @@ public sealed class ImageFolder : IImageDataset
 
     readonly (string Path, int Label)[] samples;
     readonly string[] classes;
+    readonly string[] missingClasses = [];
     readonly List<SkippedEntry> skipped = new();
 
     /// <summary>Lists the files under <paramref name="root"/>; nothing is decoded yet.</summary>
     /// <param name="root">Folder with one sub-folder per class.</param>
     /// <param name="channels">The model's channel count: 1 or 3.</param>
     /// <param name="checkImages">Read every file's header now and skip (count, name) those that are broken or larger than <see cref="MaxPixels"/>.</param>
-    public ImageFolder(string root, int channels = 3, bool checkImages = false)
+    /// <param name="classes">The classes, in label order, of the split that defines them (the training split's
+    /// <see cref="ClassNames"/>) for a held-out split: its folders map to labels by name, a class it lacks is allowed (listed in
+    /// <see cref="MissingClasses"/>), and a folder that is not one of these classes is refused before anything is read.
+    /// Null: this folder's own sub-folders, in ordinal order, are the classes.</param>
+    /// <exception cref="InvalidDataException">With <paramref name="classes"/>: a class folder that is not one of them.</exception>
+    public ImageFolder(string root, int channels = 3, bool checkImages = false, IReadOnlyList<string>? classes = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         if (channels is not (1 or 3))
@@ -61,13 +67,26 @@ public sealed class ImageFolder : IImageDataset
             if (kind == FileKind.Directory) classList.Add(Path.GetFileName(dir));
             else Skip(dir, $"{FileKinds.Describe(kind)} to a folder, not followed");
         }
-        classes = classList.ToArray();
-        if (classes.Length == 0)
+        if (classList.Count == 0)
             throw new DirectoryNotFoundException($"ImageFolder: '{Root}' has no class sub-folders (expected root/<class>/<image files>){(skipped.Count > 0 ? "; " + SkipSummary : "")}.");
-        var list = new List<(string, int)>();
-        for (int label = 0; label < classes.Length; label++)
+        if (classes is not null)
         {
-            string classDir = Path.Combine(Root, classes[label]);
+            var known = classes.ToHashSet(StringComparer.Ordinal);
+            var extra = classList.Where(c => !known.Contains(c)).ToList();
+            if (extra.Count > 0)
+                throw new InvalidDataException(
+                    $"ImageFolder '{Root}': class folder{(extra.Count > 1 ? "s" : "")} {string.Join(", ", extra.Take(5).Select(c => $"'{c}'"))}{(extra.Count > 5 ? $" and {extra.Count - 5} more" : "")} " +
+                    $"{(extra.Count > 1 ? "are" : "is")} not among the {classes.Count} classes of the training split ({Few(classes)}); " +
+                    "a held-out split may lack classes of the training split but not add any (its labels would not exist in training)");
+            var present = classList.ToHashSet(StringComparer.Ordinal);
+            missingClasses = classes.Where(c => !present.Contains(c)).ToArray();
+        }
+        this.classes = classes?.ToArray() ?? classList.ToArray();
+        var list = new List<(string, int)>();
+        for (int label = 0; label < this.classes.Length; label++)
+        {
+            if (missingClasses.Contains(this.classes[label])) continue;   // a class this held-out split lacks: its label has no image here
+            string classDir = Path.Combine(Root, this.classes[label]);
             int before = list.Count;
             var dirs = new List<string>();
             CollectFolders(classDir, dirs);
@@ -85,6 +104,12 @@ public sealed class ImageFolder : IImageDataset
         }
         samples = list.ToArray();
     }
+
+    /// <summary>The classes (given to the constructor) that this folder has no sub-folder for: their labels have no image here.</summary>
+    public IReadOnlyList<string> MissingClasses => missingClasses;
+
+    static string Few(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(6).Select(c => $"'{c}'")) + (names.Count > 6 ? $", … {names.Count - 6} more" : "");
 
     /// <summary>An entry of the tree that was passed over, and why.</summary>
     public sealed record SkippedEntry(string Path, string Reason);
@@ -124,6 +149,12 @@ public sealed class ImageFolder : IImageDataset
             var target = FileKinds.Of(file, followLinks: true);
             if (target == FileKind.Missing) { Skip(file, "dangling symlink"); return false; }
             if (target != FileKind.Regular) { Skip(file, $"symlink to a {FileKinds.Describe(target)}, not a regular file"); return false; }
+        }
+        else if (kind == FileKind.Missing && file.Contains('\uFFFD'))
+        {
+            // .NET decodes a file name that is not valid UTF-8 with U+FFFD in place of the bad bytes, and cannot open it by that name
+            Skip(file, "name is not valid UTF-8, which .NET cannot open by name; rename the file (e.g. convmv -f latin1 -t utf-8)");
+            return false;
         }
         else if (kind != FileKind.Regular)
         {

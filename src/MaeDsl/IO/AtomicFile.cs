@@ -7,7 +7,8 @@ namespace MaeDsl.IO;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so a crash never leaves a partial file.</summary>
 /// <remarks>
-/// <para>The temporary file is <c>&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c> beside the target. A process killed
+/// <para>The temporary file is <c>&lt;name&gt;.&lt;pid&gt;.&lt;16 hex digits&gt;.tmp</c> beside the target (the name part cut
+/// so that it stays within 255 bytes, see <see cref="TempName"/>). A process killed
 /// during a write leaves it behind; <see cref="CleanOrphans"/> deletes such files whose process no longer runs. A process's
 /// first <see cref="Write"/> to a folder calls it, and so do CheckpointStore and TrainingLog when a run or resume starts,
 /// so a resume cleans the run and checkpoint folders. Readers never take them for a checkpoint: they end in <c>.tmp</c>,
@@ -150,10 +151,35 @@ public static partial class AtomicFile
     public static string WriteFailureText(Exception e) =>
         e is ArgumentOutOfRangeException ? "the file is larger than the file system or the file-size limit (ulimit -f) allows" : e.Message;
 
-    /// <summary>The temporary sibling a write of <paramref name="fullPath"/> goes through.</summary>
-    internal static string TempName(string fullPath) => $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+    /// <summary>The longest file name (bytes) the file systems MaeDsl runs on take (ext4, XFS, btrfs, tmpfs, NTFS in UTF-16 units).</summary>
+    const int MaxNameBytes = 255;
 
-    [GeneratedRegex(@"\.(\d+)\.[0-9a-f]{32}\.tmp$")]
+    /// <summary>
+    /// The temporary sibling a write of <paramref name="fullPath"/> goes through: <c>&lt;name&gt;.&lt;pid&gt;.&lt;16 hex&gt;.tmp</c>.
+    /// When that passes <see cref="MaxNameBytes"/> (a legal name of more than about 230 bytes), the name part is cut to fit,
+    /// at a character boundary: the temporary name only has to be unique and recognisable, the target keeps its full name.
+    /// </summary>
+    internal static string TempName(string fullPath)
+    {
+        string suffix = $".{Environment.ProcessId}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}.tmp";
+        string folder = Path.GetDirectoryName(fullPath)!, name = Path.GetFileName(fullPath);
+        int budget = MaxNameBytes - suffix.Length;
+        if (System.Text.Encoding.UTF8.GetByteCount(name) > budget)
+        {
+            int chars = 0, bytes = 0;
+            foreach (var rune in name.EnumerateRunes())
+            {
+                if (bytes + rune.Utf8SequenceLength > budget) break;
+                bytes += rune.Utf8SequenceLength;
+                chars += rune.Utf16SequenceLength;
+            }
+            name = name[..chars];
+        }
+        return Path.Combine(folder, name + suffix);
+    }
+
+    // 16 hex digits (32 before; both are recognised, so a crash of an older build is cleaned up too)
+    [GeneratedRegex(@"\.(\d+)\.(?:[0-9a-f]{16}|[0-9a-f]{32})\.tmp$")]
     private static partial Regex TempPattern();
 
     /// <summary>True if <paramref name="path"/> is named like a temporary file of <see cref="Write"/>.</summary>

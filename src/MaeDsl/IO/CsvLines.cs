@@ -9,6 +9,7 @@ public static class CsvLines
     public static List<string> Read(string path, out bool endsWithNewline)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"log not found: {Path.GetFullPath(path)}", path);
+        FileKinds.RequireRegular(path, "log (CSV)");   // a FIFO would block the read
         string text = File.ReadAllText(path);
         endsWithNewline = text.Length == 0 || text[^1] == '\n';
         var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();

@@ -68,6 +68,22 @@ public static class FileKinds
         return FileKind.Regular;
     }
 
+    /// <summary>
+    /// The check every file opened for reading passes first (checkpoints, weights, config files, IDX files, images): unless
+    /// <paramref name="path"/> is a regular file (a symlink counts as its final target), one exception naming it, its kind and
+    /// the <paramref name="what"/> expected, without opening it: opening a FIFO blocks until a writer comes, a device never ends.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing is there (or a symlink to nothing).</exception>
+    /// <exception cref="InvalidDataException">A folder, FIFO, device, socket or other special file.</exception>
+    public static void RequireRegular(string path, string what)
+    {
+        var kind = Of(path, followLinks: true);
+        if (kind == FileKind.Regular) return;
+        string full = Path.GetFullPath(path);
+        if (kind == FileKind.Missing) throw new FileNotFoundException($"{full}: no such file; expected a {what} file", full);
+        throw new InvalidDataException($"{full}: a {Describe(kind)}, not a regular file; expected a {what} file (refused without opening it)");
+    }
+
     /// <summary>A word for messages: "FIFO", "device", "socket", "symlink", "folder", "file".</summary>
     public static string Describe(FileKind kind) => kind switch
     {

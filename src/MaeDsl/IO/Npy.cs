@@ -32,7 +32,7 @@ public sealed class MatrixFileWriter : IDisposable
         this.path = Path.GetFullPath(path);
         Rows = rows; Columns = columns;
         Directory.CreateDirectory(Path.GetDirectoryName(this.path)!);
-        temp = $"{this.path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        temp = AtomicFile.TempName(this.path);
         stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         try
         {
@@ -80,8 +80,12 @@ public sealed class MatrixFileWriter : IDisposable
 
     public void Dispose()
     {
-        stream.Dispose();
-        if (!done) try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { stream.Dispose(); }   // flushes the buffered tail: on a full disk that throws, and the temporary file must still go
+        catch (Exception e) when (!done && AtomicFile.IsWriteFailure(e)) { }
+        finally
+        {
+            if (!done) try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     /// <summary>The .npy 1.0 header: magic, version, little-endian uint16 length, a Python dict literal padded with spaces to a multiple of 64 bytes, ending in '\n'.</summary>

@@ -85,6 +85,7 @@ public sealed record RunConfig
     public static RunConfig Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"run configuration not found: {Path.GetFullPath(path)}", path);
+        IO.FileKinds.RequireRegular(path, "run configuration (config.json)");   // a FIFO would block the read
         JsonNode? node;
         try { node = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not JSON ({e.Message})", e); }

@@ -1,5 +1,5 @@
 // Faults of the data a user points the command line at (issue 10): what ImageFolder skips is reported by the runner as one
-// count line, and the run goes on.
+// count line, and the run goes on; a held-out split maps to the training classes by name (issue 19, class 3).
 namespace MaeDsl.Cli.Tests.Faults;
 
 [Collection(ConsoleCollection.Name)]
@@ -30,6 +30,49 @@ public class DataCliFaultTests
         Assert.Single(skipped);
         Assert.Contains("skipped 1 entry", skipped[0]);
         Assert.Contains("pipe.png", skipped[0]);
+        RunCliFaultTests.AssertNoTrace(r);
+    }
+
+    static string Split(string root, params string[] classes)
+    {
+        foreach (var cls in classes)
+        {
+            Directory.CreateDirectory(Path.Combine(root, cls));
+            for (int i = 0; i < 2; i++)
+            {
+                using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(28, 28);
+                SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(root, cls, $"{i}.png"));
+            }
+        }
+        return root;
+    }
+
+    [Fact]
+    public void A_held_out_split_with_a_class_training_lacks_is_refused_before_any_work()
+    {
+        using var dir = new TempDir();
+        string train = Split(Path.Combine(dir.Path, "train"), "a", "b", "c");
+        Split(Path.Combine(dir.Path, "val"), "a", "b", "c", "d-extra");
+        string output = Path.Combine(dir.Path, "ft");
+        var r = CliConsole.Run(["finetune", "--model", "tiny", "--dataset", train, "--epochs", "1", "--warmup-epochs", "0", "--batch", "2",
+            "--threads", "1", "--output", output]);
+        string line = RunCliFaultTests.AssertOneErrorLine(r);
+        Assert.Contains("'d-extra'", line);
+        Assert.Contains("training split", line);
+        Assert.False(File.Exists(Path.Combine(output, "metrics.csv")));
+    }
+
+    [Fact]
+    public void A_held_out_split_lacking_a_class_is_reported_and_keeps_the_training_labels()
+    {
+        using var dir = new TempDir();
+        string train = Split(Path.Combine(dir.Path, "train"), "a", "b", "c");
+        Split(Path.Combine(dir.Path, "val"), "a", "c");
+        string output = Path.Combine(dir.Path, "ft");
+        var r = CliConsole.Run(["finetune", "--model", "tiny", "--dataset", train, "--epochs", "1", "--warmup-epochs", "0", "--batch", "2",
+            "--threads", "1", "--output", output]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains(r.OutLines, l => l.StartsWith("held-out split", StringComparison.Ordinal) && l.Contains("lacks 1 of the 3 training classes (b)"));
         RunCliFaultTests.AssertNoTrace(r);
     }
 }

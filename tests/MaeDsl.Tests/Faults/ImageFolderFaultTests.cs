@@ -1,4 +1,5 @@
-// ImageFolder must not trust the file system: symlink loops, links out of the tree, FIFOs and other special files.
+// ImageFolder must not trust the file system: symlink loops, links out of the tree, FIFOs and other special files, names that
+// are not UTF-8; and a held-out split maps to the training classes by name.
 using MaeDsl.Data;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -134,5 +135,66 @@ public class ImageFolderFaultTests
         File.WriteAllBytes(corrupt, File.ReadAllBytes(corrupt)[..40]);   // a PNG cut after its header
         var folder = new ImageFolder(root, channels: 1);                  // 1 channel: the statistics are computed from the images
         FaultAssert.Refuses<InvalidDataException>(() => Normalization.For(folder), corrupt);
+    }
+}
+
+/// <summary>Issue 19, class 3: a held-out split maps its folders to the training split's classes by name.</summary>
+public class ImageFolderSplitFaultTests
+{
+    static string Split(FaultDir dir, string name, params string[] classes)
+    {
+        string root = dir[name];
+        foreach (var cls in classes)
+        {
+            Directory.CreateDirectory(Path.Combine(root, cls));
+            using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(8, 8);
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(root, cls, "0.png"));
+        }
+        return root;
+    }
+
+    [Fact]
+    public void AHeldOutSplitLackingAClassKeepsTheTrainingLabelsAndListsTheMissingClass()
+    {
+        using var dir = new FaultDir();
+        var train = new ImageFolder(Split(dir, "train", "a-shirt", "b-trouser", "c-bag"), channels: 1);
+        var val = new ImageFolder(Split(dir, "val", "a-shirt", "c-bag"), channels: 1, classes: train.ClassNames);
+        Assert.Equal(train.ClassNames, val.ClassNames);
+        Assert.Equal(3, val.NumClasses);
+        Assert.Equal(["b-trouser"], val.MissingClasses);
+        // by position, c-bag would be label 1 (trouser); by name it is 2, as in training
+        Assert.Equal([0, 2], Enumerable.Range(0, val.Count).Select(val.GetLabel));
+    }
+
+    [Fact]
+    public void AHeldOutSplitWithAClassTrainingLacksIsRefusedBeforeAnyImageIsRead()
+    {
+        using var dir = new FaultDir();
+        var train = new ImageFolder(Split(dir, "train", "a", "b"), channels: 1);
+        string val = Split(dir, "val", "a", "b", "z-extra");
+        FaultAssert.Refuses<InvalidDataException>(() => new ImageFolder(val, channels: 1, classes: train.ClassNames),
+            val, "'z-extra'", "not among the 2 classes of the training split", "'a', 'b'");
+    }
+}
+
+public class ImageFolderNameFaultTests
+{
+    [Fact]
+    public void AFileNameThatIsNotUtf8IsSkippedSayingSoNotCalledMissing()
+    {
+        using var dir = new FaultDir();
+        string cls = dir["root/a"];
+        Directory.CreateDirectory(cls);
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(8, 8))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(cls, "good.png"));
+        // a Latin-1 'é' (0xE9) alone is not UTF-8: .NET cannot even create such a name, the shell can
+        FaultAssert.Run("sh", "-c", "cp \"$1/good.png\" \"$1/$(printf 'caf\\351.png')\"", "sh", cls);
+        Assert.Equal(2, Directory.GetFiles(cls).Length);
+        var folder = new ImageFolder(dir["root"], channels: 1);
+        Assert.Equal(1, folder.Count);
+        var skipped = Assert.Single(folder.Skipped);
+        Assert.Contains("not valid UTF-8", skipped.Reason);
+        Assert.DoesNotContain("missing", skipped.Reason);
+        Assert.Contains("not valid UTF-8", folder.SkipSummary);
     }
 }

@@ -70,8 +70,8 @@ public class CheckpointIoTests
         using var model = new SpecMae(TinySpec);
         var e = Assert.Throws<StateDictMismatchException>(() => StateDicts.Load(model, weights, strict: true, "broken.safetensors"));
         Assert.Contains("broken.safetensors", e.Message);
-        Assert.Contains("missing keys (1): decoder_pred.bias", e.Message);
-        Assert.Contains("unexpected keys (1): extra.weight", e.Message);
+        Assert.Contains("1 missing key: decoder_pred.bias", e.Message);
+        Assert.Contains("1 unexpected key: extra.weight", e.Message);
         Assert.Contains("norm.weight (file [65], model [64])", e.Message);
     }
 
