@@ -33,21 +33,49 @@ namespace MaeDsl.Generators
                     if (ModelToGenerate.Read(symbol.Symbol, symbol.CancellationToken)?.Registration is { } entry)
                         registered.Add(((INamedTypeSymbol)symbol.Symbol, entry));
                 }, SymbolKind.NamedType);
-                start.RegisterCompilationEndAction(end => AnalyzeRegistry(end, registered));
+                var referenced = ReferencedModel.Read(start.Compilation);
+                start.RegisterCompilationEndAction(end => AnalyzeRegistry(end, registered, referenced));
             });
         }
 
-        /// <summary>MAE013 over the models the generated registry would hold, each problem at the model it blames.</summary>
-        private static void AnalyzeRegistry(CompilationAnalysisContext context, ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)> registered)
+        /// <summary>
+        /// MAE013 over the models the generated registry would hold, each problem at the model it blames; then against the models
+        /// of the referenced assemblies (the presets of MaeDsl, a library's): a key or a default taken twice in the application.
+        /// </summary>
+        private static void AnalyzeRegistry(CompilationAnalysisContext context, ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)> registered,
+            ImmutableArray<ReferencedModel> referenced)
         {
             var models = registered.OrderBy(m => m.Entry.FullName, StringComparer.Ordinal).ToList();
-            foreach (var (index, problem) in RegistryRules.Check(models.Select(m => m.Entry).ToList()))
+            var problems = RegistryRules.Check(models.Select(m => m.Entry).ToList());
+            var blamed = new System.Collections.Generic.HashSet<int>(problems.Select(p => p.Index));
+            for (int i = 0; i < models.Count; i++)
+            {
+                if (blamed.Contains(i)) continue;
+                var entry = models[i].Entry;
+                var others = referenced.Where(r => r.Key == entry.Key).ToList();
+                if (others.Count > 0)
+                    problems.Add((i, MaeRules.ModelKeyTakenByReference(entry.ClassName, entry.Key, ReferencedModel.Names(others), entry.KeyGiven)));
+                var defaults = referenced.Where(r => r.IsDefault).ToList();
+                if (entry.IsDefault && defaults.Count > 0)
+                    problems.Add((i, MaeRules.SecondDefaultModel(entry.ClassName, ReferencedModel.Names(defaults) + ", which this assembly references")));
+            }
+            foreach (var (index, problem) in problems)
             {
                 var type = models[index].Type;
                 var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type, context.CancellationToken) : ClassLocation(type);
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
             }
+
+            // between references: nothing of this assembly to blame, so the diagnostic names the assemblies
+            foreach (var sameKey in referenced.GroupBy(r => r.Key).Where(g => g.Count() > 1))
+                Report(context, MaeRules.ReferencedKeysCollide(sameKey.Key, ReferencedModel.Names(sameKey.ToList())));
+            var referencedDefaults = referenced.Where(r => r.IsDefault).ToList();
+            if (referencedDefaults.Count > 1)
+                Report(context, MaeRules.ReferencedDefaultsCollide(ReferencedModel.Names(referencedDefaults)));
         }
+
+        private static void Report(CompilationAnalysisContext context, SpecProblem problem) =>
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), Location.None, problem.MessageArgs));
 
         private static void AnalyzeType(SymbolAnalysisContext context)
         {

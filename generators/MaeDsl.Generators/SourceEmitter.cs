@@ -188,6 +188,10 @@ namespace MaeDsl.Generators
             w.Line("// ([MaeModel] gives a key, a description or the default model): change the attributes, not this file.");
             w.Line("#nullable enable");
             w.Line();
+            w.Line("// the keys, readable from the compiled assembly: the analyzer of an assembly that references this one checks its keys against them");
+            foreach (var entry in registry.Entries)
+                w.Line($"[assembly: {ModelRegistry.AttributeTypeName}({Literal(entry.Key)}, {Literal(entry.FullName)}, {B(entry.IsDefault)})]");
+            w.Line();
             w.Line($"namespace {ModelRegistry.Namespace}");
             w.Open();
             w.Line("/// <summary>");

@@ -338,6 +338,53 @@ public class DiagnosticTests
         Assert.Equal(new[] { "tiny-mae" }, registered);
     }
 
+    /// <summary>A library compiled with the generator: its registry's keys travel in its assembly attributes.</summary>
+    private static MetadataReference Library(string name, string source)
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Usings + source).WithAssemblyName(name));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+        Assert.Empty(TestCompilation.Analyze(output));
+        return MetadataReference.CreateFromImage(TestCompilation.Emit(output));
+    }
+
+    /// <summary>The MAE diagnostics of a host that references <paramref name="libraries"/>: (id, span or "" for none, message).</summary>
+    private static List<(string Id, string Span, string Message)> Host(string source, params MetadataReference[] libraries)
+    {
+        var (output, _) = TestCompilation.Generate(TestCompilation.Create(Usings + source).AddReferences(libraries));
+        return TestCompilation.Analyze(output)
+            .Select(d => (d.Id, d.Location.SourceTree?.GetText().ToString(d.Location.SourceSpan) ?? "", d.GetMessage(CultureInfo.InvariantCulture)))
+            .OrderBy(d => d.Item3, StringComparer.Ordinal).ToList();
+    }
+
+    [Fact]
+    public void MAE013_a_key_a_referenced_library_or_the_presets_already_have_is_reported_in_the_host()
+    {
+        var models = Library("Models", "namespace Lib;\n[MaeModel(Key = \"lib-mae\")]\n" + Small + "public partial class LibMae;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Key = \"lib-mae\"", "Model key 'lib-mae' of 'Mine' is also the key of 'Lib.LibMae' of Models, which this assembly references; --model 'lib-mae' would be ambiguous: give it another Key"),
+            ("MAE013", "Key = \"vit-b16\"", "Model key 'vit-b16' of 'MyVit' is also the key of 'MaeDsl.Presets.MaeVitBase16' of MaeDsl, which this assembly references; --model 'vit-b16' would be ambiguous: give it another Key"),
+        }, Host("[MaeModel(Key = \"lib-mae\")]\n" + Small + "public partial class Mine;\n[MaeModel(Key = \"vit-b16\")]\n" + Small + "public partial class MyVit;", models));
+        Assert.Empty(Host(Small + "public partial class Mine;", models)); // a key of its own: nothing to report
+        Assert.Empty(Host("public static class NoModels;", models));
+    }
+
+    [Fact]
+    public void MAE013_two_referenced_libraries_with_one_key_or_two_defaults_are_reported_in_a_host_with_no_model()
+    {
+        var first = Library("First", "namespace One;\n[MaeModel(Key = \"lib-mae\", Default = true)]\n" + Small + "public partial class LibMae;");
+        var second = Library("Second", "namespace Two;\n[MaeModel(Key = \"lib-mae\", Default = true)]\n" + Small + "public partial class LibMae;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "", "'One.LibMae' of First and 'Two.LibMae' of Second are each marked [MaeModel(Default = true)]; an application has one default model: keep Default = true on one of them"),
+            ("MAE013", "", "Model key 'lib-mae' is declared by 'One.LibMae' of First and 'Two.LibMae' of Second, which this assembly references; --model 'lib-mae' would be ambiguous: change the key in one of them"),
+        }, Host("public static class Program;", first, second));
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Default = true", "'Mine' is marked Default = true, and so is 'One.LibMae' of First, which this assembly references; an application has one default model: keep Default = true on one of them"),
+        }, Host("[MaeModel(Default = true)]\n" + Small + "public partial class Mine;", first));
+    }
+
     [Fact]
     public void Several_mistakes_are_all_reported_at_their_arguments()
     {

@@ -136,6 +136,28 @@ namespace MaeDsl
                 $"'{className}' is marked Default = true, and so is {otherFullNames}; an application has one default model: keep Default = true on one of them",
             });
 
+        /// <summary>MAE013: a model whose key is also the key of a model in a referenced assembly ("'MaeDsl.Presets.MaeVitBase16' of MaeDsl").</summary>
+        public static SpecProblem ModelKeyTakenByReference(string className, string key, string otherModel, bool given) =>
+            new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
+            {
+                $"Model key '{key}' of '{className}' is also the key of {otherModel}, which this assembly references; --model '{key}' would be ambiguous: "
+                + (given ? "give it another Key" : "give it another key with [MaeModel(Key = \"...\")]"),
+            });
+
+        /// <summary>MAE013, on a compilation with no model of its own to blame: two of its references declare the same key.</summary>
+        public static SpecProblem ReferencedKeysCollide(string key, string models) =>
+            new SpecProblem(RegistryConflict, "", "", new[]
+            {
+                $"Model key '{key}' is declared by {models}, which this assembly references; --model '{key}' would be ambiguous: change the key in one of them",
+            });
+
+        /// <summary>MAE013: more than one model of the application marked default, across assemblies.</summary>
+        public static SpecProblem ReferencedDefaultsCollide(string models) =>
+            new SpecProblem(RegistryConflict, "", "", new[]
+            {
+                $"{models} are each marked [MaeModel(Default = true)]; an application has one default model: keep Default = true on one of them",
+            });
+
         /// <summary>"ViT_B16 " → "vit-b16": lower case, every run of other characters one hyphen.</summary>
         static string KeySuggestion(string key)
         {

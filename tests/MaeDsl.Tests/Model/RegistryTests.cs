@@ -40,9 +40,13 @@ public class RegistryTests
         Assert.Equal("32×32×3, patch 8, encoder 2×64, decoder 1×32, mask tokens in encoder", MaeModels.Find("mae-tiny-mask-tokens-in-encoder").Description);
         Assert.Null(MaeModels.Default); // nothing here is marked [MaeModel(Default = true)]
 
+        // the library's words: the method and its argument, never the runner's --model
         var unknown = Assert.Throws<ArgumentException>(() => MaeModels.Find("no-such-model"));
-        Assert.Contains("vit-b16", unknown.Message);
+        Assert.StartsWith("MaeModels.Find(\"no-such-model\"): no registered model has this key or class name; registered: vit-b16, ", unknown.Message);
+        Assert.Equal("nameOrKey", unknown.ParamName);
         Assert.Contains("mae-tiny-official", unknown.Message);
+        Assert.DoesNotContain("--model", unknown.Message);
+        Assert.Empty(MaeModels.Matches("no-such-model"));
     }
 
     [Fact]
@@ -99,7 +103,8 @@ public class RegistryTests
         string expected = $"model key '{key}' is declared by Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests)";
         Assert.Contains(expected, MaeModels.Conflicts());
         var e = Assert.Throws<InvalidOperationException>(() => MaeModels.Find(key));
-        Assert.Contains("Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests)", e.Message);
+        Assert.Equal($"MaeModels.Find(\"{key}\") is ambiguous: Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests) match; pass a full class name", e.Message);
+        Assert.Equal(2, MaeModels.Matches(key).Count);
         Assert.Same(MaeModels.Find("Fake.SecondMae"), MaeModels.All.Single(m => m.FullName == "Fake.SecondMae")); // a full name still resolves
 
         Assert.All(MaeModels.Conflicts(), c => Assert.Contains(key, c)); // the real models' keys are distinct
