@@ -10,7 +10,7 @@ namespace MaeDsl.Generators
 {
     /// <summary>
     /// Checks every class that carries an MAE attribute: the declaration (MAE001), the attribute set
-    /// (MAE007) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
+    /// (MAE007: [Encoder] and [Decoder] both present) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
     /// diagnostic points at the attribute argument it blames, or at the attribute when the argument is
     /// absent (a missing Depth), or at the class name when the attribute is absent too. At the end of the
     /// compilation it checks the registry of all valid models together (MAE013: keys and the default model).
@@ -63,7 +63,7 @@ namespace MaeDsl.Generators
             {
                 var type = models[index].Type;
                 var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type, context.CancellationToken) : ClassLocation(type);
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+                context.ReportDiagnostic(Create(problem, location));
             }
 
             // between references: nothing of this assembly to blame, so the diagnostic names the assemblies
@@ -87,8 +87,7 @@ namespace MaeDsl.Generators
             foreach (var (problem, location) in MaeAttributes.CheckDeclaration(type, cancellationToken))
                 Report(context, problem, location);
 
-            foreach (var (name, data) in attributes.Repeated)
-                Report(context, MaeRules.AttributeRepeated(name), AttributeLocation(data, cancellationToken) ?? ClassLocation(type));
+            // an attribute given twice is the compiler's CS0579 (the attributes allow one use): no second diagnostic for it
             if (attributes.MissingCompanion() is { } missing)
             {
                 Report(context, missing, AttributeLocation(attributes.Get(missing.Attribute)!, cancellationToken) ?? ClassLocation(type));
@@ -110,7 +109,16 @@ namespace MaeDsl.Generators
         }
 
         private static void Report(SymbolAnalysisContext context, SpecProblem problem, Location location) =>
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+            context.ReportDiagnostic(Create(problem, location));
+
+        /// <summary>The diagnostic of a problem, its suggested edits as properties "Fix0", "Fix1", ... for <see cref="MaeCodeFixProvider"/>.</summary>
+        internal static Diagnostic Create(SpecProblem problem, Location location)
+        {
+            var properties = ImmutableDictionary<string, string?>.Empty;
+            for (int i = 0; i < problem.Fixes.Length; i++)
+                properties = properties.Add(MaeCodeFixProvider.FixProperty + i, problem.Fixes[i]);
+            return Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, properties, problem.MessageArgs);
+        }
 
         private static Location? AttributeLocation(AttributeData data, System.Threading.CancellationToken cancellationToken) =>
             data.ApplicationSyntaxReference?.GetSyntax(cancellationToken).GetLocation();

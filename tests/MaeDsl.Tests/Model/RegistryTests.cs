@@ -53,7 +53,7 @@ public class RegistryTests
     public void A_masking_override_builds_the_same_architecture_with_another_ratio_and_it_runs()
     {
         using var scope = NewDisposeScope();
-        using var model = MaeTinyOfficial.Create(seed: 3, new MaskingOverride(0.5));
+        using var model = new MaeTinyOfficial(seed: 3, new MaskingOverride(0.5));
         Assert.Equal(0.5, model.Spec.MaskRatio);
         Assert.Equal(8, model.Spec.VisibleCount);                          // (int)(16 × 0.5), the constant stays 4
         Assert.Equal(MaeTinyOfficial.Specification with { MaskRatio = 0.5 }, model.Spec);
@@ -84,7 +84,7 @@ public class RegistryTests
     public void Grid_masking_at_another_ratio_is_refused_with_the_MAE008_message()
     {
         var grid = new MaskingOverride(Strategy: MaskingStrategy.Grid, Ratio: 0.5);
-        var e = Assert.Throws<ArgumentException>(() => MaeTinyOfficial.Create(1, grid));
+        var e = Assert.Throws<ArgumentException>(() => new MaeTinyOfficial(1, grid));
         Assert.Contains("MAE008", e.Message);
         Assert.Contains("Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio 0.5 is not 0.75", e.Message);
         Assert.Throws<ArgumentException>(() => MaeModels.Find("vit-b16").Create(1, grid));
@@ -97,7 +97,7 @@ public class RegistryTests
         // Fake entries under a key no real model has; the registry is process-wide, so the key is unique to this test.
         const string key = "registry-test-duplicate";
         MaeModelInfo Fake(string fullName, System.Reflection.Assembly assembly) => new(key, fullName.Split('.')[^1], fullName, "a fake entry",
-            MaeTinyOfficial.Specification, false, assembly, (seed, masking) => MaeTinyOfficial.Create(seed, masking));
+            MaeTinyOfficial.Specification, false, assembly, (seed, masking) => new MaeTinyOfficial(seed, masking));
         MaeModels.Register([Fake("Fake.FirstMae", typeof(object).Assembly), Fake("Fake.SecondMae", typeof(RegistryTests).Assembly)]);
 
         string expected = $"model key '{key}' is declared by Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests)";
