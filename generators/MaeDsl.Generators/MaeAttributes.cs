@@ -143,14 +143,18 @@ namespace MaeDsl.Generators
                     declarations.Add(declaration);
             if (declarations.Count == 0) return problems;
             Location at = declarations[0].Identifier.GetLocation();
-            void Add(string reason, string fix, Location? location = null, bool addPartial = false) =>
-                problems.Add((MaeRules.Declaration(name, reason, fix) with { Fixes = addPartial ? new[] { MaeCodeFixProvider.AddPartial } : new string[0] }, location ?? at));
+            void Add(string reason, string fix, Location? location = null, bool addPartial = false)
+            {
+                var problem = MaeRules.Declaration(name, reason, fix);
+                problems.Add((addPartial ? problem with { Fixes = new[] { MaeCodeFixProvider.AddPartial } } : problem, location ?? at));
+            }
 
             foreach (var declaration in declarations)
             {
                 if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                 {
-                    Add("is not partial", $"declare it as 'partial class {name}' so that the generated part can complete it", declaration.Identifier.GetLocation(), addPartial: true);
+                    Add("is not partial", $"declare it as 'partial class {name}' so that the generated part can complete it",
+                        declaration.Identifier.GetLocation(), addPartial: true);
                     break;
                 }
             }
@@ -180,7 +184,8 @@ namespace MaeDsl.Generators
                 {
                     if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax outerDeclaration && !outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
-                        Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it", addPartial: true);
+                        Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it",
+                            addPartial: true);
                         break;
                     }
                 }

@@ -34,7 +34,8 @@ namespace MaeDsl.Generators
             foreach (var diagnostic in context.Diagnostics)
             {
                 var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
-                var type = node.FirstAncestorOrSelf<TypeDeclarationSyntax>() ?? root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.FirstAncestorOrSelf<TypeDeclarationSyntax>();
+                var type = node.FirstAncestorOrSelf<TypeDeclarationSyntax>()
+                    ?? root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.FirstAncestorOrSelf<TypeDeclarationSyntax>();
                 if (type is null) continue;
                 for (int i = 0; diagnostic.Properties.TryGetValue(FixProperty + i, out var fix) && fix is not null; i++)
                 {
@@ -58,11 +59,17 @@ namespace MaeDsl.Generators
         private static AttributeSyntax? Attribute(TypeDeclarationSyntax type, string name) =>
             type.AttributeLists.SelectMany(l => l.Attributes).FirstOrDefault(a =>
             {
-                string written = a.Name is QualifiedNameSyntax q ? q.Right.Identifier.ValueText : a.Name is IdentifierNameSyntax n ? n.Identifier.ValueText : "";
+                string written = a.Name switch
+                {
+                    QualifiedNameSyntax q => q.Right.Identifier.ValueText,
+                    IdentifierNameSyntax n => n.Identifier.ValueText,
+                    _ => "",
+                };
                 return written == name || written == name + "Attribute";
             });
 
-        private static async Task<Document> SetArgument(Document document, AttributeSyntax attribute, string argument, string value, CancellationToken cancellationToken)
+        private static async Task<Document> SetArgument(Document document, AttributeSyntax attribute, string argument, string value,
+            CancellationToken cancellationToken)
         {
             var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
             if (root is null) return document;
@@ -91,7 +98,8 @@ namespace MaeDsl.Generators
                     targets.Add(declaration);
             return document.WithSyntaxRoot(root.ReplaceNodes(targets, (_, declaration) => declaration.Modifiers.Count == 0
                 ? declaration.WithKeyword(declaration.Keyword.WithLeadingTrivia())
-                    .WithModifiers(SyntaxFactory.TokenList(SyntaxFactory.Token(declaration.Keyword.LeadingTrivia, SyntaxKind.PartialKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space))))
+                    .WithModifiers(SyntaxFactory.TokenList(
+                        SyntaxFactory.Token(declaration.Keyword.LeadingTrivia, SyntaxKind.PartialKeyword, SyntaxFactory.TriviaList(SyntaxFactory.Space))))
                 : declaration.AddModifiers(SyntaxFactory.Token(SyntaxKind.PartialKeyword).WithTrailingTrivia(SyntaxFactory.Space))));
         }
     }

@@ -97,7 +97,8 @@ namespace MaeDsl.Generators
             w.Line("/// </summary>");
             w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
             w.Line("/// <param name=\"masking\">The masking instead of the declared one, checked by MAE004 and MAE008 (an <see cref=\"global::System.ArgumentException\"/>); null keeps the declared one.</param>");
-            w.Line($"public {id}(long? seed = null, global::MaeDsl.MaskingOverride? masking = null) : base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
+            w.Line($"public {id}(long? seed = null, global::MaeDsl.MaskingOverride? masking = null) : "
+                   + $"base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
             w.Line();
 
             string loss = spec.NormalizePixels
@@ -183,7 +184,8 @@ namespace MaeDsl.Generators
         private static void EmitPlaceholder(Writer w, ModelToGenerate model, string name, string id)
         {
             string tensor = "global::TorchSharp.torch.Tensor";
-            string fail = $"throw new global::System.InvalidOperationException({Literal($"'{name}' was not generated: its MAE attributes have an error ({model.Errors}) that the build reports; fix it and rebuild")})";
+            string message = $"'{name}' was not generated: its MAE attributes have an error ({model.Errors}) that the build reports; fix it and rebuild";
+            string fail = $"throw new global::System.InvalidOperationException({Literal(message)})";
             w.Line("/// <summary>");
             w.Line($"/// Not generated: the attributes of {name} have an error ({model.Errors}) that the build reports. These members, with placeholder");
             w.Line("/// values, keep its uses compiling so that the build shows that error alone; each throws if it is ever reached.");

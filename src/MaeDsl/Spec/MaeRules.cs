@@ -268,8 +268,8 @@ namespace MaeDsl
                 if (!(Math.Abs(product - Math.Round(product)) <= 1e-9))
                 {
                     double hidden = Math.Max(1, Math.Round(product));
-                    AddFixable(new[] { $"{attribute}.MlpRatio={S(hidden / width)}" }, MlpHiddenNotInteger, attribute, "MlpRatio", attribute, I(width), S(ratio), S(product),
-                        $"MlpRatio {S(hidden / width)} (hidden size {S(hidden)}) would be");
+                    AddFixable(new[] { $"{attribute}.MlpRatio={S(hidden / width)}" }, MlpHiddenNotInteger, attribute, "MlpRatio",
+                        attribute, I(width), S(ratio), S(product), $"MlpRatio {S(hidden / width)} (hidden size {S(hidden)}) would be");
                 }
             }
             if (encWidth && encMlp) Mlp("Encoder", s.EncoderWidth, s.EncoderMlpRatio);
@@ -293,7 +293,8 @@ namespace MaeDsl
             // MAE004: a ratio in (0, 1) that leaves at least one visible patch.
             bool ratioOk = s.MaskRatio > 0 && s.MaskRatio < 1;
             if (!ratioOk)
-                AddFixable(new[] { "Masking.Ratio=0.75" }, RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio), "is not in (0, 1)", "the paper's default is 0.75");
+                AddFixable(new[] { "Masking.Ratio=0.75" }, RatioOutOfRange, "Masking", "Ratio",
+                    S(s.MaskRatio), "is not in (0, 1)", "the paper's default is 0.75");
             else if (tiled && KeptOf(s) < 1)
                 Add(RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio),
                     $"leaves no visible patch of the {I(s.NumPatches)}: (int)({I(s.NumPatches)} × (1 − {S(s.MaskRatio)})) = 0",
@@ -306,7 +307,8 @@ namespace MaeDsl
                     AddFixable(new[] { "Masking.Ratio=0.75" }, GridNeedsThreeQuartersAndEvenGrid, "Masking", "Ratio",
                         $"Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio {S(s.MaskRatio)} is not 0.75: use Ratio = 0.75 or Strategy = Random");
                 if (tiled && s.GridSize % 2 != 0)
-                    AddFixable(new[] { (s.GridSize - 1L) * s.PatchSize, (s.GridSize + 1L) * s.PatchSize }.Where(v => v > 0 && v <= int.MaxValue).Select(v => $"Image.Size={L(v)}"),
+                    AddFixable(new[] { (s.GridSize - 1L) * s.PatchSize, (s.GridSize + 1L) * s.PatchSize }
+                            .Where(v => v > 0 && v <= int.MaxValue).Select(v => $"Image.Size={L(v)}"),
                         GridNeedsThreeQuartersAndEvenGrid, "Masking", "Strategy",
                         $"Grid masking needs an even grid, but Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {I(s.GridSize)}×{I(s.GridSize)} patches; {EvenGridSuggestion(s)} would give an even grid");
             }
