@@ -12,7 +12,17 @@ namespace MaeDsl.Generators
     public static class DiagnosticDescriptors
     {
         public const string Category = "MaeDsl";
-        private const string HelpLinkBase = "https://github.com/maedsl/maedsl/blob/main/docs/diagnostics/";
+
+        /// <summary>
+        /// The project's address, Directory.Build.props' RepositoryUrl (the SDK writes it as an assembly metadata attribute): each
+        /// diagnostic links to its page there, docs/diagnostics/MAE00N.md (the MaeDsl package carries the same pages).
+        /// </summary>
+        public static string RepositoryUrl { get; } = typeof(DiagnosticDescriptors).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), inherit: false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepositoryUrl")?.Value?.TrimEnd('/')
+            ?? throw new System.InvalidOperationException("MaeDsl.Generators was built without a RepositoryUrl (Directory.Build.props)");
+
+        private static readonly string HelpLinkBase = RepositoryUrl + "/blob/main/docs/diagnostics/";
 
         public static readonly DiagnosticDescriptor NotPartial = Error(MaeRules.NotPartial,
             "An MAE model must be a non-generic partial class the generator can complete");
@@ -32,8 +42,8 @@ namespace MaeDsl.Generators
         public static readonly DiagnosticDescriptor MissingOrNotPositive = Error(MaeRules.MissingOrNotPositive,
             "A required or positive value is missing, zero or negative");
 
-        public static readonly DiagnosticDescriptor AttributeMissingOrRepeated = Error(MaeRules.AttributeMissingOrRepeated,
-            "[Encoder] and [Decoder] go together, each attribute once");
+        public static readonly DiagnosticDescriptor MissingCompanion = Error(MaeRules.MissingCompanion,
+            "[Encoder] and [Decoder] go together");
 
         public static readonly DiagnosticDescriptor GridNeedsThreeQuartersAndEvenGrid = Error(MaeRules.GridNeedsThreeQuartersAndEvenGrid,
             "Grid masking needs Ratio 0.75 and an even grid");
@@ -54,10 +64,10 @@ namespace MaeDsl.Generators
         public static readonly DiagnosticDescriptor NotBuildable = Error(MaeRules.NotBuildable,
             "The configuration cannot be built");
 
-        /// <summary>Reported once the whole compilation is seen: it compares the models of one assembly.</summary>
+        /// <summary>Reported once the whole compilation is seen: it compares the models of the assembly, and those of its references.</summary>
         public static readonly DiagnosticDescriptor RegistryConflict = new DiagnosticDescriptor(
             MaeRules.RegistryConflict,
-            "Each model of an assembly needs a valid, distinct registry key, and at most one is the default",
+            "Each model needs a valid registry key no other model of the application has, and at most one is the default",
             MaeRules.MessageFormat(MaeRules.RegistryConflict),
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
             helpLinkUri: HelpLinkBase + MaeRules.RegistryConflict + ".md",
@@ -66,7 +76,7 @@ namespace MaeDsl.Generators
         /// <summary>Every descriptor, in id order.</summary>
         public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
             NotPartial, HeadsDoNotDivideWidth, PatchDoesNotDivideImage, RatioOutOfRange, WidthNotDivisibleBy4,
-            MissingOrNotPositive, AttributeMissingOrRepeated, GridNeedsThreeQuartersAndEvenGrid, MlpHiddenNotInteger,
+            MissingOrNotPositive, MissingCompanion, GridNeedsThreeQuartersAndEvenGrid, MlpHiddenNotInteger,
             RatioOutsidePaperRange, DropPathOutOfRange, NotBuildable, RegistryConflict);
 
         private static readonly Dictionary<string, DiagnosticDescriptor> ById = All.ToDictionary(d => d.Id);

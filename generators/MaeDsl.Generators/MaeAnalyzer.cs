@@ -10,7 +10,7 @@ namespace MaeDsl.Generators
 {
     /// <summary>
     /// Checks every class that carries an MAE attribute: the declaration (MAE001), the attribute set
-    /// (MAE007) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
+    /// (MAE007: [Encoder] and [Decoder] both present) and the numbers (<see cref="MaeSpec.Validate"/>: MAE002–MAE006, MAE008–MAE012). Each
     /// diagnostic points at the attribute argument it blames, or at the attribute when the argument is
     /// absent (a missing Depth), or at the class name when the attribute is absent too. At the end of the
     /// compilation it checks the registry of all valid models together (MAE013: keys and the default model).
@@ -33,21 +33,49 @@ namespace MaeDsl.Generators
                     if (ModelToGenerate.Read(symbol.Symbol, symbol.CancellationToken)?.Registration is { } entry)
                         registered.Add(((INamedTypeSymbol)symbol.Symbol, entry));
                 }, SymbolKind.NamedType);
-                start.RegisterCompilationEndAction(end => AnalyzeRegistry(end, registered));
+                var referenced = ReferencedModel.Read(start.Compilation);
+                start.RegisterCompilationEndAction(end => AnalyzeRegistry(end, registered, referenced));
             });
         }
 
-        /// <summary>MAE013 over the models the generated registry would hold, each problem at the model it blames.</summary>
-        private static void AnalyzeRegistry(CompilationAnalysisContext context, ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)> registered)
+        /// <summary>
+        /// MAE013 over the models the generated registry would hold, each problem at the model it blames; then against the models
+        /// of the referenced assemblies (the presets of MaeDsl, a library's): a key or a default taken twice in the application.
+        /// </summary>
+        private static void AnalyzeRegistry(CompilationAnalysisContext context, ConcurrentBag<(INamedTypeSymbol Type, RegistryEntry Entry)> registered,
+            ImmutableArray<ReferencedModel> referenced)
         {
             var models = registered.OrderBy(m => m.Entry.FullName, StringComparer.Ordinal).ToList();
-            foreach (var (index, problem) in RegistryRules.Check(models.Select(m => m.Entry).ToList()))
+            var problems = RegistryRules.Check(models.Select(m => m.Entry).ToList());
+            var blamed = new System.Collections.Generic.HashSet<int>(problems.Select(p => p.Index));
+            for (int i = 0; i < models.Count; i++)
+            {
+                if (blamed.Contains(i)) continue;
+                var entry = models[i].Entry;
+                var others = referenced.Where(r => r.Key == entry.Key).ToList();
+                if (others.Count > 0)
+                    problems.Add((i, MaeRules.ModelKeyTakenByReference(entry.ClassName, entry.Key, ReferencedModel.Names(others), entry.KeyGiven)));
+                var defaults = referenced.Where(r => r.IsDefault).ToList();
+                if (entry.IsDefault && defaults.Count > 0)
+                    problems.Add((i, MaeRules.SecondDefaultModel(entry.ClassName, ReferencedModel.Names(defaults) + ", which this assembly references")));
+            }
+            foreach (var (index, problem) in problems)
             {
                 var type = models[index].Type;
                 var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type, context.CancellationToken) : ClassLocation(type);
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+                context.ReportDiagnostic(Create(problem, location));
             }
+
+            // between references: nothing of this assembly to blame, so the diagnostic names the assemblies
+            foreach (var sameKey in referenced.GroupBy(r => r.Key).Where(g => g.Count() > 1))
+                Report(context, MaeRules.ReferencedKeysCollide(sameKey.Key, ReferencedModel.Names(sameKey.ToList())));
+            var referencedDefaults = referenced.Where(r => r.IsDefault).ToList();
+            if (referencedDefaults.Count > 1)
+                Report(context, MaeRules.ReferencedDefaultsCollide(ReferencedModel.Names(referencedDefaults)));
         }
+
+        private static void Report(CompilationAnalysisContext context, SpecProblem problem) =>
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), Location.None, problem.MessageArgs));
 
         private static void AnalyzeType(SymbolAnalysisContext context)
         {
@@ -59,8 +87,7 @@ namespace MaeDsl.Generators
             foreach (var (problem, location) in MaeAttributes.CheckDeclaration(type, cancellationToken))
                 Report(context, problem, location);
 
-            foreach (var (name, data) in attributes.Repeated)
-                Report(context, MaeRules.AttributeRepeated(name), AttributeLocation(data, cancellationToken) ?? ClassLocation(type));
+            // an attribute given twice is the compiler's CS0579 (the attributes allow one use): no second diagnostic for it
             if (attributes.MissingCompanion() is { } missing)
             {
                 Report(context, missing, AttributeLocation(attributes.Get(missing.Attribute)!, cancellationToken) ?? ClassLocation(type));
@@ -82,7 +109,16 @@ namespace MaeDsl.Generators
         }
 
         private static void Report(SymbolAnalysisContext context, SpecProblem problem, Location location) =>
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, problem.MessageArgs));
+            context.ReportDiagnostic(Create(problem, location));
+
+        /// <summary>The diagnostic of a problem, its suggested edits as properties "Fix0", "Fix1", ... for <see cref="MaeCodeFixProvider"/>.</summary>
+        internal static Diagnostic Create(SpecProblem problem, Location location)
+        {
+            var properties = ImmutableDictionary<string, string?>.Empty;
+            for (int i = 0; i < problem.Fixes.Length; i++)
+                properties = properties.Add(MaeCodeFixProvider.FixProperty + i, problem.Fixes[i]);
+            return Diagnostic.Create(DiagnosticDescriptors.For(problem.Id), location, properties, problem.MessageArgs);
+        }
 
         private static Location? AttributeLocation(AttributeData data, System.Threading.CancellationToken cancellationToken) =>
             data.ApplicationSyntaxReference?.GetSyntax(cancellationToken).GetLocation();

@@ -15,11 +15,11 @@ namespace MaeDsl.Generators
     internal sealed class MaeAttributes
     {
         public const string Encoder = "Encoder", Decoder = "Decoder", Image = "Image", Masking = "Masking", Loss = "Loss", Model = "MaeModel";
-        public const string EncoderMetadataName = "MaeDsl.EncoderAttribute";
+        public const string EncoderMetadataName = "MaeDsl.EncoderAttribute", DecoderMetadataName = "MaeDsl.DecoderAttribute";
 
         private readonly Dictionary<string, AttributeData> first = new Dictionary<string, AttributeData>();
 
-        /// <summary>Second and later occurrences of an attribute (MAE007).</summary>
+        /// <summary>Second and later occurrences of an attribute (the compiler's CS0579).</summary>
         public List<(string Name, AttributeData Data)> Repeated { get; } = new List<(string, AttributeData)>();
 
         /// <summary>A value that did not bind (a compiler error is reported for it); nothing is generated.</summary>
@@ -143,14 +143,18 @@ namespace MaeDsl.Generators
                     declarations.Add(declaration);
             if (declarations.Count == 0) return problems;
             Location at = declarations[0].Identifier.GetLocation();
-            void Add(string reason, string fix, Location? location = null) =>
-                problems.Add((MaeRules.Declaration(name, reason, fix), location ?? at));
+            void Add(string reason, string fix, Location? location = null, bool addPartial = false)
+            {
+                var problem = MaeRules.Declaration(name, reason, fix);
+                problems.Add((addPartial ? problem with { Fixes = new[] { MaeCodeFixProvider.AddPartial } } : problem, location ?? at));
+            }
 
             foreach (var declaration in declarations)
             {
                 if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                 {
-                    Add("is not partial", $"declare it as 'partial class {name}' so that the generated part can complete it", declaration.Identifier.GetLocation());
+                    Add("is not partial", $"declare it as 'partial class {name}' so that the generated part can complete it",
+                        declaration.Identifier.GetLocation(), addPartial: true);
                     break;
                 }
             }
@@ -180,21 +184,12 @@ namespace MaeDsl.Generators
                 {
                     if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax outerDeclaration && !outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
-                        Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it");
+                        Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it",
+                            addPartial: true);
                         break;
                     }
                 }
             }
-            return problems;
-        }
-
-        /// <summary>MAE007: [Encoder] and [Decoder] both present, each attribute once.</summary>
-        public List<SpecProblem> CheckAttributeSet()
-        {
-            var problems = new List<SpecProblem>();
-            foreach (var (repeated, _) in Repeated)
-                problems.Add(MaeRules.AttributeRepeated(repeated));
-            if (MissingCompanion() is { } missing) problems.Add(missing);
             return problems;
         }
 

@@ -32,6 +32,9 @@ namespace MaeDsl.Generators
         public const string ClassName = "MaeDslModelRegistry";
         public const string Namespace = "MaeDsl.Generated";
         public const string HintName = Namespace + "." + ClassName + ".g.cs";
+        /// <summary>The assembly attribute the registry writes per model (its key, read by the analyzer of a referencing assembly).</summary>
+        public const string AttributeMetadataName = "MaeDsl.RegisteredMaeModelAttribute";
+        public const string AttributeTypeName = "global::" + AttributeMetadataName;
 
         public static ModelRegistry From(ImmutableArray<RegistryEntry?> candidates)
         {

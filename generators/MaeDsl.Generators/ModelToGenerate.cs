@@ -14,14 +14,21 @@ namespace MaeDsl.Generators
     /// <param name="Accessibility">"public", "internal", ... as declared (nested classes may be private).</param>
     /// <param name="ContainingTypes">For a nested class, "partial class Outer" and so on, outermost first.</param>
     /// <param name="Spec">The validated configuration: every number of the generated class follows from it.</param>
-    /// <param name="Registration">Its entry in the assembly's model registry; null for a class the registry cannot reach (private or protected nested).</param>
+    /// <param name="Registration">Its entry in the assembly's model registry; null for a class the registry cannot reach (private or protected nested),
+    /// or with <paramref name="Errors"/>.</param>
+    /// <param name="Errors">
+    /// Null for a valid model. Otherwise the errors the build reports for its attributes ("MAE002", "MAE002, MAE003", "CS0579"): the
+    /// generator then writes the same members with placeholder values, each throwing if reached, so that the class's uses compile and
+    /// the build shows one diagnostic per mistake.
+    /// </param>
     internal sealed record ModelToGenerate(
         string? Namespace,
         string ClassName,
         string Accessibility,
         EquatableArray<string> ContainingTypes,
         MaeSpec Spec,
-        RegistryEntry? Registration)
+        RegistryEntry? Registration,
+        string? Errors = null)
     {
         /// <summary>
         /// "MaeDsl.Presets.MaeVitBase16.g.cs", "Zoo+SmallMae.g.cs" for a nested class (as metadata names nest
@@ -38,25 +45,34 @@ namespace MaeDsl.Generators
         }
 
         /// <summary>
-        /// The model of a class with [Encoder], or null when the class has any MAE error (or a value that did
-        /// not bind): then nothing is generated and the analyzer's diagnostics are all the user sees.
+        /// The model of a class with MAE attributes; with <see cref="Errors"/> when its attributes have an error (the
+        /// placeholder); null when the class cannot take a generated part at all (MAE001), or is not an MAE class.
         /// </summary>
         public static ModelToGenerate? Read(ISymbol? symbol, CancellationToken cancellationToken)
         {
             if (symbol is not INamedTypeSymbol type) return null;
             var attributes = MaeAttributes.Read(type);
-            if (attributes is null || attributes.HasBadValue) return null;
+            if (attributes is null) return null;
             if (MaeAttributes.CheckDeclaration(type, cancellationToken).Count > 0) return null;
-            if (attributes.CheckAttributeSet().Count > 0) return null;
             var spec = attributes.ToSpec();
-            if (spec.Validate().Any(p => !p.IsWarning)) return null;
+            string? errors = ErrorsOf(attributes, spec);
 
             var containing = new List<string>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
                 containing.Insert(0, $"partial {Keyword(outer)} {SourceEmitter.Identifier(outer.Name)}");
             string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(NamespaceFormat) : null;
             return new ModelToGenerate(ns, type.Name, AccessibilityText(type.DeclaredAccessibility), new EquatableArray<string>(containing), spec,
-                Registrable(type) ? Entry(type, attributes, spec) : null);
+                errors is null && Registrable(type) ? Entry(type, attributes, spec) : null, errors);
+        }
+
+        /// <summary>The ids of the errors the build reports for the attributes (the compiler's for a value or a repeat), or null.</summary>
+        private static string? ErrorsOf(MaeAttributes attributes, MaeSpec spec)
+        {
+            if (attributes.HasBadValue) return "an attribute value the compiler refuses";
+            if (attributes.Repeated.Count > 0) return "CS0579";
+            if (attributes.MissingCompanion() is { } missing) return missing.Id;
+            var ids = spec.Validate().Where(p => !p.IsWarning).Select(p => p.Id).Distinct().OrderBy(id => id, System.StringComparer.Ordinal).ToList();
+            return ids.Count == 0 ? null : string.Join(", ", ids);
         }
 
         /// <summary>The registry entry of a valid model: key and description from [MaeModel], else derived.</summary>

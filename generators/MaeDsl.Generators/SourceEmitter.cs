@@ -30,6 +30,13 @@ namespace MaeDsl.Generators
                 w.Line(containing);
                 w.Open();
             }
+            if (model.Errors is not null)
+            {
+                EmitPlaceholder(w, model, name, id);
+                for (int i = 0; i < model.ContainingTypes.Count; i++) w.Close();
+                if (model.Namespace is not null) w.Close();
+                return w.ToString();
+            }
 
             string images = $"[B, {I(spec.Channels)}, {I(spec.ImageSize)}, {I(spec.ImageSize)}]";
             string patches = $"[B, {I(spec.NumPatches)}, {I(spec.PatchDim)}]";
@@ -45,7 +52,7 @@ namespace MaeDsl.Generators
             w.Line($"/// {A(spec.EncoderDepth)} {I(spec.EncoderDepth)}-block, {I(spec.EncoderWidth)}-wide encoder sees {(spec.MaskTokensInEncoder ? $"all {I(spec.NumPatches)} patches, a mask token at each of the {I(spec.MaskedCount)} removed ones" : $"the {I(spec.VisibleCount)} visible patches")};");
             w.Line($"/// {A(spec.DecoderDepth)} {I(spec.DecoderDepth)}-block, {I(spec.DecoderWidth)}-wide decoder reconstructs the {I(spec.MaskedCount)} removed ones ({StrategyText(spec.Masking)}, ratio {D(spec.MaskRatio)}).");
             w.Line("/// </summary>");
-            w.Line($"{model.Accessibility} partial class {id} : global::MaeDsl.MaskedAutoencoder, global::MaeDsl.IMaskedAutoencoder<{id}>");
+            w.Line($"{model.Accessibility} partial class {id} : global::MaeDsl.MaskedAutoencoder");
             w.Open();
 
             w.Line("// ---- image and patches ----");
@@ -83,29 +90,15 @@ namespace MaeDsl.Generators
             w.Outdent();
             w.Line();
 
-            w.Line("/// <summary>A model with the official initialisation and a random seed.</summary>");
-            w.Line($"public {id}() : base(nameof({id}), Specification, null) {{ }}");
-            w.Line();
-            w.Line("/// <summary>A model whose initialisation and masking noise follow from <paramref name=\"seed\"/>.</summary>");
-            w.Line("/// <param name=\"seed\">The same seed gives the same weights and the same masks.</param>");
-            w.Line($"public {id}(long seed) : base(nameof({id}), Specification, seed) {{ }}");
-            w.Line();
-            w.Line("/// <summary>A new model; a seed makes it deterministic.</summary>");
-            w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
-            w.Line($"public static {id} Create(long? seed = null) => seed is long value ? new {id}(value) : new {id}();");
-            w.Line();
             w.Line("/// <summary>");
-            w.Line("/// A model whose masking is chosen at run time (<c>--mask-ratio</c>, as main_pretrain.py allows): the same architecture");
-            w.Line("/// and shape guards, only the ratio or strategy of the removed patches differs (see <see cref=\"global::MaeDsl.MaskedAutoencoder.Spec\"/>).");
+            w.Line("/// A model with the official initialisation. A seed makes it deterministic: the same seed gives the same weights and masks.");
+            w.Line("/// A masking chosen at run time (<c>--mask-ratio</c>, as main_pretrain.py allows) keeps the architecture and the shape");
+            w.Line("/// guards; only the ratio or strategy of the removed patches differs (see <see cref=\"global::MaeDsl.MaskedAutoencoder.Spec\"/>).");
             w.Line("/// </summary>");
             w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
             w.Line("/// <param name=\"masking\">The masking instead of the declared one, checked by MAE004 and MAE008 (an <see cref=\"global::System.ArgumentException\"/>); null keeps the declared one.</param>");
-            w.Line($"public {id}(long? seed, global::MaeDsl.MaskingOverride? masking) : base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
-            w.Line();
-            w.Line("/// <summary>A new model with the masking chosen at run time; what the registry's factory calls.</summary>");
-            w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
-            w.Line("/// <param name=\"masking\">The masking instead of the declared one; null keeps the declared one.</param>");
-            w.Line($"public static {id} Create(long? seed, global::MaeDsl.MaskingOverride? masking) => new {id}(seed, masking);");
+            w.Line($"public {id}(long? seed = null, global::MaeDsl.MaskingOverride? masking = null) : "
+                   + $"base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
             w.Line();
 
             string loss = spec.NormalizePixels
@@ -175,6 +168,59 @@ namespace MaeDsl.Generators
             return w.ToString();
         }
 
+        /// <summary>The constants of a model class, in the order the valid class declares them (the placeholder declares the same).</summary>
+        private static readonly string[] IntConstants =
+        {
+            "ImageSize", "PatchSize", "Channels", "GridSize", "NumPatches", "PatchDim", "VisibleCount",
+            "EncoderDepth", "EncoderWidth", "EncoderHeads", "DecoderDepth", "DecoderWidth", "DecoderHeads",
+        };
+
+        /// <summary>
+        /// The members of a model class whose attributes have an error, so that its uses compile and the build shows only that
+        /// error: the base class, the constants (1, a placeholder that divides and sizes nothing wrongly at compile time), the
+        /// constructor and the methods, each throwing an <see cref="System.InvalidOperationException"/> naming the error if reached
+        /// (never, as the build fails on the error).
+        /// </summary>
+        private static void EmitPlaceholder(Writer w, ModelToGenerate model, string name, string id)
+        {
+            string tensor = "global::TorchSharp.torch.Tensor";
+            string message = $"'{name}' was not generated: its MAE attributes have an error ({model.Errors}) that the build reports; fix it and rebuild";
+            string fail = $"throw new global::System.InvalidOperationException({Literal(message)})";
+            w.Line("/// <summary>");
+            w.Line($"/// Not generated: the attributes of {name} have an error ({model.Errors}) that the build reports. These members, with placeholder");
+            w.Line("/// values, keep its uses compiling so that the build shows that error alone; each throws if it is ever reached.");
+            w.Line("/// </summary>");
+            w.Line($"{model.Accessibility} partial class {id} : global::MaeDsl.MaskedAutoencoder");
+            w.Open();
+            foreach (string constant in IntConstants)
+                Const(w, "A placeholder: the attributes have an error.", "int", constant, "1");
+            Const(w, "A placeholder: the attributes have an error.", "long", "ParameterCount", "1");
+            w.Line();
+            w.Line("/// <summary>Throws: the attributes have an error.</summary>");
+            w.Line($"public static global::MaeDsl.MaeSpec Specification => {fail};");
+            w.Line();
+            w.Line("/// <summary>Throws: the attributes have an error.</summary>");
+            w.Line("/// <param name=\"seed\">Unused.</param>");
+            w.Line("/// <param name=\"masking\">Unused.</param>");
+            w.Line($"public {id}(long? seed = null, global::MaeDsl.MaskingOverride? masking = null) : base(nameof({id}), Specification, seed) {{ }}");
+            foreach (var (result, method, parameters) in new[]
+            {
+                ("global::MaeDsl.MaeOutput", "forward", $"{tensor} images"),
+                ("global::MaeDsl.MaeOutput", "forward", $"{tensor} images, {tensor} noise"),
+                (tensor, "Encode", $"{tensor} images"),
+                (tensor, "Patchify", $"{tensor} images"),
+                (tensor, "Unpatchify", $"{tensor} patches"),
+            })
+            {
+                w.Line();
+                w.Line("/// <summary>Throws: the attributes have an error.</summary>");
+                foreach (string parameter in parameters.Split(','))
+                    w.Line($"/// <param name=\"{parameter.Trim().Split(' ')[1]}\">Unused.</param>");
+                w.Line($"public override {result} {method}({parameters}) => {fail};");
+            }
+            w.Close();
+        }
+
         /// <summary>
         /// The assembly's registry: a module initializer that hands every model's <c>MaeModelInfo</c> to
         /// <c>MaeModels.Register</c> when the assembly loads, in declaration order.
@@ -187,6 +233,10 @@ namespace MaeDsl.Generators
             w.Line($"// Generated by MaeDsl.Generators: the registry of the {Plural(registry.Entries.Count, "MAE model")} declared in this assembly, from their attributes");
             w.Line("// ([MaeModel] gives a key, a description or the default model): change the attributes, not this file.");
             w.Line("#nullable enable");
+            w.Line();
+            w.Line("// the keys, readable from the compiled assembly: the analyzer of an assembly that references this one checks its keys against them");
+            foreach (var entry in registry.Entries)
+                w.Line($"[assembly: {ModelRegistry.AttributeTypeName}({Literal(entry.Key)}, {Literal(entry.FullName)}, {B(entry.IsDefault)})]");
             w.Line();
             w.Line($"namespace {ModelRegistry.Namespace}");
             w.Open();

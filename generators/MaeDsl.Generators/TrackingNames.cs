@@ -3,7 +3,7 @@ namespace MaeDsl.Generators
     /// <summary>The names of the generator's pipeline steps, so that tests can check each one is cached.</summary>
     public static class TrackingNames
     {
-        /// <summary>Classes with [Encoder], read into a <c>ModelToGenerate</c> (null when the class has an MAE error).</summary>
+        /// <summary>Classes with [Encoder], read into a <c>ModelToGenerate</c> (a placeholder when its attributes have an error, null for MAE001).</summary>
         public const string InitialExtraction = nameof(InitialExtraction);
 
         /// <summary>The models that can be generated.</summary>

@@ -22,7 +22,11 @@ internal static class CliConsole
     static readonly object Gate = new();
 
     /// <summary><see cref="MaeCli.Run"/>, or the root <paramref name="root"/> gives, on <paramref name="args"/>.</summary>
-    public static CliResult Run(string[] args, RootCommand? root = null)
+    public static CliResult Run(string[] args, RootCommand? root = null) =>
+        Capture(() => root is null ? MaeCli.Run(args) : MaeCli.InvokeAsync(root, args).GetAwaiter().GetResult());
+
+    /// <summary>The exit code <paramref name="run"/> returns and what it wrote to the console.</summary>
+    public static CliResult Capture(Func<int> run)
     {
         lock (Gate)
         {
@@ -32,7 +36,7 @@ internal static class CliConsole
             Console.SetError(error);
             try
             {
-                int exit = root is null ? MaeCli.Run(args) : MaeCli.InvokeAsync(root, args).GetAwaiter().GetResult();
+                int exit = run();
                 return new CliResult(exit, output.ToString(), error.ToString());
             }
             finally

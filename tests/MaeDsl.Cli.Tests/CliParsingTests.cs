@@ -61,6 +61,20 @@ public class CliParsingTests
     }
 
     [Fact]
+    public void Models_lists_a_key_two_assemblies_share_and_ends_with_one_error_line_naming_both()
+    {
+        var tiny = MaeModels.Find("tiny");
+        MaeModelInfo Copy(string fullName, System.Reflection.Assembly assembly) =>
+            tiny with { Key = "lib-mae", ClassName = "LibMae", FullName = fullName, Assembly = assembly, IsDefault = false };
+        var r = CliConsole.Capture(() => ModelsCommand.Print([tiny, Copy("First.LibMae", typeof(object).Assembly), Copy("Second.LibMae", typeof(CliParsingTests).Assembly)], tiny));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(2, r.OutLines.Count(l => l.StartsWith("lib-mae ", StringComparison.Ordinal)));
+        var line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("error: model key 'lib-mae' is declared by First.LibMae (System.Private.CoreLib) and Second.LibMae (MaeDsl.Cli.Tests): "
+            + "--model with such a key is ambiguous; change the key in one of them (MAE013)", line.TrimEnd());
+    }
+
+    [Fact]
     public void With_no_default_model_and_no_command_it_prints_the_help()
     {
         var r = CliConsole.Run([], MaeCli.CreateRootCommand(useDefault: false));

@@ -64,7 +64,7 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
         {
             Assert.Contains("lib/net10.0/MaeDsl.Cli.dll", zip.Entries.Select(e => e.FullName));
             string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open()).ReadToEnd();
-            Assert.Contains($"<dependency id=\"MaeDsl\" version=\"{feed.Version}\"", nuspec);
+            Assert.Contains($"<dependency id=\"MaeDsl\" version=\"{feed.Version}\" include=\"All\"", nuspec); // its analyzers reach a host of MaeDsl.Cli
             Assert.Contains("<dependency id=\"System.CommandLine\"", nuspec);
         }
         using (var zip = ZipFile.OpenRead(feed.PackagePath("MaeDsl.Templates")))
@@ -75,6 +75,107 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
             string json = new StreamReader(zip.GetEntry("content/maedsl/.template.config/template.json")!.Open()).ReadToEnd();
             Assert.Contains($"\"defaultValue\": \"{feed.Version}\"", json); // the template references the packages it was packed with
         }
+        using (var zip = ZipFile.OpenRead(feed.PackagePath("MaeDsl")))
+        {
+            var entries = zip.Entries.Select(e => e.FullName).ToList();
+            foreach (int id in Enumerable.Range(1, 13))
+                Assert.Contains($"docs/diagnostics/MAE{id:000}.md", entries); // the pages the diagnostics' help links name
+        }
+
+        // each package: a readme, a licence expression, the project's address; and pack no longer warns
+        string url = typeof(PackageTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryUrl").Value!;
+        foreach (var id in PackedFeed.Packages)
+        {
+            using var zip = ZipFile.OpenRead(feed.PackagePath(id));
+            Assert.Contains("README.md", zip.Entries.Select(e => e.FullName));
+            string nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open()).ReadToEnd();
+            Assert.Contains("<readme>README.md</readme>", nuspec);
+            Assert.Contains("<license type=\"expression\">MIT</license>", nuspec);
+            Assert.Contains($"<projectUrl>{url}</projectUrl>", nuspec);
+            Assert.Contains($"<repository type=\"git\" url=\"{url}\"", nuspec);
+        }
+        Assert.DoesNotContain("missing a readme", feed.PackOutput);
+        Assert.DoesNotContain("warning", feed.PackOutput);
+    }
+
+    /// <summary>
+    /// Models in libraries: Base.csproj declares base-mae, Models.csproj (referencing Base) declares lib-mae, and a host with
+    /// only the one-line Program.cs references Models and MaeDsl.Cli: the host finds both, by key and by class name, with no
+    /// code of its own (a chain of three, the host declaring no model). Then a host model with a library's key fails its build.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_host_finds_the_models_of_the_libraries_it_references_directly_or_through_another()
+    {
+        string work = Processes.TempDirectory("maedsl-libraries");
+        try
+        {
+            string Library(string name, string reference, string model)
+            {
+                string dir = Path.Combine(work, name);
+                Directory.CreateDirectory(dir);
+                File.WriteAllText(Path.Combine(dir, name + ".csproj"), $"""
+                    <Project Sdk="Microsoft.NET.Sdk">
+                      <PropertyGroup>
+                        <TargetFramework>net10.0</TargetFramework>
+                        <Nullable>enable</Nullable>
+                        <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                      </PropertyGroup>
+                      <ItemGroup>
+                        <PackageReference Include="MaeDsl" Version="{feed.Version}" />
+                        {reference}
+                      </ItemGroup>
+                    </Project>
+                    """);
+                File.WriteAllText(Path.Combine(dir, "Models.cs"), model);
+                return dir;
+            }
+            const string Shape = "[Encoder(Depth = 2, Width = 32, Heads = 2)]\n[Decoder(Depth = 1, Width = 32, Heads = 2)]\n[Image(Size = 28, PatchSize = 7, Channels = 1)]\n";
+            Library("Base", "", "using MaeDsl;\nnamespace Base;\n[MaeModel(Key = \"base-mae\")]\n" + Shape + "public partial class BaseMae;\n");
+            Library("Models", "<ProjectReference Include=\"../Base/Base.csproj\" />", "using MaeDsl;\nnamespace Lib;\n[MaeModel(Key = \"lib-mae\")]\n" + Shape + "public partial class LibMae;\n");
+
+            string host = Path.Combine(work, "Host");
+            Directory.CreateDirectory(host);
+            File.WriteAllText(Path.Combine(host, "Host.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" />
+                    <ProjectReference Include="../Models/Models.csproj" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(host, "Program.cs"), "return await MaeDsl.Cli.MaeCli.RunAsync(args);\n");
+            feed.WriteNugetConfig(work);
+            string app = Build(host, "Host");
+            Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(app)!, "Base.dll")));
+
+            string models = Run(host, null, app, "models");
+            Assert.Matches(@"(?m)^\s*lib-mae\s+│?\s*LibMae\s.*\sModels\s", models);
+            Assert.Matches(@"(?m)^\s*base-mae\s+│?\s*BaseMae\s.*\sBase\s", models);
+            Assert.Matches(@"(?m)^\s*vit-b16\s", models);
+
+            foreach (var (name, className) in new[] { ("LibMae", "LibMae"), ("base-mae", "BaseMae") })
+                Assert.StartsWith($"{className}: ", Run(host, null, app, "bench", "--model", name, "--iterations", "1", "--batch", "4", "--threads", "1").TrimStart());
+            // pretrain --model lib-mae, then evaluate its checkpoint with no --model: the recorded model is found too
+            PretrainAndEvaluate(host, "Host", "lib-mae", "LibMae", app);
+
+            // the host's analyzer (it came with MaeDsl.Cli) sees its references' keys: a model of its own with a library's key fails the build
+            File.WriteAllText(Path.Combine(host, "Clash.cs"), "using MaeDsl;\n[MaeModel(Key = \"lib-mae\")]\n" + Shape + "public partial class Clash;\n");
+            var (exit, output) = Processes.Dotnet(host, Long, null, ["build", "-nologo", "-p:RuntimeIdentifier=linux-x64", "-p:SelfContained=false"]);
+            log.WriteLine(output);
+            Assert.True(exit != 0, output);
+            Assert.Contains("Clash.cs(2,11): error MAE013: Model key 'lib-mae' of 'Clash' is also the key of 'Lib.LibMae' of Models, which this assembly references", output);
+            Assert.DoesNotMatch(@"error CS\d{4}", output);
+        }
+        finally { Processes.DeleteQuietly(work); }
     }
 
     [Fact]

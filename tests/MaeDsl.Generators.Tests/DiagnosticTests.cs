@@ -22,10 +22,12 @@ public class DiagnosticTests
         Assert.Equal(severity, diagnostic.Severity);
         Assert.Equal(span, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
         Assert.Equal(message, diagnostic.GetMessage(CultureInfo.InvariantCulture));
-        Assert.Equal($"https://github.com/maedsl/maedsl/blob/main/docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal($"{RepositoryUrl}/blob/main/docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
         if (severity == DiagnosticSeverity.Error)
         {
-            Assert.Empty(result.GeneratedTrees);                       // nothing generated for a broken model
+            // a class that cannot take a generated part (MAE001), or has neither [Encoder] nor [Decoder], gets none
+            if (id == "MAE001" || !(source.Contains("[Encoder") || source.Contains("[Decoder"))) Assert.Empty(result.GeneratedTrees);
+            else Assert.Contains("Not generated: the attributes of", Assert.Single(result.GeneratedTrees).ToString()); // the placeholder
             Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees)); // in particular no CS0260
         }
         else
@@ -178,15 +180,75 @@ public class DiagnosticTests
         "[MaeModel] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
 
     [Fact]
-    public void MAE007_attribute_given_twice_across_partial_declarations()
+    public void An_attribute_given_twice_is_the_compilers_CS0579_alone()
     {
-        // The compiler reports CS0579 as well; MAE007 points at the second [Decoder].
+        // the attributes allow one use: the compiler's CS0579 names the mistake, and the analyzer adds nothing
         var (output, result) = TestCompilation.Generate(TestCompilation.Create(Usings + Encoder + Decoder + "public partial class M;\n[Decoder(Depth = 4, Width = 256)]\npublic partial class M;"));
-        Assert.Empty(result.GeneratedTrees);
-        var diagnostic = Assert.Single(TestCompilation.Analyze(output));
-        Assert.Equal("MAE007", diagnostic.Id);
-        Assert.Equal("Decoder(Depth = 4, Width = 256)", diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
-        Assert.Equal("[Decoder] is given more than once; keep one", diagnostic.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Empty(TestCompilation.Analyze(output));
+        Assert.Equal(new[] { "CS0579" }, TestCompilation.CompilerProblems(output, result.GeneratedTrees).Select(d => d.Id));
+        Assert.Contains("(CS0579)", Assert.Single(result.GeneratedTrees).ToString());
+    }
+
+    // ---- one diagnostic per mistake: with typical uses of the class, the build reports the mistake and nothing else ----
+    public static TheoryData<string, string> Mistakes => new()
+    {
+        { "MAE002", "[Encoder(Depth = 12, Width = 1000, Heads = 16)]\n" + Decoder + "public partial class M;" },
+        { "MAE003", Encoder + Decoder + "[Image(Size = 225)]\npublic partial class M;" },
+        { "MAE004", Encoder + Decoder + "[Masking(Ratio = 1.5)]\npublic partial class M;" },
+        { "MAE005", "[Encoder(Depth = 2, Width = 66, Heads = 3)]\n" + Decoder + "public partial class M;" },
+        { "MAE006", "[Encoder(Width = 768)]\n" + Decoder + "public partial class M;" },
+        { "MAE007", Encoder + "public partial class M;" },
+        { "MAE007", Decoder + "public partial class M;" },
+        { "MAE008", Encoder + Decoder + "[Masking(Ratio = 0.5, Strategy = MaskingStrategy.Grid)]\npublic partial class M;" },
+        { "MAE009", "[Encoder(Depth = 2, Width = 64, Heads = 4, MlpRatio = 2.7)]\n" + Decoder + "public partial class M;" },
+        { "MAE011", "[Encoder(Depth = 12, Width = 768, DropPath = 1.0)]\n" + Decoder + "public partial class M;" },
+        { "MAE012", Encoder + Decoder + "[Image(Size = 2000000, PatchSize = 2)]\npublic partial class M;" },
+        { "MAE013", "[MaeModel(Key = \"Not A Key\")]\n" + Encoder + Decoder + "public partial class M;" },
+        { "CS0579", Encoder + "[Encoder(Depth = 2, Width = 64)]\n" + Decoder + "public partial class M;" },
+        { "CS0029", "[Encoder(Depth = \"twelve\", Width = 768)]\n" + Decoder + "public partial class M;" },
+    };
+
+    /// <summary>What a user writes with a model class: its constructors, constants, spec and methods.</summary>
+    internal const string TypicalUses = """
+        public static class Uses
+        {
+            public static long Run()
+            {
+                using var model = new M(seed: 0);
+                using var other = new M();
+                using var images = TorchSharp.torch.zeros(2, M.Channels, M.ImageSize, M.ImageSize);
+                using var output = model.forward(images);
+                using var features = model.Encode(images);
+                return M.ParameterCount + M.NumPatches / M.PatchSize + M.Specification.NumPatches + model.Spec.VisibleCount;
+            }
+        }
+        """;
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void Each_mistake_with_typical_uses_of_the_class_is_exactly_one_error(string id, string source)
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Usings + source, TypicalUses));
+        var errors = TestCompilation.CompilerProblems(output, result.GeneratedTrees).Concat(TestCompilation.Analyze(output))
+            .Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => $"{d.Id}: {d.GetMessage(CultureInfo.InvariantCulture)}").ToList();
+        Assert.True(errors.Count == 1 && errors[0].StartsWith(id + ":", StringComparison.Ordinal), $"expected one {id}, got:\n{string.Join("\n", errors)}");
+    }
+
+    [Fact]
+    public void The_placeholder_declares_the_members_of_the_model_and_each_throws_naming_the_error()
+    {
+        static List<string> Members(Compilation output) =>
+            output.GetTypeByMetadataName("M")!.GetMembers().Where(m => m.DeclaredAccessibility == Accessibility.Public)
+                .Select(m => m.ToDisplayString()).Order(StringComparer.Ordinal).ToList();
+        var (valid, _) = TestCompilation.Generate(TestCompilation.Create(Usings + Encoder + Decoder + "public partial class M;"));
+        var (broken, _) = TestCompilation.Generate(TestCompilation.Create(Usings + "[Encoder(Depth = 12, Width = 1000, Heads = 16)]\n" + Decoder + "public partial class M;"));
+        Assert.Equal(Members(valid), Members(broken));
+
+        // if it were ever reached (the build fails first), the placeholder says why
+        var type = TestCompilation.Load(broken).GetType("M")!;
+        var e = Assert.Throws<System.Reflection.TargetInvocationException>(() => Activator.CreateInstance(type, 0L, null));
+        Assert.Equal("'M' was not generated: its MAE attributes have an error (MAE002) that the build reports; fix it and rebuild", e.InnerException!.Message);
+        Assert.Equal(1, (int)type.GetField("NumPatches")!.GetRawConstantValue()!);
     }
 
     // ---- MAE008 ----
@@ -334,8 +396,55 @@ public class DiagnosticTests
             "namespace Other;\n" + Small + "public partial class TinyMae;",
             "public partial class Holder\n{\n" + "[MaeModel(Key = \"Not Checked\")]\n" + Small + "private partial class Hidden;\n}");
         Assert.Equal(new[] { "MAE005" }, diagnostics.Select(d => d.Id));
-        Assert.Equal(new[] { "Holder+Hidden.g.cs", "Other.TinyMae.g.cs" }, models); // a private nested model is generated, not registered
+        Assert.Equal(new[] { "Holder+Hidden.g.cs", "Other.TinyMae.g.cs", "TinyMae.g.cs" }, models); // a private nested model is generated, not registered; TinyMae is the MAE005 placeholder
         Assert.Equal(new[] { "tiny-mae" }, registered);
+    }
+
+    /// <summary>A library compiled with the generator: its registry's keys travel in its assembly attributes.</summary>
+    private static MetadataReference Library(string name, string source)
+    {
+        var (output, result) = TestCompilation.Generate(TestCompilation.Create(Usings + source).WithAssemblyName(name));
+        Assert.Empty(TestCompilation.CompilerProblems(output, result.GeneratedTrees));
+        Assert.Empty(TestCompilation.Analyze(output));
+        return MetadataReference.CreateFromImage(TestCompilation.Emit(output));
+    }
+
+    /// <summary>The MAE diagnostics of a host that references <paramref name="libraries"/>: (id, span or "" for none, message).</summary>
+    private static List<(string Id, string Span, string Message)> Host(string source, params MetadataReference[] libraries)
+    {
+        var (output, _) = TestCompilation.Generate(TestCompilation.Create(Usings + source).AddReferences(libraries));
+        return TestCompilation.Analyze(output)
+            .Select(d => (d.Id, d.Location.SourceTree?.GetText().ToString(d.Location.SourceSpan) ?? "", d.GetMessage(CultureInfo.InvariantCulture)))
+            .OrderBy(d => d.Item3, StringComparer.Ordinal).ToList();
+    }
+
+    [Fact]
+    public void MAE013_a_key_a_referenced_library_or_the_presets_already_have_is_reported_in_the_host()
+    {
+        var models = Library("Models", "namespace Lib;\n[MaeModel(Key = \"lib-mae\")]\n" + Small + "public partial class LibMae;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Key = \"lib-mae\"", "Model key 'lib-mae' of 'Mine' is also the key of 'Lib.LibMae' of Models, which this assembly references; --model 'lib-mae' would be ambiguous: give it another Key"),
+            ("MAE013", "Key = \"vit-b16\"", "Model key 'vit-b16' of 'MyVit' is also the key of 'MaeDsl.Presets.MaeVitBase16' of MaeDsl, which this assembly references; --model 'vit-b16' would be ambiguous: give it another Key"),
+        }, Host("[MaeModel(Key = \"lib-mae\")]\n" + Small + "public partial class Mine;\n[MaeModel(Key = \"vit-b16\")]\n" + Small + "public partial class MyVit;", models));
+        Assert.Empty(Host(Small + "public partial class Mine;", models)); // a key of its own: nothing to report
+        Assert.Empty(Host("public static class NoModels;", models));
+    }
+
+    [Fact]
+    public void MAE013_two_referenced_libraries_with_one_key_or_two_defaults_are_reported_in_a_host_with_no_model()
+    {
+        var first = Library("First", "namespace One;\n[MaeModel(Key = \"lib-mae\", Default = true)]\n" + Small + "public partial class LibMae;");
+        var second = Library("Second", "namespace Two;\n[MaeModel(Key = \"lib-mae\", Default = true)]\n" + Small + "public partial class LibMae;");
+        Assert.Equal(new[]
+        {
+            ("MAE013", "", "'One.LibMae' of First and 'Two.LibMae' of Second are each marked [MaeModel(Default = true)]; an application has one default model: keep Default = true on one of them"),
+            ("MAE013", "", "Model key 'lib-mae' is declared by 'One.LibMae' of First and 'Two.LibMae' of Second, which this assembly references; --model 'lib-mae' would be ambiguous: change the key in one of them"),
+        }, Host("public static class Program;", first, second));
+        Assert.Equal(new[]
+        {
+            ("MAE013", "Default = true", "'Mine' is marked Default = true, and so is 'One.LibMae' of First, which this assembly references; an application has one default model: keep Default = true on one of them"),
+        }, Host("[MaeModel(Default = true)]\n" + Small + "public partial class Mine;", first));
     }
 
     [Fact]
@@ -364,6 +473,19 @@ public class DiagnosticTests
             Assert.EndsWith($"/docs/diagnostics/{descriptor.Id}.md", descriptor.HelpLinkUri);
             Assert.StartsWith($"# {descriptor.Id}", File.ReadAllText(page));
         }
+    }
+
+    /// <summary>Directory.Build.props' RepositoryUrl, as the SDK wrote it into this test assembly too.</summary>
+    internal static string RepositoryUrl { get; } = typeof(DiagnosticTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+        .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryUrl").Value!;
+
+    [Fact]
+    public void The_help_links_derive_from_the_one_RepositoryUrl()
+    {
+        string props = File.ReadAllText(Path.Combine(RepositoryRoot(), "Directory.Build.props"));
+        Assert.Contains($"<RepositoryUrl>{RepositoryUrl}</RepositoryUrl>", props);
+        Assert.Equal(RepositoryUrl, DiagnosticDescriptors.RepositoryUrl);
+        Assert.All(DiagnosticDescriptors.All, d => Assert.Equal($"{RepositoryUrl}/blob/main/docs/diagnostics/{d.Id}.md", d.HelpLinkUri));
     }
 
     internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "") =>

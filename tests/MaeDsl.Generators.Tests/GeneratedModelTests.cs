@@ -22,8 +22,9 @@ public class GeneratedModelTests
     private static Type Model(string fullName) =>
         Built.Value.GetType(fullName) ?? throw new InvalidOperationException($"the generated assembly has no type {fullName}");
 
-    private static MaskedAutoencoder Create(string fullName, long seed = 1) =>
-        (MaskedAutoencoder)Activator.CreateInstance(Model(fullName), seed)!;
+    /// <summary>The generated constructor <c>X(long? seed = null, MaskingOverride? masking = null)</c>, by reflection.</summary>
+    private static MaskedAutoencoder Create(string fullName, long? seed = 1, MaskingOverride? masking = null) =>
+        (MaskedAutoencoder)Activator.CreateInstance(Model(fullName), seed, masking)!;
 
     private static T Constant<T>(Type type, string name) =>
         (T)(type.GetField(name, BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue()
@@ -79,10 +80,9 @@ public class GeneratedModelTests
     public void A_masking_override_keeps_the_guards_and_changes_only_the_masking(string fullName)
     {
         var type = Model(fullName);
-        var create = type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, new[] { typeof(long?), typeof(MaskingOverride) })!;
         int c = Constant<int>(type, "Channels"), size = Constant<int>(type, "ImageSize"), l = Constant<int>(type, "NumPatches"), width = Constant<int>(type, "EncoderWidth");
         using var scope = NewDisposeScope();
-        using var model = (MaskedAutoencoder)create.Invoke(null, new object?[] { 2L, new MaskingOverride(0.5, MaskingStrategy.Random) })!;
+        using var model = Create(fullName, 2, new MaskingOverride(0.5, MaskingStrategy.Random));
         Assert.Equal(model.GetType(), type);
         Assert.Equal((0.5, MaskingStrategy.Random, l / 2), (model.Spec.MaskRatio, model.Spec.Masking, model.Spec.VisibleCount));
 
@@ -138,13 +138,20 @@ public class GeneratedModelTests
         Assert.Equal("MaeTiny.Unpatchify: patches must be [B, 16, 192], got [2, 16, 64]", e.Message);
     }
 
+    /// <summary>One constructor, <c>X(long? seed = null, MaskingOverride? masking = null)</c>: the same seed gives the same weights.</summary>
     [Fact]
-    public void Create_and_the_seed_constructor_are_deterministic()
+    public void The_one_constructor_is_deterministic_with_a_seed()
     {
-        var create = Model("Tests.Tiny.MaeTiny").GetMethod("Create", BindingFlags.Public | BindingFlags.Static, new[] { typeof(long?) })!;
-        using var a = (MaskedAutoencoder)create.Invoke(null, new object?[] { 5L })!;
+        var type = Model("Tests.Tiny.MaeTiny");
+        var constructor = Assert.Single(type.GetConstructors());
+        Assert.Equal(new[] { typeof(long?), typeof(MaskingOverride) }, constructor.GetParameters().Select(p => p.ParameterType));
+        Assert.All(constructor.GetParameters(), p => Assert.True(p.HasDefaultValue && p.DefaultValue is null));
+        Assert.Null(type.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)); // no second way to build one
+        Assert.Equal(typeof(MaskedAutoencoder), type.BaseType);
+        Assert.DoesNotContain(type.GetInterfaces(), i => i.Namespace == "MaeDsl"); // no static interface beside the class
+        using var a = Create("Tests.Tiny.MaeTiny", 5);
         using var b = Create("Tests.Tiny.MaeTiny", 5);
-        using var c = (MaskedAutoencoder)create.Invoke(null, new object?[] { null })!;
+        using var c = Create("Tests.Tiny.MaeTiny", null);
         var pa = a.state_dict(); var pb = b.state_dict();
         Assert.All(pa.Keys, k => Assert.True(pa[k].equal(pb[k]).all().item<bool>(), k));
         Assert.Equal(pa.Keys, c.state_dict().Keys);
@@ -186,7 +193,7 @@ public class GeneratedModelTests
         Assert.True(File.Exists(path), $"the reference file {path} is missing (a copy of tests/MaeDsl.Tests/Reference/mae_vit_base_patch16.keys.tsv)");
         var expected = File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => l.Split('\t')).ToDictionary(r => r[0], r => r[1]);
 
-        using var model = Presets.MaeVitBase16.Create(seed: 0);
+        using var model = new Presets.MaeVitBase16(seed: 0);
         var actual = model.state_dict().ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value.shape));
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         Assert.All(expected, kv => Assert.Equal(kv.Value, actual[kv.Key]));

@@ -74,7 +74,7 @@ public class PackageTests(ITestOutputHelper log)
                 using MaeDsl;
                 using static TorchSharp.torch;
 
-                var model = PackedMae.Create(seed: 1);
+                var model = new PackedMae(seed: 1);
                 using var images = rand(new long[] { 2, PackedMae.Channels, PackedMae.ImageSize, PackedMae.ImageSize }, generator: new Generator(2));
                 using var output = model.forward(images);
                 Console.WriteLine(FormattableString.Invariant($"NumPatches {PackedMae.NumPatches} ParameterCount {PackedMae.ParameterCount} pred [{string.Join(", ", output.Pred.shape)}] loss {output.Loss.item<float>():R}"));

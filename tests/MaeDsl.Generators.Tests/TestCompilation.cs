@@ -16,7 +16,7 @@ internal static class TestCompilation
     public static readonly CSharpParseOptions ParseOptions =
         new(LanguageVersion.Latest, DocumentationMode.Diagnose);
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
+    internal static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
     {
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
             .Split(Path.PathSeparator)
@@ -94,11 +94,14 @@ internal static class TestCompilation
     }
 
     /// <summary>Emits the compilation and loads it (its MaeDsl and TorchSharp references are already loaded).</summary>
-    public static Assembly Load(Compilation output)
+    public static Assembly Load(Compilation output) => Assembly.Load(Emit(output).ToArray());
+
+    /// <summary>The compiled assembly's image.</summary>
+    public static ImmutableArray<byte> Emit(Compilation output)
     {
         using var stream = new MemoryStream();
         var emit = output.Emit(stream);
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
-        return Assembly.Load(stream.ToArray());
+        return stream.ToArray().ToImmutableArray();
     }
 }

@@ -50,8 +50,7 @@ internal sealed class CommonOptions(bool useDefault = true)
         if (name is null)
             return (useDefault ? MaeModels.Default : null) ?? throw new ArgumentException(
                 $"--model is required: no model is marked [MaeModel(Default = true)]; choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
-        try { return MaeModels.Find(name); }
-        catch (InvalidOperationException e) { throw new ArgumentException(e.Message, e); } // two assemblies declare the name
+        return ModelsCommand.Find(name); // the registry's lookup, its errors in --model's words
     }
 
     /// <summary>The cores this process may use: <see cref="Environment.ProcessorCount"/>, which on Linux honours the CPU affinity mask

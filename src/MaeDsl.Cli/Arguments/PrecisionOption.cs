@@ -17,7 +17,7 @@ internal static class PrecisionOption
     public static Option<string> Create(string use, string defaultValue = Auto) => new("--precision")
     {
         Description = $"Number format of the matmuls{use}: fp32, bf16 (bf16 matmuls; fp32 weights, optimizer state, LayerNorm, softmax sums and loss), " +
-                      $"or auto: bf16 on a CPU that multiplies bf16 in hardware (AVX512_BF16, AMX), else fp32 (here: {MixedPrecision.Name(Resolve(Auto))}); see docs/precision.md",
+                      $"or auto: bf16 on a CPU that multiplies bf16 in hardware (AVX512_BF16, AMX), else fp32 (here: {MixedPrecision.Name(Resolve(Auto))}); see {ProjectLinks.Doc("precision.md")}",
         DefaultValueFactory = _ => defaultValue,
     };
 

@@ -79,3 +79,20 @@ public sealed class MaeModelAttribute : Attribute
     /// <summary>The model a host runs when no command is given (at most one per application).</summary>
     public bool Default { get; set; }
 }
+
+/// <summary>
+/// Written by the generator, once per registered model, on the assembly that declares it: its key, class and default flag,
+/// readable from the compiled assembly. The analyzer of an assembly that references it checks its own models' keys (and those
+/// of its other references) against these (MAE013); user code never writes it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true, Inherited = false)]
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+public sealed class RegisteredMaeModelAttribute(string key, string fullName, bool isDefault) : Attribute
+{
+    /// <summary>The model's registry key.</summary>
+    public string Key { get; } = key;
+    /// <summary>The model's full class name, as reflection spells it.</summary>
+    public string FullName { get; } = fullName;
+    /// <summary>Marked <c>[MaeModel(Default = true)]</c>.</summary>
+    public bool IsDefault { get; } = isDefault;
+}

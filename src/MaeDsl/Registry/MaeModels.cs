@@ -69,12 +69,16 @@ public static class MaeModels
                     Registered.Add(m);
     }
 
-    /// <summary>The registered models, in registration order (this runtime's presets first once it is loaded).</summary>
+    /// <summary>
+    /// The registered models, in registration order: this runtime's presets first, then the models of every assembly of
+    /// the application (<see cref="ModelAssemblies"/>), whether or not the application's code has touched them yet.
+    /// </summary>
     public static IReadOnlyList<MaeModelInfo> All
     {
         get
         {
             System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(MaeModels).Module.ModuleHandle);
+            ModelAssemblies.RegisterAll();
             lock (Gate) return Registered.ToArray();
         }
     }
@@ -86,18 +90,37 @@ public static class MaeModels
     /// </summary>
     public static MaeModelInfo Find(string nameOrKey)
     {
+        ArgumentNullException.ThrowIfNull(nameOrKey);
+        var matches = Matches(nameOrKey);
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new ArgumentException(
+                $"MaeModels.Find(\"{nameOrKey}\"): no registered model has this key or class name; registered: {KeyList()}", nameof(nameOrKey)),
+            _ => throw new InvalidOperationException($"MaeModels.Find(\"{nameOrKey}\") is ambiguous: {Describe(matches)} match; pass a full class name"),
+        };
+    }
+
+    /// <summary>
+    /// The models <paramref name="nameOrKey"/> names, for a host that words its own errors: those with this key
+    /// (case-insensitive), else those with this class name or full class name; empty when none, two or more when it is ambiguous.
+    /// </summary>
+    public static IReadOnlyList<MaeModelInfo> Matches(string nameOrKey)
+    {
         var all = All;
         var matches = all.Where(m => string.Equals(m.Key, nameOrKey, StringComparison.OrdinalIgnoreCase)).ToList();
         if (matches.Count == 0)
             matches = all.Where(m => string.Equals(m.ClassName, nameOrKey, StringComparison.OrdinalIgnoreCase)
                                   || string.Equals(m.FullName, nameOrKey, StringComparison.OrdinalIgnoreCase)).ToList();
-        return matches.Count switch
-        {
-            1 => matches[0],
-            0 => throw new ArgumentException($"--model '{nameOrKey}' is not a registered model: choose one of {string.Join(", ", all.Select(m => m.Key))}"),
-            _ => throw new InvalidOperationException($"--model '{nameOrKey}' is ambiguous: it names {string.Join(" and ", matches.Select(m => $"{m.FullName} ({m.Assembly.GetName().Name})"))}; use a full class name"),
-        };
+        return matches;
     }
+
+    /// <summary>"vit-b16, vit-l16, vit-h14": every registered key, in registration order.</summary>
+    public static string KeyList() => string.Join(", ", All.Select(m => m.Key));
+
+    /// <summary>"A (Lib1) and B (Lib2)": models with their assemblies.</summary>
+    public static string Describe(IEnumerable<MaeModelInfo> models) =>
+        string.Join(" and ", models.Select(m => $"{m.FullName} ({m.Assembly.GetName().Name})"));
 
     /// <summary>The model a host marked with <c>[MaeModel(Default = true)]</c>; null when none is; an error naming both when two are.</summary>
     public static MaeModelInfo? Default
@@ -106,14 +129,18 @@ public static class MaeModels
         {
             var marked = All.Where(m => m.IsDefault).ToList();
             if (marked.Count > 1)
-                throw new InvalidOperationException($"two default models are registered: {string.Join(" and ", marked.Select(m => $"{m.FullName} ({m.Assembly.GetName().Name})"))}; mark one");
+                throw new InvalidOperationException($"two default models are registered: {Describe(marked)}; mark one");
             return marked.SingleOrDefault();
         }
     }
 
-    /// <summary>Keys registered by more than one assembly, each with the assemblies that declare it (checked at host start-up).</summary>
-    public static IReadOnlyList<string> Conflicts() =>
-        All.GroupBy(m => m.Key, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1)
-           .Select(g => $"model key '{g.Key}' is declared by {string.Join(" and ", g.Select(m => $"{m.FullName} ({m.Assembly.GetName().Name})"))}")
+    /// <summary>
+    /// Keys registered by more than one assembly, each with the models that declare it: what the <c>models</c> command of the
+    /// runner reports (the analyzer of an assembly that sees both reports them at build time, MAE013).
+    /// </summary>
+    /// <param name="models">The models to check; null: <see cref="All"/>.</param>
+    public static IReadOnlyList<string> Conflicts(IEnumerable<MaeModelInfo>? models = null) =>
+        (models ?? All).GroupBy(m => m.Key, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1)
+           .Select(g => $"model key '{g.Key}' is declared by {Describe(g)}")
            .ToList();
 }

@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace MaeDsl
 {
@@ -20,7 +21,7 @@ namespace MaeDsl
         public const string RatioOutOfRange = "MAE004";
         public const string WidthNotDivisibleBy4 = "MAE005";
         public const string MissingOrNotPositive = "MAE006";
-        public const string AttributeMissingOrRepeated = "MAE007";
+        public const string MissingCompanion = "MAE007";
         public const string GridNeedsThreeQuartersAndEvenGrid = "MAE008";
         public const string MlpHiddenNotInteger = "MAE009";
         public const string RatioOutsidePaperRange = "MAE010";
@@ -37,7 +38,7 @@ namespace MaeDsl
             RatioOutOfRange => "Masking Ratio {0} {1}; {2}",
             WidthNotDivisibleBy4 => "{0} Width {1} is not divisible by 4, which the 2D sin-cos position embedding needs; {2}",
             MissingOrNotPositive => "{0}",
-            AttributeMissingOrRepeated => "{0}",
+            MissingCompanion => "{0}",
             GridNeedsThreeQuartersAndEvenGrid => "{0}",
             MlpHiddenNotInteger => "{0} Width {1} × MlpRatio {2} = {3} is not an integer; {4}",
             RatioOutsidePaperRange => "Masking Ratio {0} lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
@@ -56,14 +57,10 @@ namespace MaeDsl
 
         /// <summary>MAE007: [Encoder] without [Decoder] (or the reverse); present blames the attribute that is there.</summary>
         public static SpecProblem AttributeMissing(string present, string missing) =>
-            new SpecProblem(AttributeMissingOrRepeated, present, "", new[]
+            new SpecProblem(MissingCompanion, present, "", new[]
             {
                 $"[{present}] needs [{missing}]: an MAE has an encoder and a decoder; add [{missing}({(missing == "Decoder" ? "Depth = 8, Width = 512" : "Depth = 12, Width = 768")})]",
             });
-
-        /// <summary>MAE007: an attribute given more than once (on one declaration or across partial declarations).</summary>
-        public static SpecProblem AttributeRepeated(string attribute) =>
-            new SpecProblem(AttributeMissingOrRepeated, attribute, "", new[] { $"[{attribute}] is given more than once; keep one" });
 
         // ---- the model registry (MAE013): keys and the default model, checked over all models of one assembly ----
 
@@ -119,7 +116,7 @@ namespace MaeDsl
             {
                 given ? $"Model key '{key}' of '{className}' is not valid: {rule}; Key = \"{suggestion}\" would be"
                       : $"The model key '{key}' derived from the class name '{className}' is not valid: {rule}; give one with [MaeModel(Key = \"{suggestion}\")]",
-            });
+            }) { Fixes = given ? new[] { $"MaeModel.Key=\"{suggestion}\"" } : new string[0] };
         }
 
         /// <summary>MAE013: two models of one assembly with the same key; each is blamed, naming the others ("'A' and 'B'").</summary>
@@ -134,6 +131,28 @@ namespace MaeDsl
             new SpecProblem(RegistryConflict, "MaeModel", "Default", new[]
             {
                 $"'{className}' is marked Default = true, and so is {otherFullNames}; an application has one default model: keep Default = true on one of them",
+            });
+
+        /// <summary>MAE013: a model whose key is also the key of a model in a referenced assembly ("'MaeDsl.Presets.MaeVitBase16' of MaeDsl").</summary>
+        public static SpecProblem ModelKeyTakenByReference(string className, string key, string otherModel, bool given) =>
+            new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
+            {
+                $"Model key '{key}' of '{className}' is also the key of {otherModel}, which this assembly references; --model '{key}' would be ambiguous: "
+                + (given ? "give it another Key" : "give it another key with [MaeModel(Key = \"...\")]"),
+            });
+
+        /// <summary>MAE013, on a compilation with no model of its own to blame: two of its references declare the same key.</summary>
+        public static SpecProblem ReferencedKeysCollide(string key, string models) =>
+            new SpecProblem(RegistryConflict, "", "", new[]
+            {
+                $"Model key '{key}' is declared by {models}, which this assembly references; --model '{key}' would be ambiguous: change the key in one of them",
+            });
+
+        /// <summary>MAE013: more than one model of the application marked default, across assemblies.</summary>
+        public static SpecProblem ReferencedDefaultsCollide(string models) =>
+            new SpecProblem(RegistryConflict, "", "", new[]
+            {
+                $"{models} are each marked [MaeModel(Default = true)]; an application has one default model: keep Default = true on one of them",
             });
 
         /// <summary>"ViT_B16 " → "vit-b16": lower case, every run of other characters one hyphen.</summary>
@@ -154,6 +173,9 @@ namespace MaeDsl
             var problems = new List<SpecProblem>();
             void Add(string id, string attribute, string argument, params string[] args) =>
                 problems.Add(new SpecProblem(id, attribute, argument, args));
+            // the same, with the edits a code fix offers ("Encoder.Width=992")
+            void AddFixable(IEnumerable<string> fixes, string id, string attribute, string argument, params string[] args) =>
+                problems.Add(new SpecProblem(id, attribute, argument, args) { Fixes = fixes.ToArray() });
 
             // MAE006: required and positive values.
             bool Positive(string attribute, string argument, double value)
@@ -173,7 +195,8 @@ namespace MaeDsl
                 // Heads 0 is "not given": the reader resolves a missing Heads to Width / 64 when it can.
                 // Without a valid Width there is nothing to resolve and the Width error says enough.
                 if (encWidth)
-                    Add(MissingOrNotPositive, "Encoder", "Heads", MaeSpec.DefaultHeads(s.EncoderWidth) == 0
+                    AddFixable(SuggestedHeads(s.EncoderWidth) is int h ? new[] { $"Encoder.Heads={I(h)}" } : new string[0],
+                        MissingOrNotPositive, "Encoder", "Heads", MaeSpec.DefaultHeads(s.EncoderWidth) == 0
                         ? $"Encoder.Heads is required because Width {I(s.EncoderWidth)} is not a multiple of 64 (the default is Width / 64); {HeadSuggestion(s.EncoderWidth)} would fit"
                         : $"Encoder.Heads is 0; it must be positive (leave it out for the default Width / 64 = {I(MaeSpec.DefaultHeads(s.EncoderWidth))})");
                 encHeads = false;
@@ -228,10 +251,11 @@ namespace MaeDsl
             void Width(string attribute, int width, int heads, bool headsOk)
             {
                 if (headsOk && width % heads != 0)
-                    Add(HeadsDoNotDivideWidth, attribute, "Width", attribute, I(width), I(heads),
-                        $"Width {Nearby(width, Lcm(heads, 4))} would be");
+                    AddFixable(NearbyValues(width, Lcm(heads, 4)).Select(v => $"{attribute}.Width={L(v)}"), HeadsDoNotDivideWidth, attribute, "Width",
+                        attribute, I(width), I(heads), $"Width {Nearby(width, Lcm(heads, 4))} would be");
                 if (width % 4 != 0)
-                    Add(WidthNotDivisibleBy4, attribute, "Width", attribute, I(width), $"{Nearby(width, 4)} would be");
+                    AddFixable(NearbyValues(width, 4).Select(v => $"{attribute}.Width={L(v)}"), WidthNotDivisibleBy4, attribute, "Width",
+                        attribute, I(width), $"{Nearby(width, 4)} would be");
             }
             if (encWidth) Width("Encoder", s.EncoderWidth, s.EncoderHeads, encHeads);
             if (decWidth) Width("Decoder", s.DecoderWidth, s.DecoderHeads, decHeads);
@@ -244,8 +268,8 @@ namespace MaeDsl
                 if (!(Math.Abs(product - Math.Round(product)) <= 1e-9))
                 {
                     double hidden = Math.Max(1, Math.Round(product));
-                    Add(MlpHiddenNotInteger, attribute, "MlpRatio", attribute, I(width), S(ratio), S(product),
-                        $"MlpRatio {S(hidden / width)} (hidden size {S(hidden)}) would be");
+                    AddFixable(new[] { $"{attribute}.MlpRatio={S(hidden / width)}" }, MlpHiddenNotInteger, attribute, "MlpRatio",
+                        attribute, I(width), S(ratio), S(product), $"MlpRatio {S(hidden / width)} (hidden size {S(hidden)}) would be");
                 }
             }
             if (encWidth && encMlp) Mlp("Encoder", s.EncoderWidth, s.EncoderMlpRatio);
@@ -253,7 +277,7 @@ namespace MaeDsl
 
             // MAE011: drop path.
             if (!(s.DropPath >= 0 && s.DropPath < 1)) // NaN too
-                Add(DropPathOutOfRange, "Encoder", "DropPath", "Encoder", S(s.DropPath));
+                AddFixable(new[] { "Encoder.DropPath=0.1" }, DropPathOutOfRange, "Encoder", "DropPath", "Encoder", S(s.DropPath));
 
             // MAE003: patches tile the image.
             bool tiled = image && sizesFit && s.ImageSize % s.PatchSize == 0;
@@ -261,13 +285,16 @@ namespace MaeDsl
             {
                 long lower = s.ImageSize / s.PatchSize * (long)s.PatchSize;
                 string sizes = lower > 0 ? $"Size {L(lower)} or {L(lower + s.PatchSize)}" : $"Size {I(s.PatchSize)}";
-                Add(PatchDoesNotDivideImage, "Image", "Size", I(s.ImageSize), I(s.PatchSize), $"{sizes} would be");
+                var fixes = (lower > 0 ? new[] { lower, lower + s.PatchSize } : new long[] { s.PatchSize }).Select(v => $"Image.Size={L(v)}").ToList();
+                if (DividingPatchSize(s.ImageSize, s.PatchSize) is int p) fixes.Add($"Image.PatchSize={I(p)}");
+                AddFixable(fixes, PatchDoesNotDivideImage, "Image", "Size", I(s.ImageSize), I(s.PatchSize), $"{sizes} would be");
             }
 
             // MAE004: a ratio in (0, 1) that leaves at least one visible patch.
             bool ratioOk = s.MaskRatio > 0 && s.MaskRatio < 1;
             if (!ratioOk)
-                Add(RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio), "is not in (0, 1)", "the paper's default is 0.75");
+                AddFixable(new[] { "Masking.Ratio=0.75" }, RatioOutOfRange, "Masking", "Ratio",
+                    S(s.MaskRatio), "is not in (0, 1)", "the paper's default is 0.75");
             else if (tiled && KeptOf(s) < 1)
                 Add(RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio),
                     $"leaves no visible patch of the {I(s.NumPatches)}: (int)({I(s.NumPatches)} × (1 − {S(s.MaskRatio)})) = 0",
@@ -277,16 +304,18 @@ namespace MaeDsl
             if (s.Masking == MaskingStrategy.Grid)
             {
                 if (ratioOk && Math.Abs(s.MaskRatio - 0.75) > 1e-12)
-                    Add(GridNeedsThreeQuartersAndEvenGrid, "Masking", "Ratio",
+                    AddFixable(new[] { "Masking.Ratio=0.75" }, GridNeedsThreeQuartersAndEvenGrid, "Masking", "Ratio",
                         $"Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio {S(s.MaskRatio)} is not 0.75: use Ratio = 0.75 or Strategy = Random");
                 if (tiled && s.GridSize % 2 != 0)
-                    Add(GridNeedsThreeQuartersAndEvenGrid, "Masking", "Strategy",
+                    AddFixable(new[] { (s.GridSize - 1L) * s.PatchSize, (s.GridSize + 1L) * s.PatchSize }
+                            .Where(v => v > 0 && v <= int.MaxValue).Select(v => $"Image.Size={L(v)}"),
+                        GridNeedsThreeQuartersAndEvenGrid, "Masking", "Strategy",
                         $"Grid masking needs an even grid, but Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {I(s.GridSize)}×{I(s.GridSize)} patches; {EvenGridSuggestion(s)} would give an even grid");
             }
 
             // MAE010: outside the paper's sweet spot (random masking only; block masking is studied at 50%).
             if (ratioOk && s.Masking == MaskingStrategy.Random && (s.MaskRatio < 0.4 || s.MaskRatio > 0.8) && !(tiled && KeptOf(s) < 1))
-                Add(RatioOutsidePaperRange, "Masking", "Ratio", S(s.MaskRatio));
+                AddFixable(new[] { "Masking.Ratio=0.75" }, RatioOutsidePaperRange, "Masking", "Ratio", S(s.MaskRatio));
 
             return problems;
         }
@@ -300,21 +329,40 @@ namespace MaeDsl
         }
 
         /// <summary>"992 or 1008": the multiples of m next to value (only the upper one if the lower is 0).</summary>
-        static string Nearby(long value, long m)
+        static string Nearby(long value, long m) => string.Join(" or ", NearbyValues(value, m).Select(L));
+
+        /// <summary>The multiples of m next to value, within an int (only the upper one if the lower is 0).</summary>
+        static IEnumerable<long> NearbyValues(long value, long m)
         {
             long lower = value / m * m, upper = lower + m;
-            return lower > 0 ? $"{L(lower)} or {L(upper)}" : L(upper);
+            if (lower > 0) yield return lower;
+            if (upper <= int.MaxValue || lower <= 0) yield return upper;
         }
 
-        /// <summary>The heads whose head dim (16–128) is closest to the usual 64.</summary>
-        static string HeadSuggestion(int width)
+        /// <summary>The divisor of Size nearest PatchSize (at least 2, less than Size), preferring the smaller on a tie; null when Size is prime.</summary>
+        static int? DividingPatchSize(int size, int patch)
+        {
+            for (int d = 1; d < size; d++)
+            {
+                foreach (int candidate in new[] { patch - d, patch + d })
+                    if (candidate >= 2 && candidate < size && size % candidate == 0) return candidate;
+                if (patch - d < 2 && patch + d >= size) break;
+            }
+            return null;
+        }
+
+        /// <summary>The heads of <see cref="HeadSuggestion"/>, or null when none fits.</summary>
+        static int? SuggestedHeads(int width)
         {
             int best = 0;
             for (int dim = 16; dim <= 128 && dim <= width; dim++)
                 if (width % dim == 0 && (best == 0 || Math.Abs(dim - 64) < Math.Abs(best - 64))) best = dim;
-            if (best == 0) return "a divisor of Width, such as Heads = 1,";
-            return $"Heads = {I(width / best)} (head dim {I(best)})";
+            return best == 0 ? null : width / best;
         }
+
+        /// <summary>The heads whose head dim (16–128) is closest to the usual 64.</summary>
+        static string HeadSuggestion(int width) =>
+            SuggestedHeads(width) is int heads ? $"Heads = {I(heads)} (head dim {I(width / heads)})" : "a divisor of Width, such as Heads = 1,";
 
         /// <summary>The leading terms of the parameter count, in double: a bound check that cannot overflow.</summary>
         static double ParameterMagnitude(MaeSpec s)

@@ -184,6 +184,12 @@ namespace MaeDsl
     sealed record SpecProblem(string Id, string Attribute, string Argument, string[] MessageArgs)
     {
         public bool IsWarning => Id == MaeRules.RatioOutsidePaperRange;
+
+        /// <summary>
+        /// The edits the message suggests, each "Attribute.Argument=value" ("Encoder.Width=992"), in the message's order: what the
+        /// analyzer's code fixes offer, one fix per edit. Empty when no single value is the obvious answer.
+        /// </summary>
+        public string[] Fixes { get; init; } = new string[0];
         public string Message => string.Format(System.Globalization.CultureInfo.InvariantCulture, MaeRules.MessageFormat(Id), MessageArgs);
         public override string ToString() => $"{Id}: [{Attribute}({Argument})] {Message}";
     }

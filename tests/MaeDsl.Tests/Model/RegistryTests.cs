@@ -40,16 +40,20 @@ public class RegistryTests
         Assert.Equal("32×32×3, patch 8, encoder 2×64, decoder 1×32, mask tokens in encoder", MaeModels.Find("mae-tiny-mask-tokens-in-encoder").Description);
         Assert.Null(MaeModels.Default); // nothing here is marked [MaeModel(Default = true)]
 
+        // the library's words: the method and its argument, never the runner's --model
         var unknown = Assert.Throws<ArgumentException>(() => MaeModels.Find("no-such-model"));
-        Assert.Contains("vit-b16", unknown.Message);
+        Assert.StartsWith("MaeModels.Find(\"no-such-model\"): no registered model has this key or class name; registered: vit-b16, ", unknown.Message);
+        Assert.Equal("nameOrKey", unknown.ParamName);
         Assert.Contains("mae-tiny-official", unknown.Message);
+        Assert.DoesNotContain("--model", unknown.Message);
+        Assert.Empty(MaeModels.Matches("no-such-model"));
     }
 
     [Fact]
     public void A_masking_override_builds_the_same_architecture_with_another_ratio_and_it_runs()
     {
         using var scope = NewDisposeScope();
-        using var model = MaeTinyOfficial.Create(seed: 3, new MaskingOverride(0.5));
+        using var model = new MaeTinyOfficial(seed: 3, new MaskingOverride(0.5));
         Assert.Equal(0.5, model.Spec.MaskRatio);
         Assert.Equal(8, model.Spec.VisibleCount);                          // (int)(16 × 0.5), the constant stays 4
         Assert.Equal(MaeTinyOfficial.Specification with { MaskRatio = 0.5 }, model.Spec);
@@ -80,7 +84,7 @@ public class RegistryTests
     public void Grid_masking_at_another_ratio_is_refused_with_the_MAE008_message()
     {
         var grid = new MaskingOverride(Strategy: MaskingStrategy.Grid, Ratio: 0.5);
-        var e = Assert.Throws<ArgumentException>(() => MaeTinyOfficial.Create(1, grid));
+        var e = Assert.Throws<ArgumentException>(() => new MaeTinyOfficial(1, grid));
         Assert.Contains("MAE008", e.Message);
         Assert.Contains("Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio 0.5 is not 0.75", e.Message);
         Assert.Throws<ArgumentException>(() => MaeModels.Find("vit-b16").Create(1, grid));
@@ -93,13 +97,14 @@ public class RegistryTests
         // Fake entries under a key no real model has; the registry is process-wide, so the key is unique to this test.
         const string key = "registry-test-duplicate";
         MaeModelInfo Fake(string fullName, System.Reflection.Assembly assembly) => new(key, fullName.Split('.')[^1], fullName, "a fake entry",
-            MaeTinyOfficial.Specification, false, assembly, (seed, masking) => MaeTinyOfficial.Create(seed, masking));
+            MaeTinyOfficial.Specification, false, assembly, (seed, masking) => new MaeTinyOfficial(seed, masking));
         MaeModels.Register([Fake("Fake.FirstMae", typeof(object).Assembly), Fake("Fake.SecondMae", typeof(RegistryTests).Assembly)]);
 
         string expected = $"model key '{key}' is declared by Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests)";
         Assert.Contains(expected, MaeModels.Conflicts());
         var e = Assert.Throws<InvalidOperationException>(() => MaeModels.Find(key));
-        Assert.Contains("Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests)", e.Message);
+        Assert.Equal($"MaeModels.Find(\"{key}\") is ambiguous: Fake.FirstMae (System.Private.CoreLib) and Fake.SecondMae (MaeDsl.Tests) match; pass a full class name", e.Message);
+        Assert.Equal(2, MaeModels.Matches(key).Count);
         Assert.Same(MaeModels.Find("Fake.SecondMae"), MaeModels.All.Single(m => m.FullName == "Fake.SecondMae")); // a full name still resolves
 
         Assert.All(MaeModels.Conflicts(), c => Assert.Contains(key, c)); // the real models' keys are distinct
