@@ -115,19 +115,7 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
             {
                 string dir = Path.Combine(work, name);
                 Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Combine(dir, name + ".csproj"), $"""
-                    <Project Sdk="Microsoft.NET.Sdk">
-                      <PropertyGroup>
-                        <TargetFramework>net10.0</TargetFramework>
-                        <Nullable>enable</Nullable>
-                        <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                      </PropertyGroup>
-                      <ItemGroup>
-                        <PackageReference Include="MaeDsl" Version="{feed.Version}" />
-                        {reference}
-                      </ItemGroup>
-                    </Project>
-                    """);
+                WriteProject(Path.Combine(dir, name + ".csproj"), exe: false, $"""<PackageReference Include="MaeDsl" Version="{feed.Version}" />{reference}""");
                 File.WriteAllText(Path.Combine(dir, "Models.cs"), model);
                 return dir;
             }
@@ -137,21 +125,8 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
 
             string host = Path.Combine(work, "Host");
             Directory.CreateDirectory(host);
-            File.WriteAllText(Path.Combine(host, "Host.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" />
-                    <ProjectReference Include="../Models/Models.csproj" />
-                  </ItemGroup>
-                </Project>
-                """);
+            WriteProject(Path.Combine(host, "Host.csproj"), exe: true,
+                $"""<PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" /><ProjectReference Include="../Models/Models.csproj" />""");
             File.WriteAllText(Path.Combine(host, "Program.cs"), "return await MaeDsl.Cli.MaeCli.RunAsync(args);\n");
             feed.WriteNugetConfig(work);
             string app = Build(host, "Host");
@@ -208,21 +183,8 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
         string project = Processes.TempDirectory("maedsl-consumer");
         try
         {
-            File.WriteAllText(Path.Combine(project, "Consumer.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="MaeDsl" Version="{feed.Version}" />
-                    <PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" />
-                  </ItemGroup>
-                </Project>
-                """);
+            WriteProject(Path.Combine(project, "Consumer.csproj"), exe: true,
+                $"""<PackageReference Include="MaeDsl" Version="{feed.Version}" /><PackageReference Include="MaeDsl.Cli" Version="{feed.Version}" />""");
             File.WriteAllText(Path.Combine(project, "Program.cs"), """
                 return MaeDsl.Cli.MaeCli.Run(args);
 
@@ -245,6 +207,22 @@ public class PackageTests(PackedFeed feed, ITestOutputHelper log) : IClassFixtur
         }
         finally { Processes.DeleteQuietly(project); }
     }
+
+    /// <summary>A net10.0 project file (an application when <paramref name="exe"/>, else a library) with <paramref name="items"/>, warnings as errors.</summary>
+    static void WriteProject(string path, bool exe, string items) => File.WriteAllText(path, $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            {(exe ? "<OutputType>Exe</OutputType>" : "")}
+            <TargetFramework>net10.0</TargetFramework>
+            <Nullable>enable</Nullable>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+          </PropertyGroup>
+          <ItemGroup>
+            {items}
+          </ItemGroup>
+        </Project>
+        """);
 
     /// <summary>Builds the project against the feed (one runtime's libtorch only) and returns its dll.</summary>
     string Build(string project, string name)
