@@ -54,6 +54,9 @@ internal static class FineTuneCommand
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
             var options = Build(loaded);
+            var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
+                MaeDsl.Model.PrecisionWorkload.Classifier, options.Run.BatchSize, options.Run.Resume);
+            options = options with { Run = options.Run with { Precision = precision.Precision } };
             Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
             VitClassifier model;
             if (weights is not null)
@@ -67,8 +70,9 @@ internal static class FineTuneCommand
             using (var tuner = new FineTuner(model, options))
             {
                 tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                if (precision.Auto is { } auto) tuner.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
+                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups, precision: {precision}"));
                 ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }
             return 0;

@@ -33,6 +33,9 @@ internal static class LinProbeCommand
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
             var options = Build(loaded);
+            var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
+                MaeDsl.Model.PrecisionWorkload.Encode, options.Run.BatchSize, options.Run.Resume);
+            options = options with { Run = options.Run with { Precision = precision.Precision } };
             Console.WriteLine($"linear probe {registered.ClassName} on {description}");
             VitClassifier model;
             if (weights is not null)
@@ -46,7 +49,8 @@ internal static class LinProbeCommand
             using (var probe = new LinearProbe(model, options))
             {
                 probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
+                if (precision.Auto is { } auto) probe.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
+                Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS, precision: {precision}");
                 ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }
             return 0;

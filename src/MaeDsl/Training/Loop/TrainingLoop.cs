@@ -56,6 +56,10 @@ public sealed class TrainingLoop
     /// scale of the pre-training transform); each changes the trajectory and is checked on resume (<see cref="OptionClasses"/>).</summary>
     public JsonObject Inputs { get; } = new();
 
+    /// <summary>Values the runner computed for this run, recorded in config.json's "derived" (never read back as inputs, never
+    /// compared on resume), e.g. why <c>--precision auto</c> chose the run's precision.</summary>
+    public JsonObject Derived { get; } = new();
+
     /// <summary>The environment variable of the test-only fault hook: after iteration N (global, 1-based count of iterations
     /// done) and any checkpoint due there, the process kills itself with SIGKILL.</summary>
     public const string KillAtStepVariable = "MAEDSL_TEST_KILL_AT_STEP";
@@ -85,6 +89,7 @@ public sealed class TrainingLoop
         foreach (var (k, v) in Inputs) inputs[k] = v?.DeepClone();
         var config = RunConfig.For(recipe.Kind, recipe.ModelName, run, recipe.Options, recipe.Spec, recipe.Derived, inputs);
         config.Derived["steps_per_epoch"] = stepsPerEpoch;
+        foreach (var (k, v) in Derived) config.Derived[k] = v?.DeepClone();
         var configJson = config.ToJson();
 
         int startEpoch = 0, startStep = 0;
