@@ -16,8 +16,8 @@ namespace MaeDsl.Model;
 /// </summary>
 public sealed class PrecisionCalibration
 {
-    /// <summary>The matmul FLOPs one calibration step may take (about 15 ms at 200 GFLOP/s).</summary>
-    public const double StepFlops = 3e9;
+    /// <summary>The matmul FLOPs one calibration step may take (about 0.1 s at 200 GFLOP/s: a few images of a ViT, the whole batch of a tiny model).</summary>
+    public const double StepFlops = 24e9;
     /// <summary>Timed steps per precision.</summary>
     public const int Rounds = 3;
 

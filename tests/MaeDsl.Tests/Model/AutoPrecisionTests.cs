@@ -179,7 +179,10 @@ public class AutoPrecisionTests : IDisposable
     {
         var vitL = MaeModels.Find("vit-l16").Spec;
         var calibration = new PrecisionCalibration(vitL, PrecisionWorkload.Pretrain, batch: 64);
-        Assert.Equal(1, calibration.Batch);
+        long perImage = (vitL with { EncoderDepth = 1, DecoderDepth = 1 }).TrainingFlopsPerImage;   // one block each
+        Assert.Equal((int)(PrecisionCalibration.StepFlops / perImage), calibration.Batch);
+        Assert.InRange(calibration.Batch, 2, 8);
+        Assert.Equal(1, new PrecisionCalibration(vitL, PrecisionWorkload.Pretrain, batch: 1).Batch);   // never more than the run's
         Assert.Contains("encoder 1024/16/4096 on 50 tokens, decoder 512/16/2048 on 197", calibration.Shape);
     }
 }
