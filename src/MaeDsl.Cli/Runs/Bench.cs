@@ -40,7 +40,9 @@ public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSe
 /// AdamW step, each in a dispose scope) after <see cref="BenchSettings.Warmup"/> untimed ones, on one random batch or, with
 /// a dataset, on the real pre-training stream (<see cref="DataSources.PretrainBatches"/>: loader, augmentation and prefetch
 /// included in the time); then the unmasked encoder (<c>Encode</c>, eval, inference mode) on full images at the same batch;
-/// then an n×n·n×n matmul of the same precision and threads (the best of 3 after one warm-up).
+/// then an n×n·n×n matmul of the same precision and threads (the best of 3 after one warm-up). Before all that, what
+/// <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), which
+/// <c>--precision auto</c> then times and the last line reports as <c>auto=</c>.
 /// </summary>
 public static class Bench
 {

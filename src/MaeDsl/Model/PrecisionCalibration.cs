@@ -10,8 +10,8 @@ namespace MaeDsl.Model;
 /// model's widths, heads, MLP sizes, image and patch sizes and token counts (so the matmuls the run will do), with one encoder and
 /// one decoder block (every block of a model has the same shapes) and as many images of the run's batch as keep a step within
 /// <see cref="StepFlops"/>. One untimed step per precision, then <see cref="Rounds"/> rounds of fp32, bf16 alternately; each
-/// precision's fastest step counts (the least disturbed by other work on the machine). About 0.1–0.3 s for the tiny model
-/// and 0.5–1 s for ViT-L/16 on a 2-core machine (docs/precision.md).
+/// precision's fastest step counts (the least disturbed by other work on the machine): 8 steps of at most
+/// <see cref="StepFlops"/> each (times measured: docs/benchmarks.md, "precision auto per machine").
 /// Torch's global generator is left as it was (the calibration draws from generators of its own).
 /// </summary>
 public sealed class PrecisionCalibration
