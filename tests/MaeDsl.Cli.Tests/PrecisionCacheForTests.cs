@@ -38,7 +38,6 @@ internal sealed class InjectedPrecisionCache : IDisposable
         if (measurement is not null)
         {
             string shape = new PrecisionCalibration(MaeModels.Find("tiny").Spec, PrecisionWorkload.Pretrain, batch).Shape;
-            MaeDsl.Native.TorchRuntime.EnsureLoaded();
             Cache.Store(PrecisionKey.ForThisMachine(shape) with { Threads = 1 }, measurement);
         }
         PrecisionOption.CacheForTests.Value = Cache;

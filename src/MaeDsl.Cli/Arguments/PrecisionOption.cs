@@ -66,8 +66,8 @@ internal static class PrecisionOption
     /// </summary>
     public static PrecisionChoice Choose(bool auto, Precision given, MaeSpec spec, PrecisionWorkload workload, int batch, string? resume = null)
     {
-        if (!auto) return new PrecisionChoice(given);
-        if (resume is not null && File.Exists(resume))
+        if (!auto || (resume is not null && !File.Exists(resume))) return new PrecisionChoice(given);   // a missing checkpoint: the loop says so
+        if (resume is not null)
         {
             var recorded = RunConfig.Parse(CheckpointStore.ReadInfo(resume).Config, resume).Run.Precision;
             return new PrecisionChoice(recorded, new AutoPrecisionDecision(recorded, PrecisionSource.Resumed));

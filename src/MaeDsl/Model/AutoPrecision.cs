@@ -31,8 +31,11 @@ public sealed record PrecisionKey(string Cpu, string Libtorch, int Threads, stri
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Cpu} | libtorch {Libtorch} | {Threads} threads | {Shape}");
 
     /// <summary>This machine's key for <paramref name="shape"/> at torch's current thread count.</summary>
-    public static PrecisionKey ForThisMachine(string shape) =>
-        new(CpuModel.Value, TorchSharp.torch.__version__, TorchSharp.torch.get_num_threads(), shape);
+    public static PrecisionKey ForThisMachine(string shape)
+    {
+        Native.TorchRuntime.EnsureLoaded();   // libtorch loads after the native settings, never from here first
+        return new(CpuModel.Value, TorchSharp.torch.__version__, TorchSharp.torch.get_num_threads(), shape);
+    }
 
     static readonly Lazy<string> CpuModel = new(() =>
     {
