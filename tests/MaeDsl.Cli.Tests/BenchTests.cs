@@ -7,7 +7,8 @@ namespace MaeDsl.Cli.Tests;
 [Collection(ConsoleCollection.Name)]
 public class BenchTests
 {
-    static readonly string[] Keys = ["model", "precision", "batch", "threads", "train_img_per_s", "encode_img_per_s", "gflop_per_img", "gemm_gflops", "efficiency", "auto"];
+    static readonly string[] Keys =
+        ["model", "precision", "batch", "threads", "train_img_per_s", "encode_img_per_s", "gflop_per_img", "gemm_gflops", "efficiency", "auto"];
 
     static Dictionary<string, string> LastLine(CliResult r)
     {

@@ -34,7 +34,8 @@ public class PrecisionCommandTests
         Assert.EndsWith($", precision: {expected} (auto: bf16 measured {ratio}× here, cached)", RecipeLine(r));
         Assert.Equal(expected, RecordedPrecision(run));   // config.json's "run" holds what ran, never "auto"
         var auto = RecordedAuto(run)!;
-        Assert.Equal(("auto", expected, "cached"), (auto["requested"]!.GetValue<string>(), auto["ran"]!.GetValue<string>(), auto["source"]!.GetValue<string>()));
+        Assert.Equal(("auto", expected, "cached"),
+            (auto["requested"]!.GetValue<string>(), auto["ran"]!.GetValue<string>(), auto["source"]!.GetValue<string>()));
         Assert.Equal(double.Parse(ratio, System.Globalization.CultureInfo.InvariantCulture), auto["bf16_speedup"]!.GetValue<double>(), 1e-9);
         Assert.NotNull(MaeDsl.Training.RunConfig.Read(Path.Combine(run, "config.json")));   // the reader takes the new key in its stride
     }
@@ -63,7 +64,8 @@ public class PrecisionCommandTests
         Assert.Equal(ran, RecordedPrecision(again));
 
         // the other machine's measurement says the opposite: a resume keeps the checkpoint's precision, measures nothing, and is allowed
-        using var elsewhere = new InjectedPrecisionCache(dir.Path, 64, ran == "bf16" ? new PrecisionMeasurement(0.05, 0.1) : new PrecisionMeasurement(0.3, 0.1));
+        var opposite = ran == "bf16" ? new PrecisionMeasurement(0.05, 0.1) : new PrecisionMeasurement(0.3, 0.1);
+        using var elsewhere = new InjectedPrecisionCache(dir.Path, 64, opposite);
         var resumed = CliConsole.Run([.. Tiny, "--epochs", "2", "--resume", Path.Combine(run, "checkpoints", "checkpoint-last.ckpt")]);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.EndsWith($", precision: {ran} (auto: the resumed run's)", RecipeLine(resumed));

@@ -32,7 +32,8 @@ internal static class PrecisionOption
     public static Option<string> Create(string use, string defaultValue = Auto) => new("--precision")
     {
         Description = $"Number format of the matmuls{use}: fp32, bf16 (bf16 matmuls; fp32 weights, optimizer state, LayerNorm, softmax sums and loss), " +
-                      $"or auto: bf16 where a short measurement of this model's step on this machine finds it at least {AutoPrecision.Margin:0.0#}× faster than fp32, " +
+                      $"or auto: bf16 where a short measurement of this model's step on this machine finds it at least " +
+                      $"{AutoPrecision.Margin:0.0#}× faster than fp32, " +
                       $"else fp32 (cached per CPU, libtorch, threads and model in {PrecisionCache.DefaultPath()}); see docs/precision.md",
         DefaultValueFactory = _ => defaultValue,
     };

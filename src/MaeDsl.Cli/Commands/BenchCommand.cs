@@ -21,8 +21,8 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (and encode calls)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
-        var precision = PrecisionOption.Create(" of the timed model and of the matmul rate (auto: the precision auto chooses; its measurement is always printed)",
-            defaultValue: "fp32");
+        var precision = PrecisionOption.Create(
+            " of the timed model and of the matmul rate (auto: the precision auto chooses; its measurement is always printed)", defaultValue: "fp32");
         var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
         // --dataset's default (fashion-mnist) is for the training commands; bench uses random tensors unless it is given
         common.Dataset.Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)";

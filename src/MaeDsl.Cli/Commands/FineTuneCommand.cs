@@ -72,7 +72,8 @@ internal static class FineTuneCommand
                 tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
                 if (precision.Auto is { } auto) tuner.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups, precision: {precision}"));
+                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups, " +
+                    $"precision: {precision}"));
                 ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
             }
             return 0;

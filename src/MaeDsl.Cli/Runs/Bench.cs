@@ -120,7 +120,8 @@ public static class Bench
         return result;
     }
 
-    /// <summary>What <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), and both rates it measured.</summary>
+    /// <summary>What <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), and the
+    /// line that reports it with both rates it measured.</summary>
     public static (MaeDsl.Model.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
     {
         var calibration = new MaeDsl.Model.PrecisionCalibration(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch);
@@ -129,8 +130,8 @@ public static class Bench
         var m = decision.Measurement!;
         return (decision, string.Create(C, $"precision auto: {decision}; calibration ({calibration.Shape}; one encoder and one decoder block): " +
                                        $"fp32 {Sig(calibration.Batch / m.Fp32Seconds)} images/s, bf16 {Sig(calibration.Batch / m.Bf16Seconds)} images/s, " +
-                                       $"bf16 needs {MaeDsl.Model.AutoPrecision.Margin:0.0#}×; {(decision.Source == MaeDsl.Model.PrecisionSource.Cached ? "from the cache" : "measured")} " +
-                                       $"in {Sig(clock.Elapsed.TotalSeconds)} s"));
+                                       $"bf16 needs {MaeDsl.Model.AutoPrecision.Margin:0.0#}×; " +
+                                       $"{(decision.Source == MaeDsl.Model.PrecisionSource.Cached ? "from the cache" : "measured")} in {Sig(clock.Elapsed.TotalSeconds)} s"));
     }
 
     /// <summary>The pre-training stream, epoch after epoch.</summary>

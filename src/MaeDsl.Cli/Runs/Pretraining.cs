@@ -22,7 +22,8 @@ public static class Pretraining
         var spec = s.Spec;
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
-        var precision = PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.Model.PrecisionWorkload.Pretrain, s.Options.Run.BatchSize, s.Resume);
+        var precision = PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.Model.PrecisionWorkload.Pretrain,
+            s.Options.Run.BatchSize, s.Resume);
         s = s with { Options = s.Options with { Run = s.Options.Run with { Precision = precision.Precision } } };
         var o = s.Options.Run;
         Console.WriteLine($"data: {data.Description}");

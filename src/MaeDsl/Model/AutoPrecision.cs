@@ -216,6 +216,9 @@ public sealed class PrecisionCache(string path)
             if (root?["version"] is not JsonValue v || !v.TryGetValue(out int version) || version != Version) return null;
             return root["entries"] is JsonObject entries ? entries.DeepClone().AsObject() : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
     }
 }

@@ -53,8 +53,7 @@ public sealed class PrecisionCalibration
         get
         {
             var s = spec;
-            string encoderTokens = workload == PrecisionWorkload.Pretrain && !s.MaskTokensInEncoder ? (1 + s.VisibleCount).ToString(CultureInfo.InvariantCulture)
-                                                                                                     : (1 + s.NumPatches).ToString(CultureInfo.InvariantCulture);
+            int encoderTokens = 1 + (workload == PrecisionWorkload.Pretrain && !s.MaskTokensInEncoder ? s.VisibleCount : s.NumPatches);
             string text = string.Create(CultureInfo.InvariantCulture,
                 $"{workload.ToString().ToLowerInvariant()} {s.ImageSize}x{s.ImageSize}x{s.Channels} patch {s.PatchSize} " +
                 $"encoder {s.EncoderWidth}/{s.EncoderHeads}/{s.EncoderMlpHidden} on {encoderTokens} tokens");

@@ -83,7 +83,8 @@ public class AutoPrecisionTests : IDisposable
         var cache = new PrecisionCache(CachePath);
         int calls = 0;
         AutoPrecision.Decide(Key, Inject(new(0.069, 0.1), () => calls++), cache);
-        foreach (var other in new[] { Key with { Libtorch = "2.11.0.0" }, Key with { Threads = 4 }, Key with { Cpu = "AMD EPYC" }, Key with { Shape = "encode …" } })
+        var others = new[] { Key with { Libtorch = "2.11.0.0" }, Key with { Threads = 4 }, Key with { Cpu = "AMD EPYC" }, Key with { Shape = "encode …" } };
+        foreach (var other in others)
         {
             var decision = AutoPrecision.Decide(other, Inject(new(0.3, 0.1), () => calls++), cache);
             Assert.Equal((PrecisionSource.Measured, Precision.Bf16), (decision.Source, decision.Precision));
