@@ -7,7 +7,8 @@ namespace MaeDsl.Cli.Tests;
 [Collection(ConsoleCollection.Name)]
 public class BenchTests
 {
-    static readonly string[] Keys = ["model", "precision", "batch", "threads", "train_img_per_s", "encode_img_per_s", "gflop_per_img", "gemm_gflops", "efficiency"];
+    static readonly string[] Keys =
+        ["model", "precision", "batch", "threads", "train_img_per_s", "encode_img_per_s", "gflop_per_img", "gemm_gflops", "efficiency", "auto"];
 
     static Dictionary<string, string> LastLine(CliResult r)
     {
@@ -34,7 +35,8 @@ public class BenchTests
         Assert.Equal(precision, line["precision"]);
         Assert.Equal("8", line["batch"]);
         Assert.Equal("1", line["threads"]);
-        foreach (var key in Keys.Skip(4)) Assert.True(Number(line, key) > 0, $"{key}={line[key]}");
+        foreach (var key in Keys.Skip(4).SkipLast(1)) Assert.True(Number(line, key) > 0, $"{key}={line[key]}");
+        Assert.Contains(line["auto"], new[] { "fp32", "bf16" });
         // gflop_per_img is the spec's analytic count, printed with at least 4 significant digits
         var spec = MaeModels.Find("tiny").Spec;
         double gflop = Number(line, "gflop_per_img");
@@ -52,6 +54,24 @@ public class BenchTests
                                 "--precision", precision, "--gemm-size", "256"]);
         CheckFigures(LastLine(r), precision);
         Assert.Contains("one random batch", r.OutLines[0]);
+    }
+
+    [Theory]
+    [InlineData(0.069, "fp32", "0.69")]
+    [InlineData(0.2, "bf16", "2.00")]
+    public void Auto_times_what_auto_chooses_and_reports_both_rates(double fp32Seconds, string expected, string ratio)
+    {
+        using var dir = new TempDir();
+        using var injected = new InjectedPrecisionCache(dir.Path, 8, new MaeDsl.Model.PrecisionMeasurement(fp32Seconds, 0.1));
+        var r = CliConsole.Run(["bench", "--model", "tiny", "--batch", "8", "--iterations", "2", "--warmup", "1", "--threads", "1",
+                                "--precision", "auto", "--gemm-size", "256"]);
+        var line = LastLine(r);
+        CheckFigures(line, expected);
+        Assert.Equal(expected, line["auto"]);
+        string report = r.OutLines.Single(l => l.StartsWith("precision auto: ", StringComparison.Ordinal));
+        Assert.StartsWith($"precision auto: {expected} (auto: bf16 measured {ratio}× here, cached); calibration (pretrain 28x28x1 ", report);
+        double fp32Rate = 8 / fp32Seconds, bf16Rate = 8 / 0.1;   // the calibration's batch is the run's: 8 images
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"fp32 {Bench.Sig(fp32Rate)} images/s, bf16 {Bench.Sig(bf16Rate)} images/s"), report);
     }
 
     [Fact]

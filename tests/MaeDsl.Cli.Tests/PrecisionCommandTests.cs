@@ -1,27 +1,76 @@
-// --precision on the training commands (issue 11): pretrain and linprobe run in bf16 and record it in config.json; a resume
-// in another precision is refused in one error line unless --allow-change precision.
+// --precision on the training commands (issues 11, 16): auto is measured (or read from the cache, or kept from a resumed
+// checkpoint), printed with its ratio and recorded with its reason; pretrain and linprobe run in bf16 and record it in
+// config.json; a resume in another precision is refused in one error line unless --allow-change precision.
 using System.Text.Json.Nodes;
 using MaeDsl.Cli.Tests.Faults;
+using MaeDsl.Model;
 
 namespace MaeDsl.Cli.Tests;
 
 [Collection(ConsoleCollection.Name)]
 public class PrecisionCommandTests
 {
-    static string RecordedPrecision(string run) =>
+    internal static string RecordedPrecision(string run) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["run"]!["precision"]!.GetValue<string>();
 
-    [Fact]
-    public void Auto_the_default_is_bf16_exactly_where_the_cpu_multiplies_bf16_in_hardware_and_is_recorded_resolved()
+    static JsonNode? RecordedAuto(string run) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!["derived"]![PrecisionChoice.DerivedKey];
+
+    static string RecipeLine(CliResult r) => r.Out.Split('\n').Single(l => l.StartsWith("recipe: ", StringComparison.Ordinal));
+
+    static readonly string[] Tiny = ["pretrain", "--model", "tiny", "--train-limit", "64", "--batch", "64", "--threads", "1"];
+
+    [Theory]
+    [InlineData(0.069, "fp32", "0.69")]   // bf16 slower (the Intel Xeon without AMX): fp32
+    [InlineData(0.11, "fp32", "1.10")]    // faster, but within the margin: a tie, fp32
+    [InlineData(0.2, "bf16", "2.00")]     // clearly faster: bf16
+    public void Auto_runs_what_the_measurement_says_prints_the_ratio_and_records_the_reason(double fp32Seconds, string expected, string ratio)
     {
         using var dir = new TempDir();
+        using var injected = new InjectedPrecisionCache(dir.Path, 64, new PrecisionMeasurement(fp32Seconds, 0.1));
         string run = Path.Combine(dir.Path, "run");
-        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--train-limit", "64", "--batch", "64", "--epochs", "1", "--threads", "1", "--output", run]);
+        var r = CliConsole.Run([.. Tiny, "--epochs", "1", "--output", run]);
         Assert.True(r.ExitCode == 0, r.ToString());
-        string cpuFlags = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) ?? "" : "";
-        bool hardware = OperatingSystem.IsLinux() && cpuFlags.Split(' ', '\t').Any(f => f is "avx512_bf16" or "amx_bf16");
-        Assert.Equal(hardware, MaeDsl.Model.MixedPrecision.HardwareBf16);
-        Assert.Equal(hardware ? "bf16" : "fp32", RecordedPrecision(run));   // config.json holds what ran, never "auto"
+        Assert.EndsWith($", precision: {expected} (auto: bf16 measured {ratio}× here, cached)", RecipeLine(r));
+        Assert.Equal(expected, RecordedPrecision(run));   // config.json's "run" holds what ran, never "auto"
+        var auto = RecordedAuto(run)!;
+        Assert.Equal(("auto", expected, "cached"),
+            (auto["requested"]!.GetValue<string>(), auto["ran"]!.GetValue<string>(), auto["source"]!.GetValue<string>()));
+        Assert.Equal(double.Parse(ratio, System.Globalization.CultureInfo.InvariantCulture), auto["bf16_speedup"]!.GetValue<double>(), 1e-9);
+        Assert.NotNull(MaeDsl.Training.RunConfig.Read(Path.Combine(run, "config.json")));   // the reader takes the new key in its stride
+    }
+
+    [Fact]
+    public void Auto_measures_once_then_reads_the_cache_and_a_resume_keeps_the_recorded_precision_on_any_machine()
+    {
+        using var dir = new TempDir();
+        using var injected = new InjectedPrecisionCache(dir.Path, 64, null);
+        var cache = injected.Cache;
+        string run = Path.Combine(dir.Path, "run");
+        var first = CliConsole.Run([.. Tiny, "--epochs", "1", "--output", run]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string ran = RecordedPrecision(run);
+        var auto = RecordedAuto(run)!;
+        Assert.Equal("measured", auto["source"]!.GetValue<string>());
+        double speedup = auto["bf16_speedup"]!.GetValue<double>();
+        Assert.Equal(MixedPrecision.Name(AutoPrecision.Choose(speedup)), ran);   // the rule, whatever this CPU measured
+        Assert.Matches($@", precision: {ran} \(auto: bf16 measured \d+\.\d\d× here\)$", RecipeLine(first));
+        Assert.True(File.Exists(cache.Path));
+
+        string again = Path.Combine(dir.Path, "again");
+        var second = CliConsole.Run([.. Tiny, "--epochs", "1", "--output", again]);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.EndsWith(", cached)", RecipeLine(second));
+        Assert.Equal(ran, RecordedPrecision(again));
+
+        // the other machine's measurement says the opposite: a resume keeps the checkpoint's precision, measures nothing, and is allowed
+        var opposite = ran == "bf16" ? new PrecisionMeasurement(0.05, 0.1) : new PrecisionMeasurement(0.3, 0.1);
+        using var elsewhere = new InjectedPrecisionCache(dir.Path, 64, opposite);
+        var resumed = CliConsole.Run([.. Tiny, "--epochs", "2", "--resume", Path.Combine(run, "checkpoints", "checkpoint-last.ckpt")]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.EndsWith($", precision: {ran} (auto: the resumed run's)", RecipeLine(resumed));
+        Assert.Equal(ran, RecordedPrecision(run));
+        Assert.Equal("resumed", RecordedAuto(run)!["source"]!.GetValue<string>());
     }
 
     [Fact]
@@ -33,7 +82,7 @@ public class PrecisionCommandTests
         string[] tiny = ["pretrain", "--model", "tiny", "--train-limit", "128", "--batch", "64", "--threads", "1"];
         var r = CliConsole.Run([.. tiny, "--epochs", "1", "--precision", "bf16", "--output", run]);
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains(", bf16", r.Out.Split('\n').Single(l => l.StartsWith("recipe: ", StringComparison.Ordinal)));
+        Assert.EndsWith(", precision: bf16", RecipeLine(r));
         Assert.Equal("bf16", RecordedPrecision(run));
 
         string checkpoint = Path.Combine(run, "checkpoints", "checkpoint-last.ckpt");

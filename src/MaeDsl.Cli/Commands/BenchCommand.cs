@@ -16,12 +16,13 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure pre-training and unmasked-encode throughput (images/s) of a model, on random images or real data, " +
                                            "against the matmul rate of the same precision. Last line: bench model=… precision=… batch=… threads=… " +
-                                           "train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=…");
+                                           "train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=… auto=…");
         var common = new CommonOptions(useDefault);
         var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (and encode calls)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
-        var precision = PrecisionOption.Create(" of the timed model and of the matmul rate", defaultValue: "fp32");
+        var precision = PrecisionOption.Create(
+            " of the timed model and of the matmul rate (auto: the precision auto chooses; its measurement is always printed)", defaultValue: "fp32");
         var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
         // bench's own --dataset: none (one random batch) unless given; the training commands' defaults to fashion-mnist
         var dataset = new Option<string?>("--dataset")
@@ -47,7 +48,7 @@ internal static class BenchCommand
             OptionCheck.Require(data is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
             common.ApplyThreads(parse);
             var settings = new BenchSettings(model, b, n, w, threads, p,
-                data, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g);
+                data, parse.GetValue(common.DataDir), limit, parse.GetValue(common.Seed), g, PrecisionOption.IsAuto(parse, precision));
             var result = Bench.Run(settings, Console.Out);
             Console.WriteLine(result.MachineLine());
             return 0;

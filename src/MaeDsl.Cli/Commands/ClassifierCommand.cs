@@ -26,6 +26,9 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
     Func<MaeSpec, string, TOptions, VitClassifier> Load, (Func<MaeSpec, TOptions, VitClassifier> Create, string Line) Random,
     Func<VitClassifier, TOptions, ClassifierTrainer> Trainer) where TOptions : ClassifierOptions
 {
+    /// <summary>The step --precision auto times: a classifier's (fine-tuning), or the frozen encoder's forward (linear probing).</summary>
+    public MaeDsl.Model.PrecisionWorkload Workload { get; init; } = MaeDsl.Model.PrecisionWorkload.Classifier;
+
     /// <summary>Sets the action of <paramref name="command"/>, whose options <paramref name="run"/> and <paramref name="data"/> added.</summary>
     public void SetAction(Command command, TOptions defaults, ClassifierRunArguments run, EvalArguments data) =>
         command.SetAction((parse, cancel) => MaeDsl.Cli.Run.GuardedAsync(() =>
@@ -42,6 +45,9 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
             var options = Build(loaded);
+            var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
+                Workload, options.Run.BatchSize, options.Run.Resume);
+            options = options with { Run = options.Run with { Precision = precision.Precision } };
             options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null);
             Console.WriteLine($"{Title} {registered.ClassName} on {description}");
             VitClassifier model;
@@ -57,7 +63,8 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
                 using (trainer.Trainer)
                 {
                     trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                    Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, {trainer.Line}");
+                    if (precision.Auto is { } auto) trainer.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
+                    Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, {trainer.Line}, precision: {precision}");
                     ClassifierRunArguments.PrintResult(trainer.Run(train, test, sources.Normalization, cancel), options);
                 }
             }

@@ -29,7 +29,7 @@ internal static class EmbedCommand
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
-            var numberFormat = PrecisionOption.Read(parse, precision);
+            PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int? n = parse.GetValue(limit);
             int batchSize = parse.GetValue(batch);
             Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
@@ -41,8 +41,8 @@ internal static class EmbedCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var info = source.ResolveModel(parse.GetValue(common.Model));
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
-            model.Precision = numberFormat;
             var spec = model.Spec;
+            model.Precision = PrecisionOption.Decide(parse, precision, spec, batchSize);
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;

@@ -33,7 +33,7 @@ internal static class EvaluateCommand
         command.SetAction(parse => Run.Guarded(() =>
         {
             common.ApplyThreads(parse);
-            var numberFormat = PrecisionOption.Read(parse, precision);
+            PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             if (Directory.Exists(path))
                 throw new ArgumentException($"--checkpoint {path}: a folder; give a .ckpt file written by this program (e.g. runs/x/checkpoints/checkpoint-last.ckpt)");
@@ -50,7 +50,7 @@ internal static class EvaluateCommand
             using var model = registered.Create(options.Seed, masking);
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
-            model.Precision = randomInit.Precision = numberFormat;
+            model.Precision = randomInit.Precision = PrecisionOption.Decide(parse, precision, model.Spec, EvaluationReport.EvalBatch);
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             Directory.CreateDirectory(output);
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");

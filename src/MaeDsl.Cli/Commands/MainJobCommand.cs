@@ -33,7 +33,7 @@ internal static class MainJobCommand
                 var settings = args.Read(parse);
                 int? limit = parse.GetValue(evalLimit);
                 MaeDsl.Training.OptionCheck.Require(limit is null or >= 1, "--eval-limit", limit, "must be >= 1");
-                var trained = Pretraining.Run(settings, cancel);
+                var trained = Pretraining.Run(settings, cancel, PrecisionOption.IsAuto(parse, args.Control.Precision));
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
                 randomInit.Precision = model.Precision;   // the k-NN encodes both in the run's --precision (the loop set the trained one's)
@@ -42,7 +42,7 @@ internal static class MainJobCommand
                 try { figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir, cancel); }
                 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                 {
-                    return EvaluationStopped(settings, trained.Result.LastCheckpoint, limit);
+                    return EvaluationStopped(settings, trained.Result.LastCheckpoint, limit, model.Precision);
                 }
                 finally { StopSignals.Says = StopSignals.Training; }
                 Console.WriteLine(FormattableString.Invariant(
@@ -57,13 +57,13 @@ internal static class MainJobCommand
 
     /// <summary>A stop (Ctrl-C, SIGTERM) during the evaluation: one line naming the kept checkpoint and the `evaluate` command that
     /// runs the evaluation alone; results.json is not written. Exit 130 (143 after SIGTERM).</summary>
-    static int EvaluationStopped(PretrainSettings settings, string checkpoint, int? limit)
+    static int EvaluationStopped(PretrainSettings settings, string checkpoint, int? limit, Precision precision)
     {
         var args = new List<string> { "evaluate", "--checkpoint", checkpoint, "--dataset", settings.Dataset };
         if (settings.DataDir is { } dataDir) args.AddRange(["--data-dir", dataDir]);
         if (limit is { } n) args.AddRange(["--eval-limit", n.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         args.AddRange(["--threads", settings.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                       "--precision", MaeDsl.Model.MixedPrecision.Name(settings.Options.Run.Precision)]);   // the run's, as the main job evaluates
+                       "--precision", MaeDsl.Model.MixedPrecision.Name(precision)]);   // the run's, as the main job evaluates
         Console.Out.Flush();
         Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; " +
                                 $"run the evaluation alone with: {Run.CommandLine(args)}");

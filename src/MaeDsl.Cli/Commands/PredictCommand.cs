@@ -31,7 +31,7 @@ internal static class PredictCommand
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
-            var numberFormat = PrecisionOption.Read(parse, precision);
+            PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);
             int? n = parse.GetValue(limit);
             string which = parse.GetValue(split)!;
@@ -47,7 +47,7 @@ internal static class PredictCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
-            model.Precision = numberFormat;
+            model.Precision = PrecisionOption.Decide(parse, precision, model.Spec, batchSize);
             var names = CheckpointSource.ClassNames(config);
             if (names is null || names.Count != model.NumClasses)
             {

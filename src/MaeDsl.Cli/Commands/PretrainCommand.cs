@@ -14,7 +14,7 @@ internal static class PretrainCommand
         command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             var settings = args.Read(parse);
-            var trained = Pretraining.Run(settings, cancel);
+            var trained = Pretraining.Run(settings, cancel, PrecisionOption.IsAuto(parse, args.Control.Precision));
             trained.Model.Dispose();
             Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
             return 0;

@@ -33,7 +33,7 @@ internal static class ReconstructCommand
         command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
-            var numberFormat = PrecisionOption.Read(parse, precision);
+            PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int n = parse.GetValue(limit), k = parse.GetValue(masks);
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(k >= 1, "--masks-per-image", k, "must be >= 1");
@@ -46,7 +46,7 @@ internal static class ReconstructCommand
             if (spec.Channels is not (1 or 3))
                 throw new ArgumentException($"{info.Key} has {spec.Channels} channels; reconstruct draws grey (1) or RGB (3) images");
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
-            model.Precision = numberFormat;
+            model.Precision = PrecisionOption.Decide(parse, precision, spec, n);
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);

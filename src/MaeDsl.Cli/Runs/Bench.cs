@@ -10,25 +10,28 @@ namespace MaeDsl.Cli;
 
 /// <summary>The settings of one `bench` run, validated by <see cref="BenchCommand"/> before any work.</summary>
 public sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iterations, int Warmup, int Threads, Precision Precision,
-    string? Dataset, string? DataDir, int? TrainLimit, long Seed, int GemmSize);
+    string? Dataset, string? DataDir, int? TrainLimit, long Seed, int GemmSize, bool AutoPrecision = false);
 
 /// <summary>The figures of one `bench` run.</summary>
 public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
-    double TrainImagesPerCpuSecond, double EncodeImagesPerCpuSecond, double TrainFlopsPerImage, double EncodeFlopsPerImage, double GemmGflops)
+    double TrainImagesPerCpuSecond, double EncodeImagesPerCpuSecond, double TrainFlopsPerImage, double EncodeFlopsPerImage, double GemmGflops,
+    MaeDsl.Model.AutoPrecisionDecision? Auto = null)
 {
     /// <summary>The fraction of the matmul rate the training iterations reach: train img/s × FLOP/img / GEMM FLOP/s.</summary>
     public double Efficiency => TrainImagesPerSecond * TrainFlopsPerImage / (GemmGflops * 1e9);
 
     /// <summary>
     /// The last line, one key=value each, at least 4 significant digits and no exponent:
-    /// <c>bench model=tiny precision=fp32 batch=256 threads=2 train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=…</c>
+    /// <c>bench model=tiny precision=fp32 batch=256 threads=2 train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=… auto=fp32</c>
+    /// (auto: what <c>--precision auto</c> chooses for this model and batch here)
     /// </summary>
     public string MachineLine()
     {
         var s = Settings;
         return $"bench model={s.Model.Key} precision={Bench.Name(s.Precision)} batch={s.Batch} threads={s.Threads} " +
                $"train_img_per_s={Bench.Sig(TrainImagesPerSecond)} encode_img_per_s={Bench.Sig(EncodeImagesPerSecond)} " +
-               $"gflop_per_img={Bench.Sig(TrainFlopsPerImage / 1e9)} gemm_gflops={Bench.Sig(GemmGflops)} efficiency={Bench.Sig(Efficiency)}";
+               $"gflop_per_img={Bench.Sig(TrainFlopsPerImage / 1e9)} gemm_gflops={Bench.Sig(GemmGflops)} efficiency={Bench.Sig(Efficiency)}" +
+               (Auto is { } auto ? $" auto={Bench.Name(auto.Precision)}" : "");
     }
 }
 
@@ -37,7 +40,9 @@ public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSe
 /// AdamW step, each in a dispose scope) after <see cref="BenchSettings.Warmup"/> untimed ones, on one random batch or, with
 /// a dataset, on the real pre-training stream (<see cref="DataSources.PretrainBatches"/>: loader, augmentation and prefetch
 /// included in the time); then the unmasked encoder (<c>Encode</c>, eval, inference mode) on full images at the same batch;
-/// then an n×n·n×n matmul of the same precision and threads (the best of 3 after one warm-up).
+/// then an n×n·n×n matmul of the same precision and threads (the best of 3 after one warm-up). Before all that, what
+/// <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), which
+/// <c>--precision auto</c> then times and the last line reports as <c>auto=</c>.
 /// </summary>
 public static class Bench
 {
@@ -58,10 +63,13 @@ public static class Bench
         var spec = s.Model.Spec;
         // the data first: a bad --dataset fails before the model is built
         var data = s.Dataset is null ? null : DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
+        var (auto, autoReport) = MeasureAuto(spec, s.Batch);   // what auto chooses here, reported whatever --precision is
+        if (s.AutoPrecision) s = s with { Precision = auto.Precision };
         using var model = s.Model.Create(s.Seed);
         model.Precision = s.Precision;
         log.WriteLine(string.Create(C, $"{s.Model.ClassName}: {spec.ParameterCount:N0} parameters, {s.Threads} threads, {Name(s.Precision)}, batch {s.Batch}, " +
                                        $"{s.Iterations} timed iterations after {s.Warmup}; data: {data?.Description ?? "one random batch"}"));
+        log.WriteLine(autoReport);
 
         // ---- pre-training iterations ----
         using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
@@ -102,7 +110,7 @@ public static class Bench
 
         double images = (double)s.Iterations * s.Batch;
         var result = new BenchResult(s, images / train.Wall, images / encode.Wall, images / train.Cpu, images / encode.Cpu,
-            spec.TrainingFlopsPerImage, spec.EncodeFlopsPerImage, gemm);
+            spec.TrainingFlopsPerImage, spec.EncodeFlopsPerImage, gemm, auto);
         log.WriteLine(string.Create(C, $"pre-training: {Sig(result.TrainImagesPerSecond)} images/s wall, {Sig(result.TrainImagesPerCpuSecond)} images per CPU-second ({Sig(train.Wall / s.Iterations * 1e3)} ms per iteration)"));
         log.WriteLine(string.Create(C, $"Encode (unmasked, batch {s.Batch}): {Sig(result.EncodeImagesPerSecond)} images/s wall, {Sig(result.EncodeImagesPerCpuSecond)} images per CPU-second"));
         log.WriteLine(string.Create(C, $"matmul {s.GemmSize}³ {Name(s.Precision)}: {Sig(gemm)} GFLOP/s (best of 3)"));
@@ -110,6 +118,20 @@ public static class Bench
                                        $"unmasked encode {Sig(spec.EncodeFlopsPerImage / 1e9)} GFLOP; training reaches {Sig(100 * result.Efficiency)} % of the matmul rate, " +
                                        $"the encode {Sig(100 * result.EncodeImagesPerSecond * spec.EncodeFlopsPerImage / (gemm * 1e9))} %"));
         return result;
+    }
+
+    /// <summary>What <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), and the
+    /// line that reports it with both rates it measured.</summary>
+    public static (MaeDsl.Model.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
+    {
+        var calibration = new MaeDsl.Model.PrecisionCalibration(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch);
+        var clock = Stopwatch.StartNew();
+        var decision = MaeDsl.Model.AutoPrecision.Decide(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch, PrecisionOption.CacheForTests.Value);
+        var m = decision.Measurement!;
+        return (decision, string.Create(C, $"precision auto: {decision}; calibration ({calibration.Shape}; one encoder and one decoder block): " +
+                                       $"fp32 {Sig(calibration.Batch / m.Fp32Seconds)} images/s, bf16 {Sig(calibration.Batch / m.Bf16Seconds)} images/s, " +
+                                       $"bf16 needs {MaeDsl.Model.AutoPrecision.Margin:0.0#}×; " +
+                                       $"{(decision.Source == MaeDsl.Model.PrecisionSource.Cached ? "from the cache" : "measured")} in {Sig(clock.Elapsed.TotalSeconds)} s"));
     }
 
     /// <summary>The pre-training stream, epoch after epoch.</summary>

@@ -21,7 +21,7 @@ public static class EvaluationReport
 {
     public sealed record Figures(KnnResult Pretrained, KnnResult RandomInit, KnnResult RawPixels, MaskedPatchErrorResult Mse, TimeSpan Elapsed);
 
-    const int EvalBatch = 500;
+    internal const int EvalBatch = 500;
 
     /// <param name="cancel">Checked before each batch: a stop throws <see cref="OperationCanceledException"/> and writes nothing.</param>
     public static Figures Run(MaskedAutoencoder pretrained, MaskedAutoencoder randomInit, DataSources data, long seed, int? limit, string outputDir,

@@ -14,20 +14,25 @@ public static class Pretraining
 {
     public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed);
 
-    public static Outcome Run(PretrainSettings s, CancellationToken cancel)
+    /// <param name="autoPrecision">--precision auto: the run's precision is measured here (or kept from the resumed checkpoint)
+    /// and replaces the settings' (see <see cref="PrecisionOption.Choose"/>).</param>
+    public static Outcome Run(PretrainSettings s, CancellationToken cancel, bool autoPrecision = false)
     {
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         set_num_threads(s.Threads);
         var spec = s.Spec;
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
+        var precision = PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.Model.PrecisionWorkload.Pretrain,
+            s.Options.Run.BatchSize, s.Resume);
+        s = s with { Options = s.Options with { Run = s.Options.Run with { Precision = precision.Precision } } };
         var o = s.Options.Run;
         o.RequireOptimizerSteps(SubsetDataset.First(data.Train, s.TrainLimit).Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}") +
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, precision: {precision}") +
             ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
@@ -39,6 +44,7 @@ public static class Pretraining
         // the data's identity and the transform, checked on resume (the loader adds the image count and the class names)
         trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(s.Dataset);
         trainer.Loop.Inputs[OptionClasses.InputKeys.MinCropScale] = s.MinCropScale;
+        if (precision.Auto is { } auto) trainer.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
         trainer.CheckpointWritten += e =>
         {
             pictures.OnCheckpoint(e);

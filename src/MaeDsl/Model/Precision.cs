@@ -88,26 +88,6 @@ namespace MaeDsl.Model
         /// <summary>"fp32" or "bf16", as the command line and config.json spell it.</summary>
         public static string Name(Precision precision) => precision == Precision.Bf16 ? "bf16" : "fp32";
 
-        /// <summary>
-        /// True when this CPU multiplies bfloat16 matrices in hardware (x86-64 with AVX512_BF16 or AMX-BF16, as Linux's
-        /// /proc/cpuinfo reports them), so that <see cref="Precision.Bf16"/> is faster than fp32: the runner's
-        /// <c>--precision auto</c>. Without them oneDNN emulates bf16 and it is slower than fp32; elsewhere (other operating
-        /// systems, Arm) false, so auto means fp32.
-        /// </summary>
-        public static bool HardwareBf16 => hardwareBf16.Value;
-
-        static readonly Lazy<bool> hardwareBf16 = new(() =>
-        {
-            try
-            {
-                if (!OperatingSystem.IsLinux() || !File.Exists("/proc/cpuinfo")) return false;
-                var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
-                return flags is not null && flags.Split(' ', ':', '\t').Any(f => f is "avx512_bf16" or "amx_bf16");
-            }
-            catch (IOException) { return false; }
-            catch (UnauthorizedAccessException) { return false; }
-        });
-
         /// <summary>Sets <paramref name="precision"/> on every patch embedding and transformer block below <paramref name="root"/>; returns it.</summary>
         public static Precision Propagate(Module root, Precision precision)
         {

@@ -49,6 +49,10 @@ public sealed class TrainingLoop
     /// scale of the pre-training transform); each changes the trajectory and is checked on resume (<see cref="OptionClasses"/>).</summary>
     public JsonObject Inputs { get; } = new();
 
+    /// <summary>Values the runner computed for this run, recorded in config.json's "derived" (never read back as inputs, never
+    /// compared on resume), e.g. why <c>--precision auto</c> chose the run's precision.</summary>
+    public JsonObject Derived { get; } = new();
+
     /// <summary>Runs <paramref name="recipe"/>'s epochs from the start or from a checkpoint (also one written inside an epoch).</summary>
     /// <param name="console">Where plain progress lines go; null: stdout, with a progress bar on a terminal.</param>
     /// <param name="cancel">Stops the run after the current iteration (with accumulation: at the next optimizer step), writes a
@@ -113,6 +117,7 @@ public sealed class TrainingLoop
         foreach (var (k, v) in Inputs) inputs[k] = v?.DeepClone();
         var config = RunConfig.For(recipe.Kind, recipe.ModelName, run, recipe.Options, recipe.Spec, recipe.Derived, inputs);
         config.Derived["steps_per_epoch"] = recipe.StepsPerEpoch;
+        foreach (var (k, v) in Derived) config.Derived[k] = v?.DeepClone();
         return config;
     }
 
