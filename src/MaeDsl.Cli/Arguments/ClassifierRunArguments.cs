@@ -22,10 +22,11 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     public readonly Option<double> MinLr = new("--min-lr") { DefaultValueFactory = _ => defaults.Run.MinLr };
     public readonly Option<double> Warmup = new("--warmup-epochs") { DefaultValueFactory = _ => defaults.Run.WarmupEpochs };
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
-    public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.Run.OutputDir };
+    public readonly Option<string?> Output = new("--output") { Description = $"Output folder (default: runs/<model key>-{Kind(defaults)}-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
     public readonly Option<bool> NoTensorBoard = new("--no-tensorboard");
     public readonly RunControlOptions Control = new();
+    string? defaultOutput;   // chosen once per command line (Apply runs before and after the data is read)
 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
@@ -62,13 +63,16 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                 Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(Batch), AccumIter = parse.GetValue(Accum),
                 BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
                 MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup),
-                Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
+                Seed = parse.GetValue(data.Common.Seed), Resume = resume,
+                OutputDir = parse.GetValue(Output) ?? (resume is not null ? RunFolder.OfCheckpoint(resume)
+                    : defaultOutput ??= RunFolder.UniqueDefault($"{data.Common.ReadModel(parse).Key}-{Kind(defaults)}")),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
             },
         });
     }
 
-    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)".</summary>
+    static string Kind(ClassifierOptions o) => o is LinearProbeOptions ? "linprobe" : "finetune";
+
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
     public string? ReadPretrained(ParseResult parse)
     {
@@ -85,6 +89,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         return path;
     }
 
+    /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)".</summary>
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")})");
 

@@ -6,7 +6,7 @@ using MaeDsl.Training;
 
 namespace MaeDsl.Cli;
 
-/// <summary>--checkpoint-every-steps, --skip-nonfinite, --allow-change and --precision (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange, Precision).</summary>
+/// <summary>--checkpoint-every-steps, --skip-nonfinite, --allow-change, --overwrite (read by the commands: RunFolder) and --precision (RunOptions.CheckpointEverySteps, SkipNonFinite, AllowChange, Precision).</summary>
 internal sealed class RunControlOptions
 {
     public readonly Option<int> CheckpointEverySteps = new("--checkpoint-every-steps")
@@ -22,11 +22,15 @@ internal sealed class RunControlOptions
     {
         Description = "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); recorded in history.jsonl. Raising --epochs needs none",
     };
+    public readonly Option<bool> Overwrite = new("--overwrite")
+    {
+        Description = "Start a new run in an --output folder that already holds one, removing its checkpoints, logs and pictures (without it such a run is refused; --resume continues it)",
+    };
     public readonly Option<string> Precision = PrecisionOption.Create(" in training and in the run's evaluations (recorded in config.json; a resume must keep it)");
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { CheckpointEverySteps, SkipNonFinite, AllowChange, Precision }) command.Options.Add(o);
+        foreach (var o in new Option[] { CheckpointEverySteps, SkipNonFinite, AllowChange, Overwrite, Precision }) command.Options.Add(o);
     }
 
     public RunOptions Apply(RunOptions run, ParseResult parse) => run with

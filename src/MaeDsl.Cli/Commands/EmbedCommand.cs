@@ -37,6 +37,12 @@ internal static class EmbedCommand
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
             if (!MatrixFileWriter.IsSupported(outputPath)) throw new ArgumentException($"--output: {outputPath} must end with .npy or .safetensors");
             string indexPath = OutputPath.Check(IndexPath(outputPath), "--output");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.NotAnInput(indexPath, "--output's index", parse.GetValue(checkpoint)!, "--checkpoint");
+            bool npy = string.Equals(Path.GetExtension(outputPath), ".npy", StringComparison.OrdinalIgnoreCase);
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", npy ? "a NumPy .npy" : "a features .safetensors written by embed",
+                npy ? OutputPath.Kinds.Npy : OutputPath.Kinds.FeaturesSafetensors);
+            OutputPath.ReplacesOnlyItsKind(indexPath, "--output's index", "an index written by embed", OutputPath.Kinds.CsvWithHeader(IndexHeader));
             var poolKind = parse.GetValue(pool) == "mean" ? FeaturePool.Mean : FeaturePool.Cls;
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var info = source.ResolveModel(parse.GetValue(common.Model));
@@ -64,7 +70,7 @@ internal static class EmbedCommand
             AtomicFile.Write(indexPath, stream =>
             {
                 using var w = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
-                w.Write("index,image\n");
+                w.Write(IndexHeader + "\n");
                 for (int i = 0; i < count; i++) w.Write($"{i},{Csv.Field(inputs.NameOf(i))}\n");
             });
             Console.WriteLine($"index: {indexPath}");
@@ -73,6 +79,8 @@ internal static class EmbedCommand
         }, "embed", () => $"{parse.GetValue(output)} and its index"));
         return command;
     }
+
+    const string IndexHeader = "index,image";
 
     /// <summary>features.npy → features.index.csv, next to it.</summary>
     public static string IndexPath(string output) => Path.Combine(Path.GetDirectoryName(output)!, Path.GetFileNameWithoutExtension(output) + ".index.csv");

@@ -48,30 +48,34 @@ internal static class FineTuneCommand
                 options.Validate();
                 return options;
             }
-            Build(null);                                   // every option checked before the data is read
+            var checkedOptions = Build(null);              // every option checked before the data is read
             string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null)
-                (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
-            else
+            using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
+            return folder.Run(() =>
             {
-                Console.WriteLine("no --pretrained: the encoder is randomly initialised (training from scratch)");
-                model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Run.Seed);
-            }
-            using (model)
-            using (var tuner = new FineTuner(model, options))
-            {
-                tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
-                ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
-            }
-            return 0;
+                var loaded = data.Load(parse);
+                var (registered, sources, train, test, _, description) = loaded;
+                var spec = registered.Spec;
+                var options = Build(loaded);
+                Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
+                VitClassifier model;
+                if (weights is not null)
+                    (model, _) = FineTuner.LoadPretrained(spec, weights, options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed, Console.WriteLine);
+                else
+                {
+                    Console.WriteLine("no --pretrained: the encoder is randomly initialised (training from scratch)");
+                    model = new VitClassifier(spec, options.NumClasses, options.GlobalPool, options.DropPath, seed: options.Run.Seed);
+                }
+                using (model)
+                using (var tuner = new FineTuner(model, options))
+                {
+                    tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
+                    ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
+                }
+                return 0;
+            });
         }));
         return command;
     }

@@ -27,29 +27,33 @@ internal static class LinProbeCommand
                 options.Validate();
                 return options;
             }
-            Build(null);                                   // every option checked before the data is read
+            var checkedOptions = Build(null);              // every option checked before the data is read
             string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            Console.WriteLine($"linear probe {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null)
-                (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Run.Seed, Console.WriteLine);
-            else
+            using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
+            return folder.Run(() =>
             {
-                Console.WriteLine("no --pretrained: probing a randomly initialised encoder");
-                model = LinearProbe.CreateModel(spec, options, options.Run.Seed);
-            }
-            using (model)
-            using (var probe = new LinearProbe(model, options))
-            {
-                probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
-                ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
-            }
-            return 0;
+                var loaded = data.Load(parse);
+                var (registered, sources, train, test, _, description) = loaded;
+                var spec = registered.Spec;
+                var options = Build(loaded);
+                Console.WriteLine($"linear probe {registered.ClassName} on {description}");
+                VitClassifier model;
+                if (weights is not null)
+                    (model, _) = LinearProbe.LoadPretrained(spec, weights, options, options.Run.Seed, Console.WriteLine);
+                else
+                {
+                    Console.WriteLine("no --pretrained: probing a randomly initialised encoder");
+                    model = LinearProbe.CreateModel(spec, options, options.Run.Seed);
+                }
+                using (model)
+                using (var probe = new LinearProbe(model, options))
+                {
+                    probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                    Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
+                    ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
+                }
+                return 0;
+            });
         }));
         return command;
     }

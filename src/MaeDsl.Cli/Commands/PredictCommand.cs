@@ -40,6 +40,9 @@ internal static class PredictCommand
             Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(which is "train" or "test", "--split", which, "'train' or 'test'");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            OutputPath.RequireExtension(outputPath, "--output", "a CSV", ".csv");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", "a predictions CSV written by predict", OutputPath.Kinds.CsvWithHeader("image,class_1,"));
             string? imagePath = parse.GetValue(images);
             if (imagePath is not null && !File.Exists(imagePath) && !Directory.Exists(imagePath))
                 throw new FileNotFoundException($"--images '{imagePath}' is neither an image file nor a folder");

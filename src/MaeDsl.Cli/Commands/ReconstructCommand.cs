@@ -38,6 +38,9 @@ internal static class ReconstructCommand
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(k >= 1, "--masks-per-image", k, "must be >= 1");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            OutputPath.RequireExtension(outputPath, "--output", "a PNG", ".png");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", "a PNG", OutputPath.Kinds.Png);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var info = source.ResolveModel(parse.GetValue(common.Model));
             MaskingStrategy? strategy = parse.GetValue(masking) is { } m ? Enum.Parse<MaskingStrategy>(m, ignoreCase: true) : null;

@@ -53,7 +53,7 @@ internal static class ResultsCommand
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
-        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
                      finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneAa, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
@@ -84,7 +84,8 @@ internal static class ResultsCommand
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             Directory.CreateDirectory(outDir);
             Directory.CreateDirectory(workDir);
-            settings = settings with { Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
+            // --work is scratch: its pre-training is redone on every run (Overwrite)
+            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
             long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
@@ -147,6 +148,7 @@ internal static class ResultsCommand
             else
             {
                 var outcome = Pretraining.Run(settings, cancel);
+                outcome.Folder.Dispose();
                 mae = outcome.Model;
                 var result = outcome.Result;
                 pretrainTime = result.Elapsed.TotalSeconds;

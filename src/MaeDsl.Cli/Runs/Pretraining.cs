@@ -1,4 +1,4 @@
-// One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
+// One pre-training run as the command line describes it: its folder claimed (RunFolder), data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
 using MaeDsl.Training;
@@ -11,9 +11,21 @@ namespace MaeDsl.Cli;
 /// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
 public static class Pretraining
 {
-    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed);
+    /// <param name="Folder">The claim on the run folder: the caller disposes it once it has written everything (the main job's evaluation).</param>
+    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed, IDisposable Folder);
 
     public static Outcome Run(PretrainSettings s, CancellationToken cancel)
+    {
+        var folder = RunFolder.Claim(s.Options.Run.OutputDir, s.Resume is not null, s.Overwrite);
+        try { return folder.Run(() => Run(s, folder, cancel)); }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    static Outcome Run(PretrainSettings s, IDisposable folder, CancellationToken cancel)
     {
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         set_num_threads(s.Threads);
@@ -48,7 +60,7 @@ public static class Pretraining
         Console.WriteLine($"weights (official names): {trainer.Store.WeightsPath(o.Epochs - 1)}");
         foreach (var p in written.Where(p => Path.GetDirectoryName(p) == o.OutputDir)) Console.WriteLine($"picture: {p}");
         model.eval();
-        return new Outcome(model, result, data, written, clock.Elapsed);
+        return new Outcome(model, result, data, written, clock.Elapsed, folder);
     }
 
     /// <summary>The first n held-out images (or training images when there is no held-out split), un-augmented.</summary>
