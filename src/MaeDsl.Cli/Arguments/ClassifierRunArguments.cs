@@ -80,11 +80,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         if (path is null) return null;
         if (string.Equals(Path.GetExtension(path), ".ckpt", StringComparison.OrdinalIgnoreCase))
         {
-            string full = Path.GetFullPath(path);
-            string beside = Path.ChangeExtension(full, ".safetensors");
-            if (!File.Exists(beside) && Path.GetDirectoryName(full) is { } dir && Directory.Exists(dir))
-                beside = Directory.GetFiles(dir, "checkpoint-*.safetensors").Order(StringComparer.Ordinal).LastOrDefault() ?? beside;
-            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({beside})");
+            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({CheckpointSource.WeightsBeside(path)})");
         }
         return path;
     }

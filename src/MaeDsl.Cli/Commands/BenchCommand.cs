@@ -38,6 +38,7 @@ internal static class BenchCommand
             OptionCheck.Require(w >= 0, "--warmup", w, "must be >= 0");
             OptionCheck.Require(threads >= 1, "--threads", threads, "must be >= 1");
             OptionCheck.Require(g >= 1, "--gemm-size", g, "must be >= 1");
+            Bench.CheckGemmFits(g);
             int? limit = common.ReadTrainLimit(parse);
             string? dataset = parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null;
             if (dataset is not null && dataset != DataSources.FashionMnistName && !Directory.Exists(dataset))

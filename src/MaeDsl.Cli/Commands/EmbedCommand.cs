@@ -45,11 +45,11 @@ internal static class EmbedCommand
             OutputPath.ReplacesOnlyItsKind(indexPath, "--output's index", "an index written by embed", OutputPath.Kinds.CsvWithHeader(IndexHeader));
             var poolKind = parse.GetValue(pool) == "mean" ? FeaturePool.Mean : FeaturePool.Cls;
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
-            var info = source.ResolveModel(parse.GetValue(common.Model));
+            var info = source.ResolveModel(parse.GetValue(common.Model), "embed");
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
             model.Precision = numberFormat;
             var spec = model.Spec;
-            var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");

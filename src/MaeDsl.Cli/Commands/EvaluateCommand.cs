@@ -42,8 +42,11 @@ internal static class EvaluateCommand
             string output = parse.GetValue(outputOption) is { } given ? Path.GetFullPath(given)
                 : RunFolderOf(path) ?? throw new ArgumentException(
                     $"--checkpoint {path} is not in a run's checkpoints folder (runs/x/checkpoints with runs/x/config.json): give --output for results.json");
+            CheckpointSource.Open(path).RequirePretraining("evaluate");
             var info = CheckpointStore.ReadInfo(path);
             var config = RunConfig.Parse(info.Config, path);
+            var (dataset, datasetLine) = DataSources.ForCheckpoint(
+                parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null, config, path);
             var options = config.Run;
             var registered = CommonOptions.Resolve(info.ModelName);
             var masking = MaskingOverride.For(registered.Spec, config.Spec?.MaskRatio, null);
@@ -51,8 +54,9 @@ internal static class EvaluateCommand
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
             model.Precision = randomInit.Precision = numberFormat;
-            var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
-            Directory.CreateDirectory(output);
+            Console.WriteLine(datasetLine);
+            var data = DataSources.Open(dataset, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
+            OutputPath.CreateFolder(output, "--output");
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");
             var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, evalLimit, output);
             Console.WriteLine($"output: {output}");

@@ -29,6 +29,7 @@ internal static class ExportImagesCommand
             if (File.Exists(root)) throw new IOException($"--output {root} is a file; give a folder");
             if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Count() is var entries and > 0)
                 throw new IOException($"--output {root} is not empty ({entries} entries): an export into it would mix with what is there; give a new or empty folder");
+            OutputPath.CreateFolder(root, "--output");
             int written;
             StopSignals.Says = new StopSignals.Wording("stopping the export after the current image (again to exit at once)", "the export is partial");
             try { written = ImageExport.Write(source, root, model.Spec.ImageSize, n, cancel); }

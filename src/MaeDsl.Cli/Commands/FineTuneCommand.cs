@@ -53,10 +53,11 @@ internal static class FineTuneCommand
             using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
             return folder.Run(() =>
             {
-                var loaded = data.Load(parse);
+                var loaded = data.Load(parse, checkedOptions.Run.Resume);
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
                 var options = Build(loaded);
+                DataSources.RequireFullBatch(train.Count, options.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
                 Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)
@@ -70,6 +71,7 @@ internal static class FineTuneCommand
                 using (var tuner = new FineTuner(model, options))
                 {
                     tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                    if (loaded.TrainSubset is { } subset) tuner.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));
                     ClassifierRunArguments.PrintResult(tuner.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);

@@ -32,10 +32,11 @@ internal static class LinProbeCommand
             using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
             return folder.Run(() =>
             {
-                var loaded = data.Load(parse);
+                var loaded = data.Load(parse, checkedOptions.Run.Resume);
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
                 var options = Build(loaded);
+                DataSources.RequireFullBatch(train.Count, options.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
                 Console.WriteLine($"linear probe {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)
@@ -49,6 +50,7 @@ internal static class LinProbeCommand
                 using (var probe = new LinearProbe(model, options))
                 {
                     probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                    if (loaded.TrainSubset is { } subset) probe.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
                     Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
                     ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);
                 }

@@ -46,7 +46,7 @@ internal static class PredictCommand
             string? imagePath = parse.GetValue(images);
             if (imagePath is not null && !File.Exists(imagePath) && !Directory.Exists(imagePath))
                 throw new FileNotFoundException($"--images '{imagePath}' is neither an image file nor a folder");
-            if (imagePath is null) DataSources.CheckName(parse.GetValue(common.Dataset)!);
+            if (imagePath is null && parse.GetResult(common.Dataset) is { Implicit: false }) DataSources.CheckName(parse.GetValue(common.Dataset)!);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
@@ -58,7 +58,7 @@ internal static class PredictCommand
                 names = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToArray();
             }
             k = Math.Min(k, model.NumClasses);
-            var inputs = ImageInputs.Open(imagePath, parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
+            var inputs = ImageInputs.Open(imagePath, source.Dataset(parse, common.Dataset, imagePath is not null), parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
                 CheckpointSource.RecordedNormalization(config), which, n);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);

@@ -42,7 +42,7 @@ internal static class ReconstructCommand
             OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
             OutputPath.ReplacesOnlyItsKind(outputPath, "--output", "a PNG", OutputPath.Kinds.Png);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
-            var info = source.ResolveModel(parse.GetValue(common.Model));
+            var info = source.ResolveModel(parse.GetValue(common.Model), "reconstruct");
             MaskingStrategy? strategy = parse.GetValue(masking) is { } m ? Enum.Parse<MaskingStrategy>(m, ignoreCase: true) : null;
             var maskingOverride = source.Masking(info, parse.GetValue(ratio), strategy);
             var spec = info.SpecWith(maskingOverride);
@@ -51,7 +51,7 @@ internal static class ReconstructCommand
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
             model.Precision = numberFormat;
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
-            var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);
             Console.WriteLine($"reconstruct: {info.ClassName} from {source.Path}; {inputs.Description}; " +
                 string.Create(CultureInfo.InvariantCulture, $"{spec.Masking.ToString().ToLowerInvariant()} masking, ratio {spec.MaskRatio}, {k} mask(s) per image, seed {runSeed}"));

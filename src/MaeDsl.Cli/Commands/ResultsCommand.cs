@@ -82,8 +82,8 @@ internal static class ResultsCommand
             OptionCheck.Require(parse.GetValue(linprobeCrop) is > 0 and <= 1, "--linprobe-min-crop-scale", parse.GetValue(linprobeCrop), "must be in (0, 1]");
             OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay), "must be in (0, 1]");
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
-            Directory.CreateDirectory(outDir);
-            Directory.CreateDirectory(workDir);
+            OutputPath.CreateFolder(outDir, "--logs");
+            OutputPath.CreateFolder(workDir, "--work");
             // --work is scratch: its pre-training is redone on every run (Overwrite)
             settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
@@ -93,8 +93,8 @@ internal static class ResultsCommand
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
             int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
             OptionCheck.Require(labelled is null or >= 1, "--labelled-limit", labelled, "must be >= 1");
-            var train = SubsetDataset.First(sources.Train, labelled);
-            var test = SubsetDataset.First(sources.Test, parse.GetValue(testLimit));
+            var train = SubsetDataset.Balanced(sources.Train, labelled, s);   // class-balanced, drawn with the run's seed
+            var test = SubsetDataset.Balanced(sources.Test, parse.GetValue(testLimit), s);
             double cropPct = sources.EvalCropPct;
             var norm = sources.Normalization;
             string description = $"{sources.Description}; using {train.Count} training and {test.Count} held-out images";

@@ -52,6 +52,27 @@ public static class OutputPath
         public static Func<byte[], bool> CsvWithHeader(string header) => head => Encoding.UTF8.GetString(head).StartsWith(header, StringComparison.Ordinal);
     }
 
+    /// <summary>Creates the output folder <paramref name="dir"/>; a refusal of the file system is one line naming <paramref name="option"/>, not .NET's wording.</summary>
+    public static string CreateFolder(string dir, string option)
+    {
+        string full = Path.GetFullPath(dir);
+        if (File.Exists(full)) throw new IOException($"{option} {full} is a file, not a folder");
+        try { Directory.CreateDirectory(full); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var parent = Path.GetDirectoryName(full);
+            while (parent is not null && !Directory.Exists(parent)) parent = Path.GetDirectoryName(parent);
+            string reason = e switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                FileNotFoundException or DirectoryNotFoundException => "that file system takes no new folder (a virtual one such as /proc or /sys?)",
+                _ => e.Message.Split(':')[0].Trim(),
+            };
+            throw new IOException($"{option} {full}: cannot create this folder in {parent ?? "/"} ({reason}); give a folder you can write to", e);
+        }
+        return full;
+    }
+
     static string Resolved(string path)
     {
         string full = Path.GetFullPath(path);

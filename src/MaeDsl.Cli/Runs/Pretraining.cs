@@ -53,7 +53,9 @@ public static class Pretraining
             pictures.OnCheckpoint(e);
             if (e.Kept || e.Final) written.AddRange(pictures.LastWritten);
         };
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit), s.Resume, cancel: cancel);
+        var (train, subset) = DataSources.LimitedTrain(data.Train, s.TrainLimit, o.Seed, s.Resume);
+        if (subset is not null) trainer.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit, train), s.Resume, cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
             $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");

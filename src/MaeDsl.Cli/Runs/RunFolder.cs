@@ -45,8 +45,7 @@ internal sealed class RunFolder : IDisposable
     {
         string dir = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
         bool created = !Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any();
-        if (File.Exists(dir)) throw new IOException($"{option} {dir} is a file, not a folder");
-        Directory.CreateDirectory(dir);
+        OutputPath.CreateFolder(dir, option);
         var claim = new RunFolder(dir, created);
         claim.Lock(option);
         try
