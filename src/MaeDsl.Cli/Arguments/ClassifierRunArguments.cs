@@ -54,6 +54,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     {
         string? resume = parse.GetValue(Resume);
         RequireResumable(resume);
+        if (loaded is not null) DataSources.RequireFullBatch(loaded.Train.Count, parse.GetValue(Batch), parse.GetValue(data.Common.TrainLimit));
         return (TOptions)(options with
         {
             NumClasses = loaded?.Train.NumClasses ?? Math.Max(options.NumClasses, 1), MinCropScale = parse.GetValue(MinCropScale),

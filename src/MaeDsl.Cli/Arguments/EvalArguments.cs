@@ -11,7 +11,7 @@ namespace MaeDsl.Cli;
 internal sealed class EvalArguments(bool useDefault = true)
 {
     public readonly CommonOptions Common = new(useDefault);
-    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on the first N held-out images only" };
+    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
 
     public void AddTo(Command command)
     {

@@ -11,7 +11,7 @@ internal static class EvaluateCommand
 {
     public static Option<int?> EvalLimitOption() => new("--eval-limit")
     {
-        Description = "Use only the first N training and N held-out images for k-NN and MSE (default: all; the big presets need it on a CPU)",
+        Description = "Use only N training and N held-out images for k-NN and MSE, class-balanced subsets drawn with the run's seed (default: all; the big presets need it on a CPU)",
     };
 
     public static Command Create()
@@ -19,6 +19,7 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "k-NN accuracy (pre-trained vs random-init encoder vs raw pixels) and masked-patch MSE vs the mean-visible baseline, from a checkpoint.");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program (it names its model)", Required = true };
         var common = new CommonOptions();
+        common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed); // the checkpoint names the model and its seed
         var limit = EvalLimitOption();
         var outputOption = new Option<string?>("--output")

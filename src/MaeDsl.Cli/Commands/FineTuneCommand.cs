@@ -57,7 +57,6 @@ internal static class FineTuneCommand
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
                 var options = Build(loaded);
-                DataSources.RequireFullBatch(train.Count, options.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
                 Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)

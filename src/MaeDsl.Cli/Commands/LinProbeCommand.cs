@@ -36,7 +36,6 @@ internal static class LinProbeCommand
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
                 var options = Build(loaded);
-                DataSources.RequireFullBatch(train.Count, options.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
                 Console.WriteLine($"linear probe {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)

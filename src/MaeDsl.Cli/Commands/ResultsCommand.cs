@@ -41,8 +41,8 @@ internal static class ResultsCommand
         var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
         var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
         var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
-        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
-        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use the first N labelled training images (default: --train-limit, which also limits pre-training)" };
+        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
+        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, which also limits pre-training)" };
         var ftDefaults = new FineTuneOptions();
         var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
         var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };

@@ -61,6 +61,10 @@ public sealed class DataSources
             throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
     }
 
+    /// <summary>--dataset's help in the commands that read a checkpoint (<see cref="ForCheckpoint"/>).</summary>
+    public const string CheckpointDatasetHelp =
+        $"'{FashionMnistName}' or the root of an ImageFolder (default: the dataset the checkpoint's run recorded in its configuration, else {FashionMnistName})";
+
     /// <summary>
     /// The dataset a command on a checkpoint uses: <paramref name="given"/> (an explicit --dataset), else the one the checkpoint's run
     /// recorded (config.json's "inputs"), else Fashion-MNIST; and the line that says which. A recorded ImageFolder that is gone is

@@ -14,7 +14,7 @@ internal sealed class RunFolder : IDisposable
     /// <summary>The lock file's name in the run folder; it holds the writer's pid.</summary>
     public const string LockFileName = "run.lock";
 
-    /// <summary>What a run writes into its folder, removed by --overwrite (folders, then files and file patterns).</summary>
+    /// <summary>What a run writes into its folder, removed by --overwrite (folders, then files; and reconstruction*.png).</summary>
     static readonly string[] RunFolders = ["checkpoints", "pictures", "tensorboard"];
     static readonly string[] RunFiles =
         [RunConfig.FileName, TrainingLog.CsvFileName, EvalLog.CsvFileName, TrainingLoop.HistoryFileName, "results.json", "loss-curve.png"];
@@ -96,6 +96,7 @@ internal sealed class RunFolder : IDisposable
     {
         foreach (var f in RunFolders.Select(n => Path.Combine(dir, n)).Where(System.IO.Directory.Exists)) System.IO.Directory.Delete(f, recursive: true);
         foreach (var f in RunFiles.Select(n => Path.Combine(dir, n)).Where(File.Exists)) File.Delete(f);
+        foreach (var f in System.IO.Directory.GetFiles(dir, "reconstruction*.png")) File.Delete(f);   // PretrainPictures' copies of the last grid
     }
 
     void Lock(string option)
