@@ -14,7 +14,8 @@ public static class OutputPath
     public static void NotAnInput(string output, string option, string input, string inputOption)
     {
         if (string.Equals(Resolved(output), Resolved(input), StringComparison.Ordinal))
-            throw new ArgumentException($"{option} {Path.GetFullPath(output)} is the command's own {inputOption}: writing it would destroy the input; give another {option}");
+            throw new ArgumentException($"{option} {Path.GetFullPath(output)} is the command's own {inputOption}: " +
+                                        $"writing it would destroy the input; give another {option}");
     }
 
     /// <summary>Refuses an output whose extension is not one of <paramref name="extensions"/> (the format the command writes).</summary>
@@ -22,7 +23,8 @@ public static class OutputPath
     {
         string ext = Path.GetExtension(output);
         if (!extensions.Any(e => string.Equals(e, ext, StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException($"{option} {Path.GetFullPath(output)}: this command writes {format}, so the name must end with {string.Join(" or ", extensions)}" +
+            throw new ArgumentException($"{option} {Path.GetFullPath(output)}: this command writes {format}, " +
+                                        $"so the name must end with {string.Join(" or ", extensions)}" +
                                         (ext.Length > 0 ? $", not {ext}" : ""));
     }
 
@@ -35,9 +37,11 @@ public static class OutputPath
         if (!File.Exists(output)) return;
         var head = new byte[512];
         int n;
-        using (var stream = new FileStream(output, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)) n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        using (var stream = new FileStream(output, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n > 0 && !isKind(head[..n]))
-            throw new ArgumentException($"{option} {Path.GetFullPath(output)} exists and is not {kind}: it is not replaced; give another {option} or remove the file first");
+            throw new ArgumentException($"{option} {Path.GetFullPath(output)} exists and is not {kind}: it is not replaced; " +
+                                        $"give another {option} or remove the file first");
     }
 
     /// <summary>The kinds <see cref="ReplacesOnlyItsKind"/> recognises by their first bytes.</summary>
@@ -47,12 +51,14 @@ public static class OutputPath
         public static bool Npy(byte[] head) => head.AsSpan().StartsWith((byte[])[0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y']);
         /// <summary>A .safetensors whose header names the tensor "features" (one embed wrote), not a model's weights.</summary>
         public static bool FeaturesSafetensors(byte[] head) =>
-            head.Length > 8 && Encoding.UTF8.GetString(head, 8, head.Length - 8).StartsWith($"{{\"{MaeDsl.IO.MatrixFileWriter.SafetensorsName}\"", StringComparison.Ordinal);
+            head.Length > 8
+            && Encoding.UTF8.GetString(head, 8, head.Length - 8).StartsWith($"{{\"{MaeDsl.IO.MatrixFileWriter.SafetensorsName}\"", StringComparison.Ordinal);
         /// <summary>A CSV whose header starts with <paramref name="header"/> (one this command wrote).</summary>
         public static Func<byte[], bool> CsvWithHeader(string header) => head => Encoding.UTF8.GetString(head).StartsWith(header, StringComparison.Ordinal);
     }
 
-    /// <summary>Creates the output folder <paramref name="dir"/>; a refusal of the file system is one line naming <paramref name="option"/>, not .NET's wording.</summary>
+    /// <summary>Creates the output folder <paramref name="dir"/>; a refusal of the file system is one line naming
+    /// <paramref name="option"/>, not .NET's wording.</summary>
     public static string CreateFolder(string dir, string option)
     {
         string full = Path.GetFullPath(dir);

@@ -8,7 +8,8 @@ using MaeDsl.Training.Loop;
 
 namespace MaeDsl.Cli;
 
-/// <summary>A run folder claimed by this process; disposing releases the lock (and removes the folder when this claim made it and no checkpoint was kept).</summary>
+/// <summary>A run folder claimed by this process; disposing releases the lock (and removes the folder when this claim made it and it
+/// is left empty).</summary>
 internal sealed class RunFolder : IDisposable
 {
     /// <summary>The lock file's name in the run folder; it holds the writer's pid.</summary>
@@ -55,7 +56,8 @@ internal sealed class RunFolder : IDisposable
             {
                 if (!overwrite)
                     throw new ArgumentException($"{option} {dir} already holds a run ({kept} checkpoint file(s) in {Path.Combine(dir, "checkpoints")}): " +
-                        $"continue it with --resume {Path.Combine(dir, "checkpoints", MaeDsl.Checkpoints.CheckpointStore.LastFileName)}, choose another {option}, " +
+                        $"continue it with --resume {Path.Combine(dir, "checkpoints", MaeDsl.Checkpoints.CheckpointStore.LastFileName)}, " +
+                        $"choose another {option}, " +
                         "or pass --overwrite to replace it");
                 RemoveRun(dir);
                 Console.WriteLine($"--overwrite: removed the earlier run's checkpoints, logs and pictures from {dir}");
@@ -122,7 +124,8 @@ internal sealed class RunFolder : IDisposable
                     catch (FileNotFoundException) { continue; }   // released meanwhile
                     bool parsed = int.TryParse(content, NumberStyles.None, CultureInfo.InvariantCulture, out int pid);
                     if (parsed && pid != Environment.ProcessId && IsRunning(pid))
-                        throw new IOException($"{option} {Root} is being written by process {pid} (its lock {lockPath}); wait for it to end, stop it, or give another {option}");
+                        throw new IOException($"{option} {Root} is being written by process {pid} (its lock {lockPath}); " +
+                                              $"wait for it to end, stop it, or give another {option}");
                     Console.WriteLine(parsed
                         ? $"note: {lockPath} was left by process {pid}, which no longer runs (killed?): lock taken over"
                         : $"note: {lockPath} holds no pid ({content.Length} characters): lock taken over");

@@ -135,6 +135,12 @@ public class RunFolderFaultTests
         Assert.Equal(File.ReadAllBytes(weights), File.ReadAllBytes(otherWeights));
         Assert.False(File.Exists(Path.Combine(dir.Path, "r.jpg")));
 
+        // predict with a pre-training checkpoint suggests the weights file finetune takes, not the .ckpt it refuses
+        string suggestion = AssertOneErrorLine(CliConsole.Run(["predict", "--checkpoint", ckpt, "--output", Path.Combine(dir.Path, "p.csv"), "--threads", "1"]));
+        string suggested = suggestion.Split("finetune --pretrained ")[1].TrimEnd(')');
+        Assert.EndsWith(".safetensors", suggested);
+        Assert.True(File.Exists(suggested), suggestion);
+
         // an export into a non-empty folder is refused and adds nothing
         string export = Path.Combine(dir.Path, "export");
         Directory.CreateDirectory(export);
