@@ -74,6 +74,24 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
 
     static string Kind(ClassifierOptions o) => o is LinearProbeOptions ? "linprobe" : "finetune";
 
+    /// <summary>
+    /// Runs a finetune or linprobe command: every option checked (<paramref name="build"/> before the data is read), --pretrained read,
+    /// the run folder claimed (<see cref="RunFolder"/>), the data loaded; then <paramref name="body"/> with the weights, the data and
+    /// the options built over it.
+    /// </summary>
+    public int RunInFolder<TOptions>(ParseResult parse, EvalArguments data, Func<EvalArguments.Loaded?, TOptions> build,
+        Func<string?, EvalArguments.Loaded, TOptions, int> body) where TOptions : ClassifierOptions
+    {
+        var checkedOptions = build(null);
+        string? weights = ReadPretrained(parse);
+        using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(Control.Overwrite));
+        return folder.Run(() =>
+        {
+            var loaded = data.Load(parse, checkedOptions.Run.Resume);
+            return body(weights, loaded, build(loaded));
+        });
+    }
+
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
     public string? ReadPretrained(ParseResult parse)
     {

@@ -48,15 +48,10 @@ internal static class FineTuneCommand
                 options.Validate();
                 return options;
             }
-            var checkedOptions = Build(null);              // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
-            return folder.Run(() =>
+            return run.RunInFolder(parse, data, Build, (weights, loaded, options) =>
             {
-                var loaded = data.Load(parse, checkedOptions.Run.Resume);
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
-                var options = Build(loaded);
                 Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)

@@ -27,15 +27,10 @@ internal static class LinProbeCommand
                 options.Validate();
                 return options;
             }
-            var checkedOptions = Build(null);              // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(run.Control.Overwrite));
-            return folder.Run(() =>
+            return run.RunInFolder(parse, data, Build, (weights, loaded, options) =>
             {
-                var loaded = data.Load(parse, checkedOptions.Run.Resume);
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
-                var options = Build(loaded);
                 Console.WriteLine($"linear probe {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null)
