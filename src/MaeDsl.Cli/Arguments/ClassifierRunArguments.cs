@@ -17,10 +17,11 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         RunOptionDeclarations.Accum, RunOptionDeclarations.Blr, RunOptionDeclarations.Lr, RunOptionDeclarations.WeightDecay, RunOptionDeclarations.MinLr,
         RunOptionDeclarations.WarmupEpochs);
     public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
-    public readonly Option<string> Output = new("--output") { DefaultValueFactory = _ => defaults.Run.OutputDir };
+    public readonly Option<string?> Output = new("--output") { Description = $"Output folder (default: runs/<model key>-{Kind(defaults)}-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
     public readonly Option<bool> NoTensorBoard = new("--no-tensorboard");
     public readonly RunControlOptions Control = new();
+    string? defaultOutput;   // chosen once per command line (Apply runs before and after the data is read)
 
     /// <summary>Adds these options, then the runner's own, then the model and data options.</summary>
     public void AddTo(Command command, EvalArguments data, params Option[] own)
@@ -54,7 +55,9 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
             EvalCropPct = loaded?.EvalCropPct ?? options.EvalCropPct,
             Run = Schedule.Bind(Control.Apply(options.Run, parse), parse) with
             {
-                Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
+                Seed = parse.GetValue(data.Common.Seed), Resume = resume,
+                OutputDir = parse.GetValue(Output) ?? (resume is not null ? RunFolder.OfCheckpoint(resume)
+                    : defaultOutput ??= RunFolder.UniqueDefault($"{data.Common.ReadModel(parse).Key}-{Kind(defaults)}")),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
                 Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used
             },
@@ -62,7 +65,28 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         // a default that depends on another option follows it: the recipe's min lr (1e-6 for fine-tuning) never exceeds the lr typed
         if (!Schedule.Typed(RunOptionDeclarations.MinLr, parse) && built.Run.MinLr > built.Run.AbsoluteLr)
             built = (TOptions)(built with { Run = built.Run with { MinLr = built.Run.AbsoluteLr } });
+        if (loaded is not null) DataSources.RequireFullBatch(loaded.Train.Count, built.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
         return built;
+    }
+
+    static string Kind(ClassifierOptions o) => o is LinearProbeOptions ? "linprobe" : "finetune";
+
+    /// <summary>
+    /// Runs a finetune or linprobe command: every option checked (<paramref name="build"/> before the data is read), --pretrained read,
+    /// the run folder claimed (<see cref="RunFolder"/>), the data loaded; then <paramref name="body"/> with the weights, the data and
+    /// the options built over it.
+    /// </summary>
+    public int RunInFolder<TOptions>(ParseResult parse, EvalArguments data, Func<EvalArguments.Loaded?, TOptions> build,
+        Func<string?, EvalArguments.Loaded, TOptions, int> body) where TOptions : ClassifierOptions
+    {
+        var checkedOptions = build(null);
+        string? weights = ReadPretrained(parse);
+        using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(Control.Overwrite));
+        return folder.Run(() =>
+        {
+            var loaded = data.Load(parse, checkedOptions.Run.Resume);
+            return body(weights, loaded, build(loaded));
+        });
     }
 
     /// <summary>--pretrained, checked before any work: a training checkpoint (.ckpt) is refused with the weights file beside it.</summary>
@@ -72,11 +96,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         if (path is null) return null;
         if (string.Equals(Path.GetExtension(path), ".ckpt", StringComparison.OrdinalIgnoreCase))
         {
-            string full = Path.GetFullPath(path);
-            string beside = Path.ChangeExtension(full, ".safetensors");
-            if (!File.Exists(beside) && Path.GetDirectoryName(full) is { } dir && Directory.Exists(dir))
-                beside = Directory.GetFiles(dir, "checkpoint-*.safetensors").Order(StringComparer.Ordinal).LastOrDefault() ?? beside;
-            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({beside})");
+            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({CheckpointSource.WeightsBeside(path)})");
         }
         return path;
     }

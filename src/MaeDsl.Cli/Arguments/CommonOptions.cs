@@ -24,7 +24,7 @@ internal sealed class CommonOptions(bool useDefault = true)
     {
         Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist)",
     };
-    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use the first N training images only (quick checks)" };
+    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use N training images only: a class-balanced subset drawn with --seed, recorded in config.json (quick checks)" };
     public readonly Option<long> Seed = new("--" + RunOptionDeclarations.Seed.Name) { Description = RunOptionDeclarations.Seed.Help, DefaultValueFactory = _ => 0 };
     public readonly Option<int> Threads = new("--threads")
     {

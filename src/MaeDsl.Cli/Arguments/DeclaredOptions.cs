@@ -71,7 +71,7 @@ internal static class CommandLineClasses
         ["model"] = T, ["variant"] = T, ["dataset"] = T, ["data-dir"] = B /* its images are identified by "inputs" */, ["train-limit"] = T,
         ["recipe"] = T /* named defaults: the values it gives are compared */, ["mask-ratio"] = T, ["pretrained"] = T,
         ["cls-token"] = T /* GlobalPool = false */, ["vit-base-recipe"] = T /* sets --blr and --layer-decay, compared as such */,
-        ["no-tensorboard"] = B, ["test-limit"] = B /* evaluation only */, ["eval-limit"] = B, ["help"] = B, ["version"] = B,
+        ["no-tensorboard"] = B, ["overwrite"] = B, ["test-limit"] = B /* evaluation only */, ["eval-limit"] = B, ["help"] = B, ["version"] = B,
     };
 
     /// <summary>The class of a command-line option (name with or without dashes), or null when it is not classified.</summary>

@@ -11,7 +11,7 @@ namespace MaeDsl.Cli;
 internal sealed class EvalArguments(bool useDefault = true)
 {
     public readonly CommonOptions Common = new(useDefault);
-    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on the first N held-out images only" };
+    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
 
     public void AddTo(Command command)
     {
@@ -19,10 +19,15 @@ internal sealed class EvalArguments(bool useDefault = true)
         command.Options.Add(TestLimit);
     }
 
-    public sealed record Loaded(MaeModelInfo Model, DataSources Data, IImageDataset Train, IImageDataset Test, double EvalCropPct, string Description);
+    public sealed record Loaded(MaeModelInfo Model, DataSources Data, IImageDataset Train, IImageDataset Test, double EvalCropPct, string Description)
+    {
+        /// <summary>How a limited training set was drawn (config.json's "inputs"), or null.</summary>
+        public string? TrainSubset { get; init; }
+    }
 
     /// <summary>The model and its data: training set, held-out set (required), and the evaluation crop.</summary>
-    public Loaded Load(ParseResult parse)
+    /// <param name="resume">The checkpoint resumed (a limited set of an older run keeps its first N images).</param>
+    public Loaded Load(ParseResult parse, string? resume = null)
     {
         Common.ApplyThreads(parse);
         var model = Common.ReadModel(parse);
@@ -32,9 +37,13 @@ internal sealed class EvalArguments(bool useDefault = true)
         var data = DataSources.Open(parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), spec.ImageSize, spec.Channels);
         if (data.Test is null)
             throw new ArgumentException($"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
-        var train = SubsetDataset.First(data.Train, trainLimit);
-        var test = SubsetDataset.First(data.Test, testLimit);
+        long seed = parse.GetValue(Common.Seed);
+        var (train, subset) = DataSources.LimitedTrain(data.Train, trainLimit, seed, resume);   // class-balanced, drawn with the run's seed
+        var test = SubsetDataset.Balanced(data.Test, testLimit, seed);
         return new Loaded(model, data, train, test, data.EvalCropPct,
-            $"{data.Description}; using {train.Count} training and {test.Count} held-out images");
+            $"{data.Description}; using {train.Count} training and {test.Count} held-out images{(subset is null && testLimit is null ? "" : " (class-balanced subsets)")}")
+        {
+            TrainSubset = subset,
+        };
     }
 }

@@ -38,7 +38,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
     {
         Common.AddTo(command, except);
         foreach (var o in new Option[] { Recipe }.Concat(Schedule.Options).Concat([MaskRatio, MinCropScale, Output, Resume, CheckpointEvery,
-                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange, Control.Precision]))
+                                         Control.CheckpointEverySteps, Control.SkipNonFinite, Control.AllowChange, Control.Overwrite, Control.Precision]))
             if (!except.Contains(o)) command.Options.Add(o);
     }
 
@@ -52,8 +52,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         string? resume = parse.GetValue(Resume);
         ClassifierRunArguments.RequireResumable(resume);
         string output = parse.GetValue(Output)
-            ?? (resume is not null ? RunFolderOf(resume)
-                : Path.Combine("runs", $"{model.Key}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"));
+            ?? (resume is not null ? RunFolder.OfCheckpoint(resume) : RunFolder.UniqueDefault(model.Key));
         int threads = Common.ReadThreads(parse);
         var options = preset with
         {
@@ -69,14 +68,10 @@ internal sealed class PretrainArguments(bool useDefault = true)
         model.SpecWith(masking); // MAE004 for a ratio outside (0, 1) or one that leaves no visible patch
         double minScale = parse.GetValue(MinCropScale);
         OptionCheck.Require(minScale > 0 && minScale <= 1, "--min-crop-scale", minScale, "must be in (0, 1]");
-        return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume, Common.ReadTrainLimit(parse));
-    }
-
-    /// <summary>A checkpoint's run folder: runs/x/checkpoints/checkpoint-last.ckpt → runs/x.</summary>
-    static string RunFolderOf(string checkpoint)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
-        return Path.GetFileName(dir) == "checkpoints" ? Path.GetDirectoryName(dir)! : dir;
+        return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume, Common.ReadTrainLimit(parse))
+        {
+            Overwrite = parse.GetResult(Control.Overwrite) is not null && parse.GetValue(Control.Overwrite),
+        };
     }
 }
 
@@ -88,6 +83,9 @@ public sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string
 {
     /// <summary>The spec of the model this run trains (the declared one with the run-time masking).</summary>
     public MaeSpec Spec => Model.SpecWith(Masking);
+
+    /// <summary>--overwrite: a new run may replace the run already in its output folder.</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>A new model of this run (the official initialisation from <paramref name="seed"/>).</summary>
     public MaskedAutoencoder Build(long seed) => Model.Create(seed, Masking);

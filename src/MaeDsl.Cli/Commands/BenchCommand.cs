@@ -41,6 +41,7 @@ internal static class BenchCommand
             OptionCheck.Require(n >= 1, "--iterations", n, "must be >= 1");
             OptionCheck.Require(w >= 0, "--warmup", w, "must be >= 0");
             OptionCheck.Require(g >= 1, "--gemm-size", g, "must be >= 1");
+            Bench.CheckGemmFits(g);
             int? limit = common.ReadTrainLimit(parse);
             string? data = parse.GetValue(dataset);
             if (data is not null && data != DataSources.FashionMnistName && !Directory.Exists(data))

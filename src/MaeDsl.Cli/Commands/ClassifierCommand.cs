@@ -39,35 +39,35 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
                 options.Validate();
                 return options;
             }
-            Build(null);                                   // every option checked before the data is read
-            string? weights = run.ReadPretrained(parse);
-            var loaded = data.Load(parse);
-            var (registered, sources, train, test, _, description) = loaded;
-            var spec = registered.Spec;
-            var options = Build(loaded);
-            var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
-                Workload, options.Run.BatchSize, options.Run.Resume);
-            options = options with { Run = options.Run with { Precision = precision.Precision } };
-            options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null);
-            Console.WriteLine($"{Title} {registered.ClassName} on {description}");
-            VitClassifier model;
-            if (weights is not null) model = Load(spec, weights, options);
-            else
+            return run.RunInFolder(parse, data, Build, (weights, loaded, options) =>
             {
-                Console.WriteLine(Random.Line);
-                model = Random.Create(spec, options);
-            }
-            using (model)
-            {
-                var trainer = Trainer(model, options);
-                using (trainer.Trainer)
+                var (registered, sources, train, test, _, description) = loaded;
+                var spec = registered.Spec;
+                var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
+                    Workload, options.Run.BatchSize, options.Run.Resume);
+                options = options with { Run = options.Run with { Precision = precision.Precision } };
+                options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null);
+                Console.WriteLine($"{Title} {registered.ClassName} on {description}");
+                VitClassifier model;
+                if (weights is not null) model = Load(spec, weights, options);
+                else
                 {
-                    trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
-                    if (precision.Auto is { } auto) trainer.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
-                    Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, {trainer.Line}, precision: {precision}");
-                    ClassifierRunArguments.PrintResult(trainer.Run(train, test, sources.Normalization, cancel), options);
+                    Console.WriteLine(Random.Line);
+                    model = Random.Create(spec, options);
                 }
-            }
-            return 0;
+                using (model)
+                {
+                    var trainer = Trainer(model, options);
+                    using (trainer.Trainer)
+                    {
+                        trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
+                        if (loaded.TrainSubset is { } subset) trainer.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
+                        if (precision.Auto is { } auto) trainer.Loop.Derived[PrecisionChoice.DerivedKey] = auto.ToJson();
+                        Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, {trainer.Line}, precision: {precision}");
+                        ClassifierRunArguments.PrintResult(trainer.Run(train, test, sources.Normalization, cancel), options);
+                    }
+                }
+                return 0;
+            });
         }));
 }

@@ -22,6 +22,7 @@ internal static class EmbedCommand
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
         var common = new CommonOptions(useDefault);
+        common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.AddTo(command, common.TrainLimit, common.Seed);
         var precision = PrecisionOption.Create(" of the encoder (the features are float32 either way)");
         foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output, precision }) command.Options.Add(o);
@@ -37,13 +38,19 @@ internal static class EmbedCommand
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
             if (!MatrixFileWriter.IsSupported(outputPath)) throw new ArgumentException($"--output: {outputPath} must end with .npy or .safetensors");
             string indexPath = OutputPath.Check(IndexPath(outputPath), "--output");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.NotAnInput(indexPath, "--output's index", parse.GetValue(checkpoint)!, "--checkpoint");
+            bool npy = string.Equals(Path.GetExtension(outputPath), ".npy", StringComparison.OrdinalIgnoreCase);
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", npy ? "a NumPy .npy" : "a features .safetensors written by embed",
+                npy ? OutputPath.Kinds.Npy : OutputPath.Kinds.FeaturesSafetensors);
+            OutputPath.ReplacesOnlyItsKind(indexPath, "--output's index", "an index written by embed", OutputPath.Kinds.CsvWithHeader(IndexHeader));
             var poolKind = parse.GetValue(pool) == "mean" ? FeaturePool.Mean : FeaturePool.Cls;
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
-            var info = source.ResolveModel(parse.GetValue(common.Model));
+            var info = source.ResolveModel(parse.GetValue(common.Model), "embed");
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
             var spec = model.Spec;
             model.Precision = PrecisionOption.Decide(parse, precision, spec, batchSize);
-            var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
@@ -64,7 +71,7 @@ internal static class EmbedCommand
             AtomicFile.Write(indexPath, stream =>
             {
                 using var w = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
-                w.Write("index,image\n");
+                w.Write(IndexHeader + "\n");
                 for (int i = 0; i < count; i++) w.Write($"{i},{Csv.Field(inputs.NameOf(i))}\n");
             });
             Console.WriteLine($"index: {indexPath}");
@@ -73,6 +80,8 @@ internal static class EmbedCommand
         }, "embed", () => $"{parse.GetValue(output)} and its index"));
         return command;
     }
+
+    const string IndexHeader = "index,image";
 
     /// <summary>features.npy → features.index.csv, next to it.</summary>
     public static string IndexPath(string output) => Path.Combine(Path.GetDirectoryName(output)!, Path.GetFileNameWithoutExtension(output) + ".index.csv");

@@ -11,7 +11,7 @@ internal static class EvaluateCommand
 {
     public static Option<int?> EvalLimitOption() => new("--eval-limit")
     {
-        Description = "Use only the first N training and N held-out images for k-NN and MSE (default: all; the big presets need it on a CPU)",
+        Description = "Use only N training and N held-out images for k-NN and MSE, class-balanced subsets drawn with the run's seed (default: all; the big presets need it on a CPU)",
     };
 
     public static Command Create()
@@ -19,6 +19,7 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "k-NN accuracy (pre-trained vs random-init encoder vs raw pixels) and masked-patch MSE vs the mean-visible baseline, from a checkpoint.");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program (it names its model)", Required = true };
         var common = new CommonOptions();
+        common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed); // the checkpoint names the model and its seed
         var limit = EvalLimitOption();
         var outputOption = new Option<string?>("--output")
@@ -42,8 +43,11 @@ internal static class EvaluateCommand
             string output = parse.GetValue(outputOption) is { } given ? Path.GetFullPath(given)
                 : RunFolderOf(path) ?? throw new ArgumentException(
                     $"--checkpoint {path} is not in a run's checkpoints folder (runs/x/checkpoints with runs/x/config.json): give --output for results.json");
+            CheckpointSource.Open(path).RequirePretraining("evaluate");
             var info = CheckpointStore.ReadInfo(path);
             var config = RunConfig.Parse(info.Config, path);
+            var (dataset, datasetLine) = DataSources.ForCheckpoint(
+                parse.GetResult(common.Dataset) is { Implicit: false } ? parse.GetValue(common.Dataset) : null, config, path);
             var options = config.Run;
             var registered = CommonOptions.Resolve(info.ModelName);
             var masking = MaskingOverride.For(registered.Spec, config.Spec?.MaskRatio, null);
@@ -51,8 +55,9 @@ internal static class EvaluateCommand
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
             model.Precision = randomInit.Precision = PrecisionOption.Decide(parse, precision, model.Spec, EvaluationReport.EvalBatch);
-            var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
-            Directory.CreateDirectory(output);
+            Console.WriteLine(datasetLine);
+            var data = DataSources.Open(dataset, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
+            OutputPath.CreateFolder(output, "--output");
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");
             var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, evalLimit, output);
             Console.WriteLine($"output: {output}");

@@ -16,7 +16,7 @@ internal static class ExportImagesCommand
         var limit = new Option<int?>("--limit") { Description = "Write N images, the first of each class (default: all)" };
         var output = new Option<string>("--output") { Description = "The ImageFolder root to write (class sub-folders are created)", Required = true };
         foreach (var o in new Option[] { split, limit, output }) command.Options.Add(o);
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             var model = common.ReadModel(parse);
             int? n = parse.GetValue(limit);
@@ -26,7 +26,21 @@ internal static class ExportImagesCommand
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             var source = which == "train" ? data.Train : data.Test ?? throw new ArgumentException($"{data.Description}: no held-out split to export");
             string root = Path.GetFullPath(parse.GetValue(output)!);
-            int written = ImageExport.Write(source, root, model.Spec.ImageSize, n);
+            if (File.Exists(root)) throw new IOException($"--output {root} is a file; give a folder");
+            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Count() is var entries and > 0)
+                throw new IOException($"--output {root} is not empty ({entries} entries): an export into it would mix with what is there; give a new or empty folder");
+            OutputPath.CreateFolder(root, "--output");
+            int written;
+            StopSignals.Says = new StopSignals.Wording("stopping the export after the current image (again to exit at once)", "the export is partial");
+            try { written = ImageExport.Write(source, root, model.Spec.ImageSize, n, cancel); }
+            catch (ImageExport.ExportStoppedException stopped)
+            {
+                Console.Out.Flush();
+                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")}: the export is partial: {stopped.Written} of {stopped.Total} images in {root} " +
+                                        "(every file whole, the classes in turn); export again into a new or empty folder for the full set");
+                return StopSignals.ExitCode;
+            }
+            finally { StopSignals.Says = StopSignals.Training; }
             Console.WriteLine($"wrote {written} images of {model.Spec.ImageSize}×{model.Spec.ImageSize}×{model.Spec.Channels} ({source.NumClasses} classes) for {model.ClassName} to {root}");
             return 0;
         }));

@@ -41,7 +41,8 @@ internal static class Run
                 if (ResumeCommand(stopped.Checkpoint) is { } command) Console.Error.WriteLine($"resume: {command}");
                 return StopSignals.ExitCode;
             case OperationCanceledException:
-                Console.Error.WriteLine("stopped: the last checkpoint is the resume point");
+                Console.Out.Flush();
+                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } name ? $" ({name})" : "")} before the first step: {StopSignals.Says.BeforeWork}");
                 return StopSignals.ExitCode;
             case OutOfMemoryException:
                 Console.Error.WriteLine($"error: out of memory ({OneLine(e.Message)}): lower --batch or use a smaller model");

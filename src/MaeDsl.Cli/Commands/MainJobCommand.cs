@@ -34,6 +34,7 @@ internal static class MainJobCommand
                 int? limit = parse.GetValue(evalLimit);
                 MaeDsl.Training.OptionCheck.Require(limit is null or >= 1, "--eval-limit", limit, "must be >= 1");
                 var trained = Pretraining.Run(settings, cancel, PrecisionOption.IsAuto(parse, args.Control.Precision));
+                using var folder = trained.Folder;   // held until results.json is written
                 using var model = trained.Model;
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
                 randomInit.Precision = model.Precision;   // the k-NN encodes both in the run's --precision (the loop set the trained one's)

@@ -24,6 +24,7 @@ internal static class PredictCommand
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
+        common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed);   // --dataset, --data-dir, --threads: the model is the checkpoint's
         var precision = PrecisionOption.Create(" of the classifier's encoder (the head and softmax stay fp32)");
         foreach (var o in new Option[] { checkpoint, images, split, limit, top, batch, output, precision }) command.Options.Add(o);
@@ -40,10 +41,13 @@ internal static class PredictCommand
             Training.OptionCheck.Require(n is null or >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(which is "train" or "test", "--split", which, "'train' or 'test'");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            OutputPath.RequireExtension(outputPath, "--output", "a CSV", ".csv");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", "a predictions CSV written by predict", OutputPath.Kinds.CsvWithHeader("image,class_1,"));
             string? imagePath = parse.GetValue(images);
             if (imagePath is not null && !File.Exists(imagePath) && !Directory.Exists(imagePath))
                 throw new FileNotFoundException($"--images '{imagePath}' is neither an image file nor a folder");
-            if (imagePath is null) DataSources.CheckName(parse.GetValue(common.Dataset)!);
+            if (imagePath is null && parse.GetResult(common.Dataset) is { Implicit: false }) DataSources.CheckName(parse.GetValue(common.Dataset)!);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var (model, config) = source.LoadClassifier();
             using var _ = model;
@@ -55,7 +59,7 @@ internal static class PredictCommand
                 names = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToArray();
             }
             k = Math.Min(k, model.NumClasses);
-            var inputs = ImageInputs.Open(imagePath, parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
+            var inputs = ImageInputs.Open(imagePath, source.Dataset(parse, common.Dataset, imagePath is not null), parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
                 CheckpointSource.RecordedNormalization(config), which, n);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);

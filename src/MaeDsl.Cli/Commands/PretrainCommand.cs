@@ -15,6 +15,7 @@ internal static class PretrainCommand
         {
             var settings = args.Read(parse);
             var trained = Pretraining.Run(settings, cancel, PrecisionOption.IsAuto(parse, args.Control.Precision));
+            trained.Folder.Dispose();
             trained.Model.Dispose();
             Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
             return 0;

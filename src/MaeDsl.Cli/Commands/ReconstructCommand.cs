@@ -26,6 +26,7 @@ internal static class ReconstructCommand
         var seed = new Option<long?>("--seed") { Description = "Seed of the masks (default: the checkpoint's run seed, as its own pictures; 0 when it records none)" };
         var output = new Option<string>("--output") { Description = "The PNG to write (a NormalizePixels model's gets -normpix-restored in its name)", DefaultValueFactory = _ => "reconstruction.png" };
         var common = new CommonOptions(useDefault);
+        common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.AddTo(command, common.TrainLimit, common.Seed);
         var precision = PrecisionOption.Create(" of the encoder and decoder");
         foreach (var o in new Option[] { checkpoint, images, limit, masks, ratio, masking, seed, output, precision }) command.Options.Add(o);
@@ -38,8 +39,11 @@ internal static class ReconstructCommand
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
             Training.OptionCheck.Require(k >= 1, "--masks-per-image", k, "must be >= 1");
             string outputPath = OutputPath.Check(parse.GetValue(output)!, "--output");
+            OutputPath.RequireExtension(outputPath, "--output", "a PNG", ".png");
+            OutputPath.NotAnInput(outputPath, "--output", parse.GetValue(checkpoint)!, "--checkpoint");
+            OutputPath.ReplacesOnlyItsKind(outputPath, "--output", "a PNG", OutputPath.Kinds.Png);
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
-            var info = source.ResolveModel(parse.GetValue(common.Model));
+            var info = source.ResolveModel(parse.GetValue(common.Model), "reconstruct");
             MaskingStrategy? strategy = parse.GetValue(masking) is { } m ? Enum.Parse<MaskingStrategy>(m, ignoreCase: true) : null;
             var maskingOverride = source.Masking(info, parse.GetValue(ratio), strategy);
             var spec = info.SpecWith(maskingOverride);
@@ -48,7 +52,7 @@ internal static class ReconstructCommand
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
             model.Precision = PrecisionOption.Decide(parse, precision, spec, n);
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
-            var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);
             Console.WriteLine($"reconstruct: {info.ClassName} from {source.Path}; {inputs.Description}; " +
                 string.Create(CultureInfo.InvariantCulture, $"{spec.Masking.ToString().ToLowerInvariant()} masking, ratio {spec.MaskRatio}, {k} mask(s) per image, seed {runSeed}"));

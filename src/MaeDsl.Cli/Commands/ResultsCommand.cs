@@ -41,8 +41,8 @@ internal static class ResultsCommand
         var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
         var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
         var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
-        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on the first N held-out images only" };
-        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use the first N labelled training images (default: --train-limit, which also limits pre-training)" };
+        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
+        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, which also limits pre-training)" };
         var ftDefaults = new FineTuneOptions();
         var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
         var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
@@ -53,7 +53,7 @@ internal static class ResultsCommand
         var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
-        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
                      finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneAa, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
@@ -82,9 +82,10 @@ internal static class ResultsCommand
             OptionCheck.Require(parse.GetValue(linprobeCrop) is > 0 and <= 1, "--linprobe-min-crop-scale", parse.GetValue(linprobeCrop), "must be in (0, 1]");
             OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay), "must be in (0, 1]");
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
-            Directory.CreateDirectory(outDir);
-            Directory.CreateDirectory(workDir);
-            settings = settings with { Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
+            OutputPath.CreateFolder(outDir, "--logs");
+            OutputPath.CreateFolder(workDir, "--work");
+            // --work is scratch: its pre-training is redone on every run (Overwrite)
+            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
             long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
@@ -92,8 +93,8 @@ internal static class ResultsCommand
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
             int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
             OptionCheck.Require(labelled is null or >= 1, "--labelled-limit", labelled, "must be >= 1");
-            var train = SubsetDataset.First(sources.Train, labelled);
-            var test = SubsetDataset.First(sources.Test, parse.GetValue(testLimit));
+            var train = SubsetDataset.Balanced(sources.Train, labelled, s);   // class-balanced, drawn with the run's seed
+            var test = SubsetDataset.Balanced(sources.Test, parse.GetValue(testLimit), s);
             double cropPct = sources.EvalCropPct;
             var norm = sources.Normalization;
             string description = $"{sources.Description}; using {train.Count} training and {test.Count} held-out images";
@@ -147,6 +148,7 @@ internal static class ResultsCommand
             else
             {
                 var outcome = Pretraining.Run(settings, cancel);
+                outcome.Folder.Dispose();
                 mae = outcome.Model;
                 var result = outcome.Result;
                 pretrainTime = result.Elapsed.TotalSeconds;

@@ -74,7 +74,7 @@ public static class Bench
         // ---- pre-training iterations ----
         using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
         using var random = data is null ? randn(s.Batch, spec.Channels, spec.ImageSize, spec.ImageSize, generator: new Generator((ulong)s.Seed)) : null;
-        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, limit: s.TrainLimit)).GetEnumerator();
+        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, limit: s.TrainLimit, train: MaeDsl.Data.SubsetDataset.Balanced(data.Train, s.TrainLimit, s.Seed))).GetEnumerator();
         void TrainStep()
         {
             if (stream is not null && !stream.MoveNext()) throw new InvalidDataException("the pre-training stream ended"); // it never does
@@ -106,7 +106,12 @@ public static class Bench
         var encode = Time(s.Iterations, EncodeStep);
 
         // ---- the matmul rate of this precision, same process and threads ----
-        double gemm = GemmGflops(s.GemmSize, s.Precision);
+        double gemm;
+        try { gemm = GemmGflops(s.GemmSize, s.Precision); }
+        catch (Exception e) when (e is OutOfMemoryException || e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--gemm-size {s.GemmSize}: out of memory for the matmul's {s.GemmSize}×{s.GemmSize} matrices: lower --gemm-size", e);
+        }
 
         double images = (double)s.Iterations * s.Batch;
         var result = new BenchResult(s, images / train.Wall, images / encode.Wall, images / train.Cpu, images / encode.Cpu,
@@ -155,6 +160,15 @@ public static class Bench
         double w = wall.Elapsed.TotalSeconds;
         process.Refresh();
         return (w, Math.Max(1e-9, (process.TotalProcessorTime - cpu).TotalSeconds));
+    }
+
+    /// <summary>Refuses (one line naming --gemm-size) a matmul whose three n×n float32 matrices exceed the memory this process may use.</summary>
+    public static void CheckGemmFits(int n)
+    {
+        double bytes = 3.0 * n * n * sizeof(float), available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+            throw new ArgumentException(string.Create(C, $"--gemm-size {n}: the matmul's three {n}×{n} float32 matrices need {bytes / (1L << 30):F1} GiB, ") +
+                                        string.Create(C, $"more than the {available / (1L << 30):F1} GiB this process may use: lower --gemm-size (the default 4096 needs 0.2 GiB)"));
     }
 
     /// <summary>GFLOP/s (2n³ per product) of an n×n·n×n matmul in this precision: the best of 3 after one warm-up.</summary>

@@ -66,14 +66,47 @@ public sealed class CheckpointSource
     /// The registered model to load: <paramref name="model"/> (--model) when given, else the one the file names; an official
     /// .pth names none, and then --model is required.
     /// </summary>
-    public MaeModelInfo ResolveModel(string? model)
+    public MaeModelInfo ResolveModel(string? model, string command = "this command")
     {
         if (model is not null) return CommonOptions.Resolve(model);
-        if (IsClassifier)
-            throw new ArgumentException($"{Path} holds a fine-tuned classifier ({ModelName}); this command needs a pre-training checkpoint (pretrain's .ckpt or .safetensors, or an official .pth)");
+        RequirePretraining(command);
         if (ModelName is null)
             throw new ArgumentException($"--model is required: {System.IO.Path.GetFileName(Path)} names no model (an official .pth never does); choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
         return CommonOptions.Resolve(ModelName);
+    }
+
+    /// <summary>
+    /// The --dataset a command on this checkpoint reads (<see cref="DataSources.ForCheckpoint"/>: the explicit one, else the recorded one),
+    /// with a line saying which; with loose images (<paramref name="loose"/>) the option's value, unused.
+    /// </summary>
+    public string Dataset(System.CommandLine.ParseResult parse, System.CommandLine.Option<string> option, bool loose)
+    {
+        string? given = parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+        if (loose) return given ?? DataSources.FashionMnistName;
+        var (dataset, line) = DataSources.ForCheckpoint(given, Config, Path);
+        Console.WriteLine(line);
+        return dataset;
+    }
+
+    /// <summary>Refuses a classifier (finetune's or linprobe's) where <paramref name="command"/> needs a pre-training checkpoint, naming what it is.</summary>
+    public void RequirePretraining(string command)
+    {
+        if (IsClassifier)
+            throw new ArgumentException($"{Path} holds a fine-tuned classifier ({ModelName}); {command} needs a pre-training checkpoint " +
+                                        "(pretrain's .ckpt or .safetensors, or an official .pth); predict classifies images with this one");
+    }
+
+    /// <summary>
+    /// The weights file (.safetensors) written beside a training checkpoint (.ckpt): the one of the same name, else the newest
+    /// checkpoint-*.safetensors of its folder; what --pretrained takes.
+    /// </summary>
+    public static string WeightsBeside(string checkpoint)
+    {
+        string full = System.IO.Path.GetFullPath(checkpoint);
+        string beside = System.IO.Path.ChangeExtension(full, ".safetensors");
+        if (!File.Exists(beside) && System.IO.Path.GetDirectoryName(full) is { } dir && Directory.Exists(dir))
+            beside = Directory.GetFiles(dir, "checkpoint-*.safetensors").Order(StringComparer.Ordinal).LastOrDefault() ?? beside;
+        return beside;
     }
 
     /// <summary>The masking the run was trained with (its config's spec), overridden by the given ratio/strategy.</summary>
@@ -87,8 +120,7 @@ public sealed class CheckpointSource
     /// </summary>
     public MaskedAutoencoder LoadMae(MaeModelInfo info, MaskingOverride? masking, bool needDecoder, string command)
     {
-        if (IsClassifier)
-            throw new ArgumentException($"{Path} holds a fine-tuned classifier ({ModelName}); {command} needs a pre-training checkpoint (pretrain's .ckpt or .safetensors, or an official .pth)");
+        RequirePretraining(command);
         var model = info.Create(0, masking);
         try
         {
@@ -132,7 +164,8 @@ public sealed class CheckpointSource
         if (Kind == "pth" || Config is null)
             throw new ArgumentException($"{Path}: predict needs a checkpoint written by finetune or linprobe (.ckpt, or its .safetensors), which records the model and its classes; this file records neither");
         if (!IsClassifier)
-            throw new ArgumentException($"{Path} holds a pre-training checkpoint ({ModelName}), not a classifier: fine-tune it first (finetune --pretrained {System.IO.Path.GetFileName(Path)})");
+            throw new ArgumentException($"{Path} holds a pre-training checkpoint ({ModelName}), not a classifier: fine-tune it first " +
+                                        $"(finetune --pretrained {(Kind == "ckpt" ? WeightsBeside(Path) : Path)})");
         var spec = Config.Spec ?? throw new InvalidDataException($"{Path}: the run configuration records no model spec");
         VitClassifier model = Config.Recipe == "linprobe"
             ? LinearProbe.CreateModel(spec, Config.OptionsAs<LinearProbeOptions>())

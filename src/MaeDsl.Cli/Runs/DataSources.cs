@@ -1,6 +1,7 @@
 // The runner's data: Fashion-MNIST or an ImageFolder, opened for a model's image size and channels, with the
 // pre-training stream and the evaluation batches.
 using MaeDsl.Data;
+using MaeDsl.Training;
 using MaeDsl.Training.Pretraining;
 using static TorchSharp.torch;
 
@@ -65,6 +66,25 @@ public sealed class DataSources
             throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
     }
 
+    /// <summary>--dataset's help in the commands that read a checkpoint (<see cref="ForCheckpoint"/>).</summary>
+    public const string CheckpointDatasetHelp =
+        $"'{FashionMnistName}' or the root of an ImageFolder (default: the dataset the checkpoint's run recorded in its configuration, else {FashionMnistName})";
+
+    /// <summary>
+    /// The dataset a command on a checkpoint uses: <paramref name="given"/> (an explicit --dataset), else the one the checkpoint's run
+    /// recorded (config.json's "inputs"), else Fashion-MNIST; and the line that says which. A recorded ImageFolder that is gone is
+    /// one error telling the user to pass --dataset.
+    /// </summary>
+    public static (string Dataset, string Line) ForCheckpoint(string? given, RunConfig? config, string checkpoint)
+    {
+        if (given is not null) return (given, $"dataset: {Identity(given)} (--dataset)");
+        string? recorded = config?.Inputs[OptionClasses.InputKeys.Dataset] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (recorded is null) return (FashionMnistName, $"dataset: {FashionMnistName} (the default: {Path.GetFileName(checkpoint)} records no dataset)");
+        if (!string.Equals(recorded, FashionMnistName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(recorded))
+            throw new DirectoryNotFoundException($"{checkpoint} was trained on the ImageFolder {recorded}, which is gone: pass --dataset (the folder's new place, or '{FashionMnistName}')");
+        return (recorded, $"dataset: {recorded} (the one {Path.GetFileName(checkpoint)} was trained on; --dataset to use another)");
+    }
+
     /// <summary>What config.json's "inputs" records as the dataset: its name, or the ImageFolder root's absolute path.</summary>
     public static string Identity(string dataset) =>
         string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) ? FashionMnistName : Path.GetFullPath(dataset).TrimEnd(Path.DirectorySeparatorChar);
@@ -90,18 +110,56 @@ public sealed class DataSources
 
     static IImageDataset ForModel(IImageDataset d, int channels) => d.Channels == channels ? d : new ChannelConvertedDataset(d, channels);
 
-    /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
-    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
-        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed,
-            prefetch: 3, workers: PretrainWorkers));
-
     /// <summary>The pre-training loader's decoding threads (recorded as config.json's "workers").</summary>
     public const int PretrainWorkers = 1;
 
-    /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
-    public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)
+    /// <summary>config.json's "inputs" key of a limited training set: how its images were drawn ("class-balanced, seed N").</summary>
+    public const string TrainSubsetKey = "train_subset";
+
+    /// <summary>
+    /// The training images of a run with --train-limit <paramref name="limit"/>: a class-balanced subset drawn with the run's
+    /// <paramref name="seed"/> (<see cref="SubsetDataset.Balanced"/>), and what config.json's "inputs" records of it (null: no limit).
+    /// A resume of a checkpoint that records a limited set but no "train_subset" (written before balanced subsets) keeps the
+    /// first N images it was trained on, and says so.
+    /// </summary>
+    public static (IImageDataset Train, string? Recorded) LimitedTrain(IImageDataset train, int? limit, long seed, string? resume)
     {
-        var source = SubsetDataset.First(d, limit);
+        if (limit is not { } n || n >= train.Count) return (train, null);
+        if (resume is not null && File.Exists(resume) && Path.GetExtension(resume) == ".ckpt")
+        {
+            var inputs = RunConfig.Parse(MaeDsl.Checkpoints.CheckpointStore.ReadInfo(resume).Config, resume).Inputs;
+            if (inputs[OptionClasses.InputKeys.TrainImages] is not null && inputs[TrainSubsetKey] is null)
+            {
+                Console.WriteLine($"note: {Path.GetFileName(resume)} was trained on the first {n} images (written before --train-limit drew a class-balanced subset): the resume keeps them");
+                return (SubsetDataset.First(train, n), null);
+            }
+        }
+        return (SubsetDataset.Balanced(train, n, seed), $"class-balanced, seed {seed.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>The pre-training stream over <paramref name="train"/> (default: all of <see cref="Train"/>): shuffled, augmented, drop_last,
+    /// deterministic in (seed, epoch).</summary>
+    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null, IImageDataset? train = null)
+    {
+        train ??= Train;
+        RequireFullBatch(train.Count, batchSize, limit);
+        return new LoaderBatches(new BatchLoader(train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3,
+            workers: PretrainWorkers));
+    }
+
+    /// <summary>Refuses (one line naming --batch) a batch larger than the training images: an epoch would hold no full batch.</summary>
+    public static void RequireFullBatch(int images, int batchSize, int? limit)
+    {
+        if (images < batchSize)
+            throw new ArgumentException($"--batch {batchSize} is larger than the {images} training image(s){(limit is { } n ? $" (--train-limit {n})" : "")}: " +
+                                        $"an epoch would hold no full batch; give --batch at most {images}{(limit is not null ? " or a larger --train-limit" : "")}");
+    }
+
+    /// <summary>Evaluation batches (dataset order) with labels: every image, the first <paramref name="limit"/>, or with
+    /// <paramref name="balancedSeed"/> a class-balanced subset of <paramref name="limit"/> drawn with it (--eval-limit).</summary>
+    public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null, long? balancedSeed = null)
+    {
+        var source = balancedSeed is { } seed ? SubsetDataset.Balanced(d, limit, seed) : SubsetDataset.First(d, limit);
         var loader = new BatchLoader(source, batchSize, EvalTransform(d), shuffle: false, dropLast: false, prefetch: 2, workers: 1);
         return Batch.Pairs(loader.Epoch(0));
     }

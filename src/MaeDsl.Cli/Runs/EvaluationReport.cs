@@ -31,7 +31,7 @@ public static class EvaluationReport
         var clock = Stopwatch.StartNew();
         IEnumerable<(Tensor Images, Tensor Labels)> Batches(MaeDsl.Data.IImageDataset set)
         {
-            foreach (var batch in data.EvalBatches(set, EvalBatch, limit))
+            foreach (var batch in data.EvalBatches(set, EvalBatch, limit, balancedSeed: seed))
             {
                 cancel.ThrowIfCancellationRequested();
                 yield return batch;

@@ -17,8 +17,11 @@ public static class ImageExport
     /// resized (bicubic) to <paramref name="size"/>×<paramref name="size"/>, grey (1 channel) or RGB (3) as the dataset gives
     /// them. Every class gets a folder with at least one image (ImageFolder refuses empty ones), and the label prefix keeps
     /// the class order when ImageFolder sorts the folders, so a train and a val export agree on labels. Returns the count.
+    /// The images are written class by class in turn (one of each class, then the next of each), each file whole (AtomicFile),
+    /// so that a stop (<paramref name="cancel"/>, between two images: <see cref="ExportStoppedException"/>) leaves a smaller
+    /// balanced ImageFolder with no partial file.
     /// </summary>
-    public static int Write(IImageDataset dataset, string output, int size, int? limit = null)
+    public static int Write(IImageDataset dataset, string output, int size, int? limit = null, CancellationToken cancel = default)
     {
         if (size < 1) throw new ArgumentException($"size = {size} is invalid: must be >= 1");
         if (dataset.Channels is not (1 or 3)) throw new ArgumentException($"{dataset.Describe(0)}: only 1- or 3-channel images can be written as PNG, not {dataset.Channels}");
@@ -38,14 +41,28 @@ public static class ImageExport
         var c = System.Globalization.CultureInfo.InvariantCulture;
         int digits = Math.Max(2, (classes - 1).ToString(c).Length);
         var folders = dataset.ClassNames.Select((name, label) => Path.Combine(output, $"{label.ToString($"D{digits}", c)}-{Safe(name)}")).ToArray();
-        foreach (var f in folders) Directory.CreateDirectory(f);
-        foreach (int i in picked)
+        var rank = new int[classes];
+        var order = picked.Select(i => (Index: i, Label: dataset.GetLabel(i))).Select(x => (x.Index, x.Label, Rank: rank[x.Label]++))
+            .OrderBy(x => x.Rank).ThenBy(x => x.Label).ToList();
+        for (int k = 0; k < order.Count; k++)
         {
-            var (image, label) = dataset.Get(i);
+            if (cancel.IsCancellationRequested) throw new ExportStoppedException(k, order.Count, output, cancel);
+            var (i, label, _) = order[k];
+            var (image, _) = dataset.Get(i);
+            Directory.CreateDirectory(folders[label]);
             if (image.Height != size || image.Width != size) image = Bicubic.Resize(image, size, size);
             AtomicFile.Write(Path.Combine(folders[label], $"{i:D5}.png"), Encode(image));
         }
         return picked.Count;
+    }
+
+    /// <summary>An export stopped between two images: <see cref="Written"/> of <see cref="Total"/> are in <see cref="Output"/>.</summary>
+    public sealed class ExportStoppedException(int written, int total, string output, CancellationToken token)
+        : OperationCanceledException($"export stopped after {written} of {total} images", token)
+    {
+        public int Written => written;
+        public int Total => total;
+        public string Output => output;
     }
 
     static Action<Stream> Encode(FloatImage image)

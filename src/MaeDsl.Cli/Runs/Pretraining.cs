@@ -1,4 +1,4 @@
-// One pre-training run as the command line describes it: data, model, Pretrainer, pictures at every kept checkpoint.
+// One pre-training run as the command line describes it: its folder claimed (RunFolder), data, model, Pretrainer, pictures at every kept checkpoint.
 using System.Diagnostics;
 using MaeDsl;
 using MaeDsl.Data;
@@ -12,11 +12,23 @@ namespace MaeDsl.Cli;
 /// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
 public static class Pretraining
 {
-    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed);
+    /// <param name="Folder">The claim on the run folder: the caller disposes it once it has written everything (the main job's evaluation).</param>
+    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed, IDisposable Folder);
 
     /// <param name="autoPrecision">--precision auto: the run's precision is measured here (or kept from the resumed checkpoint)
     /// and replaces the settings' (see <see cref="PrecisionOption.Choose"/>).</param>
     public static Outcome Run(PretrainSettings s, CancellationToken cancel, bool autoPrecision = false)
+    {
+        var folder = RunFolder.Claim(s.Options.Run.OutputDir, s.Resume is not null, s.Overwrite);
+        try { return folder.Run(() => Run(s, folder, cancel)); }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    static Outcome Run(PretrainSettings s, IDisposable folder, CancellationToken cancel)
     {
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         set_num_threads(s.Threads);
@@ -27,7 +39,7 @@ public static class Pretraining
             s.Options.Run.BatchSize, s.Resume);
         s = s with { Options = s.Options with { Run = s.Options.Run with { Precision = precision.Precision } } };
         var o = s.Options.Run;
-        o.RequireOptimizerSteps(SubsetDataset.First(data.Train, s.TrainLimit).Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
+        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
@@ -50,14 +62,16 @@ public static class Pretraining
             pictures.OnCheckpoint(e);
             if (e.Kept || e.Final) written.AddRange(pictures.LastWritten);
         };
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit), s.Resume, cancel: cancel);
+        var (train, subset) = DataSources.LimitedTrain(data.Train, s.TrainLimit, o.Seed, s.Resume);
+        if (subset is not null) trainer.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit, train), s.Resume, cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
             $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");
         Console.WriteLine($"weights (official names): {trainer.Store.WeightsPath(o.Epochs - 1)}");
         foreach (var p in written.Where(p => Path.GetDirectoryName(p) == o.OutputDir)) Console.WriteLine($"picture: {p}");
         model.eval();
-        return new Outcome(model, result, data, written, clock.Elapsed);
+        return new Outcome(model, result, data, written, clock.Elapsed, folder);
     }
 
     /// <summary>The first n held-out images (or training images when there is no held-out split), un-augmented.</summary>

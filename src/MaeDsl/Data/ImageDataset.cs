@@ -87,6 +87,36 @@ public sealed class SubsetDataset : IImageDataset
     public static IImageDataset First(IImageDataset source, int? limit) =>
         limit is { } n && n < source.Count ? Take(source, n) : source;
 
+    /// <summary>
+    /// A class-balanced subset of <paramref name="count"/> items (the whole source when it holds no more): the classes take turns,
+    /// each giving its next item in an order drawn from <paramref name="seed"/> (class by class, so the same seed gives the same
+    /// subset on every run and machine), until <paramref name="count"/> are taken; a class that runs out leaves its turns to the others.
+    /// The items keep the source's order. Unlike <see cref="First"/>, no class is lost when the source is sorted by class.
+    /// </summary>
+    public static IImageDataset Balanced(IImageDataset source, int? count, long seed)
+    {
+        if (count is not { } n || n >= source.Count) return source;
+        var byClass = new List<int>[Math.Max(source.NumClasses, 1)];
+        for (int c = 0; c < byClass.Length; c++) byClass[c] = [];
+        for (int i = 0; i < source.Count; i++) byClass[Math.Clamp(source.GetLabel(i), 0, byClass.Length - 1)].Add(i);
+        for (int c = 0; c < byClass.Length; c++)
+        {
+            var random = Seeds.Random(seed, Seeds.Streams.Subset, c);
+            var items = byClass[c];
+            for (int i = items.Count - 1; i > 0; i--)
+            {
+                int j = random.Next(i + 1);
+                (items[i], items[j]) = (items[j], items[i]);
+            }
+        }
+        var picked = new List<int>(n);
+        for (int round = 0; picked.Count < n; round++)
+            for (int c = 0; c < byClass.Length && picked.Count < n; c++)
+                if (round < byClass[c].Count) picked.Add(byClass[c][round]);
+        picked.Sort();
+        return new SubsetDataset(source, picked);
+    }
+
     /// <summary>The dataset this is a view of.</summary>
     public IImageDataset Source => source;
     public int Count => indices.Length;

@@ -31,6 +31,8 @@ public static class Seeds
         public const long Mixup = 5;
         /// <summary>Synthetic data content: path (Synthetic, index).</summary>
         public const long Synthetic = 7;
+        /// <summary>The class-balanced subset of a limit (--train-limit, --eval-limit): path (Subset, class).</summary>
+        public const long Subset = 11;
     }
 
     const ulong Golden = 0x9E3779B97F4A7C15UL;

@@ -298,7 +298,7 @@ namespace MaeDsl
             else if (tiled && KeptOf(s) < 1)
                 Add(RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio),
                     $"leaves no visible patch of the {I(s.NumPatches)}: (int)({I(s.NumPatches)} × (1 − {S(s.MaskRatio)})) = 0",
-                    $"a ratio of at most {S(1.0 - 1.0 / s.NumPatches)} would leave one");
+                    $"a ratio of at most {S(LargestRatioKeepingOne(s.NumPatches))} would leave one");
 
             // MAE008: grid masking.
             if (s.Masking == MaskingStrategy.Grid)
@@ -321,6 +321,18 @@ namespace MaeDsl
         }
 
         static int KeptOf(MaeSpec s) => MaeSpec.KeptPatches(s.NumPatches, s.MaskRatio);
+
+        /// <summary>1 − 1/n as printed (12 decimals), rounded down until the printed number itself keeps a patch: 49 patches give
+        /// 0.979591836734, since 0.979591836735 (1 − 1/49 rounded to nearest) keeps none.</summary>
+        static double LargestRatioKeepingOne(int numPatches)
+        {
+            double step = 1e-12, ratio = Math.Floor((1.0 - 1.0 / numPatches) / step) * step;
+            if (MaeSpec.KeptPatches(numPatches, 1.0 - 1.0 / numPatches) >= 1
+                && MaeSpec.KeptPatches(numPatches, double.Parse(S(1.0 - 1.0 / numPatches), CultureInfo.InvariantCulture)) >= 1)
+                return 1.0 - 1.0 / numPatches;
+            while (ratio > 0 && MaeSpec.KeptPatches(numPatches, double.Parse(S(ratio), CultureInfo.InvariantCulture)) < 1) ratio -= step;
+            return ratio;
+        }
 
         static string EvenGridSuggestion(MaeSpec s)
         {

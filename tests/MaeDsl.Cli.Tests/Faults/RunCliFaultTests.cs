@@ -67,7 +67,7 @@ public class RunCliFaultTests
 
     static readonly HashSet<string> NoRange =
     [
-        "--seed", "--output", "--data-dir", "--no-tensorboard", "--cls-token", "--global-pool", "--vit-base-recipe", "--skip-nonfinite",
+        "--seed", "--output", "--data-dir", "--no-tensorboard", "--overwrite", "--cls-token", "--global-pool", "--vit-base-recipe", "--skip-nonfinite",
         "--logs", "--doc", "--work", "--help", "--version",
     ];
 

@@ -58,6 +58,8 @@ public class RunSignalFaultTests(ITestOutputHelper log)
             return seen;
         }
 
+        public int Id => process.Id;
+
         public void Start()
         {
             process.Start();
@@ -351,5 +353,86 @@ public class RunSignalFaultTests(ITestOutputHelper log)
         Assert.Equal($"stopped (SIGINT): nothing written: embed writes {output} and its index only once every image is done", r.Error.Trim());
         Assert.DoesNotContain("resume point", r.Error);
         Assert.Empty(Directory.GetFileSystemEntries(folder));   // no features.npy, no index, no temporary file
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sighup_mid_epoch_is_handled_as_sigterm_a_checkpoint_the_resume_command_and_exit_129()
+    {
+        string output = Processes.TempDirectory("maedsl-fault-sighup");
+        string[] args = [.. RunArgs(output), "--checkpoint-every-steps", "20"];
+        var r = SignalWhenSeen(args, "iteration 20: checkpoint", "HUP", TimeSpan.FromMinutes(2));
+        Assert.Equal(129, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.Contains("SIGHUP: finishing the current step, then writing a checkpoint", r.Out);
+        var lines = r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string last = Path.Combine(output, "checkpoints", "checkpoint-last.ckpt");
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("stopped (SIGHUP) at iteration ", lines[0]);
+        Assert.EndsWith($"--resume {last}", lines[1]);
+        Assert.True(MaeDsl.Checkpoints.CheckpointStore.ReadInfo(last).GlobalStep >= 20);
+        Assert.False(File.Exists(Path.Combine(output, RunFolder.LockFileName)), "the lock is released");
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigint_before_the_first_checkpoint_says_nothing_was_trained_and_keeps_nothing()
+    {
+        string output = Path.Combine(Processes.TempDirectory("maedsl-fault-early-sigint"), "run");
+        // batch 512 of 4096 images: the first checkpoint (the end of epoch 1) is seconds away when the data line appears
+        string[] args = ["pretrain", "--train-limit", "4096", "--epochs", "1", "--batch", "512", "--threads", "1", "--output", output];
+        var r = SignalWhenSeen(args, "data: ", "INT", TimeSpan.FromMinutes(1));
+        Assert.Equal(130, r.ExitCode);
+        AssertNoTrace(r);
+        Assert.Equal("stopped (SIGINT) before the first step: nothing was trained and nothing is kept (no checkpoint was written yet)", r.Error.Trim());
+        Assert.DoesNotContain("resume point", r.Error);
+        Assert.False(Directory.Exists(output), "the folder the run made is removed: nothing is kept");
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_second_run_into_the_folder_of_a_running_one_is_refused_naming_its_pid()
+    {
+        string output = Processes.TempDirectory("maedsl-fault-two-writers");
+        using var first = new Child(RunArgs(output));
+        var running = first.WaitFor("epoch 1/3 step");
+        first.Start();
+        Assert.True(running.Wait(TimeSpan.FromMinutes(3)), first.ToString());
+        var second = RunToEnd([.. RunArgs(output), "--seed", "2"]);
+        string line = RunCliFaultTests.AssertOneErrorLine(second);
+        Assert.Contains($"is being written by process {first.Id}", line);
+        Assert.Equal($"{first.Id}\n", File.ReadAllText(Path.Combine(output, RunFolder.LockFileName)));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Sigterm_during_export_images_leaves_whole_files_of_every_class_says_it_is_partial_and_no_tmp()
+    {
+        string folder = Processes.TempDirectory("maedsl-fault-export"), output = Path.Combine(folder, "export");
+        CliResult r;
+        using (var child = new Child(["export-images", "--output", output]))   // all 60,000 training images: minutes
+        {
+            child.Start();
+            var clock = Stopwatch.StartNew();
+            while (!(Directory.Exists(output) && Directory.EnumerateFiles(output, "*.png", SearchOption.AllDirectories).Take(200).Count() == 200))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), child.ToString());
+                Thread.Sleep(50);
+            }
+            child.Signal("TERM");
+            r = child.Finish(TimeSpan.FromMinutes(1));
+        }
+        log.WriteLine(r.ToString());
+        Assert.Equal(143, r.ExitCode);
+        AssertNoTrace(r);
+        var pngs = Directory.GetFiles(output, "*.png", SearchOption.AllDirectories);
+        Assert.Contains($"stopped (SIGTERM): the export is partial: {pngs.Length} of 60000 images in {output}", r.Error);
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+        var back = DataSources.Open(output, null, 28, 1);   // a valid ImageFolder: every class folder holds whole PNGs
+        Assert.Equal(pngs.Length, back.Train.Count);
+        Assert.Equal(10, back.Train.NumClasses);
+        var counts = Enumerable.Range(0, back.Train.Count).GroupBy(back.Train.GetLabel).Select(g => g.Count()).ToArray();
+        Assert.True(counts.Max() - counts.Min() <= 1, string.Join(",", counts));   // the classes in turn
+        foreach (var png in pngs.Take(50)) MaeDsl.Data.ImageFolder.Decode(png, 1);
     }
 }

@@ -160,8 +160,13 @@ public sealed class TrainingLog : IDisposable
         var eta = done > 0 ? TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * remaining) : TimeSpan.Zero;
         long stepInEpoch = m.Step - (long)m.Epoch * stepsPerEpoch;
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {m.Epoch + 1}/{epochs} step {stepInEpoch + 1}/{stepsPerEpoch} loss {m.Loss:F4} lr {m.Lr:E2} {m.ImagesPerSecond:F0} img/s ETA {eta:hh\\:mm\\:ss}");
+            $"epoch {m.Epoch + 1}/{epochs} step {stepInEpoch + 1}/{stepsPerEpoch} loss {m.Loss:F4} lr {m.Lr:E2} {m.ImagesPerSecond:F0} img/s ETA {Duration(eta)}");
     }
+
+    /// <summary>A duration as the progress line shows it: 09:51:26, or 4d 09:51:26 beyond a day.</summary>
+    public static string Duration(TimeSpan t) => t.TotalDays >= 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{(long)t.TotalDays}d {t:hh\\:mm\\:ss}")
+        : t.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
 
     static string Format(StepMetrics m) => string.Create(CultureInfo.InvariantCulture,
         $"{m.Step},{m.Epoch},{m.EpochFraction:R},{m.Loss:R},{m.Lr:R},{m.ImagesPerSecond:F2},{m.ElapsedSeconds:F3}");
