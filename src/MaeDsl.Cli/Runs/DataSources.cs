@@ -91,7 +91,7 @@ public sealed class DataSources
             prefetch: 3, workers: PretrainWorkers));
 
     /// <summary>The pre-training loader's decoding threads (recorded as config.json's "workers").</summary>
-    public const int PretrainWorkers = 1;
+    internal const int PretrainWorkers = 1;
 
     /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
     public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)
