@@ -111,7 +111,7 @@ public sealed class DataSources
     static IImageDataset ForModel(IImageDataset d, int channels) => d.Channels == channels ? d : new ChannelConvertedDataset(d, channels);
 
     /// <summary>The pre-training loader's decoding threads (recorded as config.json's "workers").</summary>
-    public const int PretrainWorkers = 1;
+    internal const int PretrainWorkers = 1;
 
     /// <summary>config.json's "inputs" key of a limited training set: how its images were drawn ("class-balanced, seed N").</summary>
     public const string TrainSubsetKey = "train_subset";
