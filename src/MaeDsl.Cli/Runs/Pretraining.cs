@@ -20,7 +20,7 @@ public static class Pretraining
     public static Outcome Run(PretrainSettings s, CancellationToken cancel, bool autoPrecision = false)
     {
         var folder = RunFolder.Claim(s.Options.Run.OutputDir, s.Resume is not null, s.Overwrite);
-        try { return folder.Run(() => Run(s, folder, cancel)); }
+        try { return folder.Run(() => Run(s, folder, cancel, autoPrecision)); }
         catch
         {
             folder.Dispose();
@@ -28,7 +28,7 @@ public static class Pretraining
         }
     }
 
-    static Outcome Run(PretrainSettings s, IDisposable folder, CancellationToken cancel)
+    static Outcome Run(PretrainSettings s, IDisposable folder, CancellationToken cancel, bool autoPrecision)
     {
         MaeDsl.Native.TorchRuntime.EnsureLoaded();
         set_num_threads(s.Threads);

@@ -18,7 +18,7 @@ internal sealed class RunFolder : IDisposable
     /// <summary>What a run writes into its folder, removed by --overwrite (folders, then files; and reconstruction*.png).</summary>
     static readonly string[] RunFolders = ["checkpoints", "pictures", "tensorboard"];
     static readonly string[] RunFiles =
-        [RunConfig.FileName, TrainingLog.CsvFileName, EvalLog.CsvFileName, TrainingLoop.HistoryFileName, "results.json", "loss-curve.png"];
+        [RunConfig.FileName, TrainingLog.CsvFileName, EvalLog.CsvFileName, RunHistory.FileName, "results.json", "loss-curve.png"];
 
     static readonly HashSet<string> HeldHere = new(StringComparer.Ordinal);   // the folders this process holds (an in-process second claim is refused too)
 
