@@ -24,9 +24,11 @@ public static class ClassifierEvaluation
                 NoGcDuringTorch.Run(() =>
                 {
                     using var scope = NewDisposeScope();
-                    var logits = model.forward(images);
-                    var loss = nn.functional.cross_entropy(logits, labels).item<float>();
-                    meter.Add(logits, labels, loss);
+                    var device = Devices.Of(model);
+                    var onDevice = Devices.To(labels, device);
+                    var logits = model.forward(Devices.To(images, device));
+                    var loss = nn.functional.cross_entropy(logits, onDevice).item<float>();   // a sync point (docs/device.md)
+                    meter.Add(logits, onDevice, loss);
                 });
             }
         }

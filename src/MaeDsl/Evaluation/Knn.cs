@@ -102,7 +102,7 @@ public static class Knn
                     var (distances, indices) = similarity.topk(kk, dim: 1, largest: true, sorted: true);
                     var neighbours = bankLabels[indices];                                     // [c, k] labels
                     var weights = (distances / temperature).exp_();                           // [c, k]
-                    var votes = zeros(end - start, numClasses, dtype: weights.dtype)
+                    var votes = zeros(end - start, numClasses, dtype: weights.dtype, device: weights.device)
                         .scatter_add_(1, neighbours, weights);                                 // [c, classes]
                     predictions.Add(votes.argmax(1).MoveToOuterDisposeScope());
                 });
