@@ -63,7 +63,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                 BaseLr = parse.GetValue(Blr), Lr = parse.GetValue(Lr), WeightDecay = parse.GetValue(WeightDecay),
                 MinLr = parse.GetValue(MinLr), WarmupEpochs = parse.GetValue(Warmup),
                 Seed = parse.GetValue(data.Common.Seed), OutputDir = parse.GetValue(Output)!, Resume = parse.GetValue(Resume),
-                TensorBoard = !parse.GetValue(NoTensorBoard),
+                TensorBoard = !parse.GetValue(NoTensorBoard), Device = Devices.Name(data.Common.ReadDevice(parse)),
             },
         });
     }

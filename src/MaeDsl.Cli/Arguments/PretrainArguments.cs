@@ -66,6 +66,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
                 Seed = parse.GetValue(Common.Seed),
                 CheckpointPeriod = parse.GetValue(CheckpointEvery) ?? preset.Run.CheckpointPeriod,
                 OutputDir = Path.GetFullPath(output),
+                Device = Devices.Name(Common.ReadDevice(parse)),
             },
         };
         options.Validate();

@@ -25,7 +25,7 @@ internal static class BenchCommand
         var gemmSize = new Option<int>("--gemm-size") { Description = "Side n of the n×n·n×n matmul that gives gemm_gflops", DefaultValueFactory = _ => 4096 };
         // --dataset's default (fashion-mnist) is for the training commands; bench uses random tensors unless it is given
         common.Dataset.Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)";
-        common.AddTo(command);
+        common.AddTo(command, common.Device);   // it measures this CPU (and its matmul rate)
         foreach (var o in new Option[] { batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
         command.SetAction(parse => Run.Guarded(() =>
         {

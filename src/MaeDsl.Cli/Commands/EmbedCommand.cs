@@ -29,6 +29,7 @@ internal static class EmbedCommand
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             var numberFormat = PrecisionOption.Read(parse, precision);
             int? n = parse.GetValue(limit);
             int batchSize = parse.GetValue(batch);
@@ -42,12 +43,13 @@ internal static class EmbedCommand
             var info = source.ResolveModel(parse.GetValue(common.Model));
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
             model.Precision = numberFormat;
+            Devices.MoveModel(model, device);
             var spec = model.Spec;
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
-            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1) { PinnedFor = device };
             using (var writer = new MatrixFileWriter(outputPath, count, spec.EncoderWidth))
             {
                 ImageProgress.Run("embedded", count, report =>

@@ -33,6 +33,7 @@ internal static class EvaluateCommand
         command.SetAction(parse => Run.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             var numberFormat = PrecisionOption.Read(parse, precision);
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             if (Directory.Exists(path))
@@ -51,6 +52,8 @@ internal static class EvaluateCommand
             CheckpointStore.LoadModel(path, model);
             using var randomInit = registered.Create(options.Seed, masking);
             model.Precision = randomInit.Precision = numberFormat;
+            Devices.MoveModel(model, device);
+            Devices.MoveModel(randomInit, device);
             var data = DataSources.Open(parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             Directory.CreateDirectory(output);
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");

@@ -33,6 +33,7 @@ internal static class ReconstructCommand
         command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             var numberFormat = PrecisionOption.Read(parse, precision);
             int n = parse.GetValue(limit), k = parse.GetValue(masks);
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
@@ -47,6 +48,7 @@ internal static class ReconstructCommand
                 throw new ArgumentException($"{info.Key} has {spec.Channels} channels; reconstruct draws grey (1) or RGB (3) images");
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
             model.Precision = numberFormat;
+            Devices.MoveModel(model, device);
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
             var inputs = ImageInputs.Open(parse.GetValue(images), parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);

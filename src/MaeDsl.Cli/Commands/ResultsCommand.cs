@@ -111,7 +111,7 @@ internal static class ResultsCommand
                 Run = RecipePresets.OfficialLinearProbeRun with
                 {
                     Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
-                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false,
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Device = settings.Options.Run.Device,
                 },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
@@ -120,7 +120,7 @@ internal static class ResultsCommand
             var ftOptions = new FineTuneOptions
             {
                 NumClasses = train.NumClasses, EvalCropPct = cropPct,
-                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false },
+                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s, TensorBoard = false, Device = settings.Options.Run.Device },
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
                 MinCropScale = parse.GetValue(finetuneCrop),
             };

@@ -177,6 +177,8 @@ public sealed class CheckpointStore
 
     static void LoadModelState(BinaryReader reader, nn.Module model, string path)
     {
+        // into the model's own tensors on its device (TorchSharp reads a non-CPU tensor through a CPU copy; the optimizer state
+        // goes to its parameter's device): the files are device-free (saved from CPU copies), so a checkpoint loads on any device
         try { model.load(reader, strict: true); }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException)
         {

@@ -24,9 +24,8 @@ public static class ClassifierEvaluation
                 NoGcDuringTorch.Run(() =>
                 {
                     using var scope = NewDisposeScope();
-                    var device = Devices.Of(model);
-                    var onDevice = Devices.To(labels, device);
-                    var logits = model.forward(Devices.To(images, device));
+                    var logits = model.forward(images);
+                    var onDevice = Devices.To(labels, logits.device);
                     var loss = nn.functional.cross_entropy(logits, onDevice).item<float>();   // a sync point (docs/device.md)
                     meter.Add(logits, onDevice, loss);
                 });

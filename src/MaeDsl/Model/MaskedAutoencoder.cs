@@ -111,6 +111,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     protected MaeOutput ForwardCore(Tensor images, Tensor? noise)
     {
         using var scope = NewDisposeScope();
+        images = Devices.To(images, pos_embed.device);                                         // a CPU batch moves here, as late as possible
         noise ??= DrawNoise(images.shape[0]);
         var (latent, mask, idsRestore) = ForwardEncoder(images, noise);
         var pred = ForwardDecoder(latent, idsRestore);                                        // [B, L, p²C]
@@ -158,7 +159,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     protected Tensor EncodeCore(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = patch_embed.forward(images) + pos_embed[.., 1..];                              // [B, L, W]
+        var x = patch_embed.forward(Devices.To(images, pos_embed.device)) + pos_embed[.., 1..];   // [B, L, W]
         var cls = (cls_token + pos_embed[.., ..1]).expand(x.shape[0], -1, -1);
         x = cat([cls, x], 1);                                                                  // [B, 1 + L, W]
         foreach (var block in blocks) x = block.forward(x);

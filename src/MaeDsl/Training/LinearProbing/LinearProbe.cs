@@ -109,7 +109,7 @@ public sealed class LinearProbe : IDisposable
     public Tensor TrainingLoss(Tensor images, Tensor labels, int epoch, int step)
     {
         Tensor features;
-        using (no_grad()) features = Model.ForwardFeatures(Devices.To(images, Device));   // the batch moves here, as late as possible
+        using (no_grad()) features = Model.ForwardFeatures(images);   // the batch moves to the model's device there
         return nn.functional.cross_entropy(Model.Head.forward(features), Devices.To(labels, Device));
     }
 

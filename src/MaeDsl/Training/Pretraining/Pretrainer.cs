@@ -83,7 +83,7 @@ public sealed class Pretrainer : IDisposable
             throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch {Options.Run.BatchSize}, drop_last)");
         using var generator = new torch.Generator((ulong)MaskingSeed(Options.Run.Seed, epoch, step));
         var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);   // on the CPU, its generator's device: the same draw on every device
-        return Model.forward(Devices.To(images, Device), noise).Loss;             // the batch moves here, as late as possible
+        return Model.forward(images, noise).Loss;                                 // the batch and the noise move to the model's device there
     }
 
     sealed class Recipe(Pretrainer p, IPretrainBatches data) : TrainingRecipe<Tensor>
