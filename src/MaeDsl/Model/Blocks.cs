@@ -106,8 +106,10 @@ public sealed class DropPath(double p) : Module<Tensor, Tensor>(nameof(DropPath)
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
-        using var kept = empty(shape, dtype: x.dtype, device: x.device).bernoulli_(keep);
-        return x.div(keep).mul_(kept);
+        // drawn on the CPU, from torch's seeded and checkpointed generator, as every draw of a run: the same masks on every device
+        using var kept = empty(shape, dtype: x.dtype).bernoulli_(keep);
+        using var there = Devices.To(kept, x.device);
+        return x.div(keep).mul_(there);
     }
 }
 
