@@ -17,7 +17,8 @@ public class DeviceCommandTests
         foreach (var command in root.Subcommands.Append(root))
         {
             bool computes = Computing.Contains(command.Name) || command == root;
-            Assert.True(command.Options.Count(o => o.Name == "--device") == (computes ? 1 : 0), $"{command.Name}: --device offered {command.Options.Count(o => o.Name == "--device")} times");
+            int offered = command.Options.Count(o => o.Name == "--device");
+            Assert.True(offered == (computes ? 1 : 0), $"{command.Name}: --device offered {offered} times");
         }
     }
 
@@ -51,7 +52,8 @@ public class DeviceCommandTests
     [Fact]
     public void An_unknown_device_is_one_error_line_naming_the_choices()
     {
-        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--device", "gpu", "--output", Path.Combine(Path.GetTempPath(), $"maedsl-never-{Guid.NewGuid():N}")]);
+        string never = Path.Combine(Path.GetTempPath(), $"maedsl-never-{Guid.NewGuid():N}");
+        var r = CliConsole.Run(["pretrain", "--model", "tiny", "--device", "gpu", "--output", never]);
         Assert.Equal(1, r.ExitCode);
         Assert.Equal("error: --device gpu is invalid: expected cpu, cuda, cuda:N or auto", r.Error.Trim());
     }

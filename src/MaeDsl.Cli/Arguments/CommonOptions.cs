@@ -29,7 +29,8 @@ internal sealed class CommonOptions(bool useDefault = true)
     public readonly Option<int> Threads = new("--threads") { Description = "torch threads (torch.set_num_threads)", DefaultValueFactory = _ => Environment.ProcessorCount };
     public readonly Option<string> Device = new("--device")
     {
-        Description = $"Where the model computes: {Devices.Choices} (CUDA when libtorch reports it, else the CPU); CUDA needs a build with -p:TorchBackend=cuda",
+        Description = $"Where the model computes: {Devices.Choices} (CUDA when libtorch reports it, else the CPU); " +
+                      "CUDA needs a build with -p:TorchBackend=cuda",
         DefaultValueFactory = _ => "cpu",
     };
 

@@ -49,7 +49,10 @@ internal static class EmbedCommand
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
-            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1) { PinnedFor = device };
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)
+            {
+                PinnedFor = device,
+            };
             using (var writer = new MatrixFileWriter(outputPath, count, spec.EncoderWidth))
             {
                 ImageProgress.Run("embedded", count, report =>

@@ -60,7 +60,10 @@ internal static class PredictCommand
             var inputs = ImageInputs.Open(imagePath, parse.GetValue(common.Dataset)!, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
                 CheckpointSource.RecordedNormalization(config), which, n);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
-            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1) { PinnedFor = device };
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)
+            {
+                PinnedFor = device,
+            };
             var csv = new StringBuilder("image");
             for (int r = 1; r <= k; r++) csv.Append(CultureInfo.InvariantCulture, $",class_{r},probability_{r}");
             csv.Append('\n');
@@ -78,7 +81,8 @@ internal static class PredictCommand
                             using var scope = NewDisposeScope();
                             model.eval();
                             var (values, indices) = model.forward(b.Images).softmax(-1).topk(k, dim: -1);
-                            return (values.to(ScalarType.Float32).cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray());   // read back: the sync point
+                            // read back: the sync point
+                            return (values.to(ScalarType.Float32).cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray());
                         });
                         for (int i = 0; i < b.Indices.Length; i++)
                         {

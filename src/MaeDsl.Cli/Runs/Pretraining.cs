@@ -25,7 +25,7 @@ public static class Pretraining
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}"));
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}, on {o.Device}"));
 
         var model = s.Build(o.Seed);
         var preview = PreviewImages(data, 8);

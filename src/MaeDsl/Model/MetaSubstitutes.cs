@@ -6,9 +6,10 @@ namespace MaeDsl.Model;
 
 /// <summary>
 /// libtorch's meta device runs an op only where a meta kernel is registered; its C++ build lacks some that PyTorch registers
-/// in Python (layer_norm, convolution, var, flip, and where, which scaled_dot_product_attention's softmax uses). On a meta tensor these calls compute the same function from ops that have meta
-/// kernels (mean, mul, rsqrt, reshape, linear, matmul, softmax), so the device test can run the whole model; on every other device they call
-/// the real op, unchanged. tests/MaeDsl.Tests/Model/MetaSubstitutesTests checks each composition against the real op on the CPU.
+/// in Python (layer_norm, convolution, var, flip, and where, which scaled_dot_product_attention's softmax uses).
+/// On a meta tensor these calls compute the same function from ops that have meta kernels (mean, mul, rsqrt, reshape, linear,
+/// matmul, softmax, gather), so the device test can run the whole model; on every other device they call the real op, unchanged.
+/// tests/MaeDsl.Tests/Model/MetaSubstitutesTests checks each composition against the real op on the CPU.
 /// </summary>
 public static class MetaSubstitutes
 {

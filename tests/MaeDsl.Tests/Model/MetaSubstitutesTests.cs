@@ -51,7 +51,8 @@ public class MetaSubstitutesTests
         AssertSameFunction(conv.forward(images), MetaSubstitutes.ComposedPatchConv(images, conv.weight!, conv.bias, 4));
         Assert.True(BitEqual(conv.forward(images), MixedPrecision.PatchConv(conv, images, 4, Precision.Fp32)));
 
-        var (q, k, v) = (randn(new long[] { 2, 4, 5, 8 }, generator: g), randn(new long[] { 2, 4, 5, 8 }, generator: g), randn(new long[] { 2, 4, 5, 8 }, generator: g));
+        long[] heads = [2, 4, 5, 8];
+        var (q, k, v) = (randn(heads, generator: g), randn(heads, generator: g), randn(heads, generator: g));
         AssertSameFunction(nn.functional.scaled_dot_product_attention(q, k, v), MetaSubstitutes.ComposedAttention(q, k, v));
         Assert.True(BitEqual(nn.functional.scaled_dot_product_attention(q, k, v), MetaSubstitutes.Attention(q, k, v)));
 
@@ -91,7 +92,10 @@ public class MetaSubstitutesTests
         Assert.All(linear.parameters(), p => Assert.True(Devices.IsMeta(p)));
 
         // BatchNorm1d has no meta kernel in libtorch's C++ build: the probe's step runs on the CPU, every tensor on the model's device
-        var options = new LinearProbeOptions { NumClasses = 3, Run = new RunOptions { BatchSize = 4, Device = "cpu", TensorBoard = false, OutputDir = Path.GetTempPath() } };
+        var options = new LinearProbeOptions
+        {
+            NumClasses = 3, Run = new RunOptions { BatchSize = 4, Device = "cpu", TensorBoard = false, OutputDir = Path.GetTempPath() },
+        };
         using var model = LinearProbe.CreateModel(FineTune.FineTunerTests.Tiny, options, seed: 1);
         using var probe = new LinearProbe(model, options);
         var loss = probe.TrainingLoss(rand(4, 1, 16, 16), tensor(new long[] { 0, 1, 2, 0 }), 0, 0);

@@ -41,7 +41,10 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
         this.normalization = normalization;
         var run = options.Run;
         var device = Devices.Of(model);
-        this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers) { PinnedFor = device };
+        this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers)
+        {
+            PinnedFor = device,
+        };
         this.val = new BatchLoader(val, run.BatchSize, Transforms.Eval(model.Spec.ImageSize, normalization, options.EvalCropPct),
             shuffle: false, dropLast: false, seed: run.Seed, workers: run.Workers) { PinnedFor = device };
     }
