@@ -41,7 +41,7 @@ public static class Pretraining
             pictures.OnCheckpoint(e);
             if (e.Kept || e.Final) written.AddRange(pictures.LastWritten);
         };
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit), s.Resume, cancel: cancel);
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit, trainer.Device), s.Resume, cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
             $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");
