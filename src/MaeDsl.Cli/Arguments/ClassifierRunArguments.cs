@@ -60,6 +60,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
                     : defaultOutput ??= RunFolder.UniqueDefault($"{data.Common.ReadModel(parse).Key}-{Kind(defaults)}")),
                 TensorBoard = !parse.GetValue(NoTensorBoard),
                 Threads = parse.GetValue(data.Common.Threads), Workers = Environment.ProcessorCount,   // the loaders' 0: all cores, recorded as used
+                Device = Devices.Name(data.Common.ReadDevice(parse)),
             },
         });
         // a default that depends on another option follows it: the recipe's min lr (1e-6 for fine-tuning) never exceeds the lr typed

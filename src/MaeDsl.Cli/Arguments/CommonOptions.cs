@@ -1,5 +1,5 @@
 // The options every command shares, declared once: the model (--model, alias --variant), the data (--dataset,
-// --data-dir, --train-limit), the seed and the torch threads. Each command gets its own instance (an option
+// --data-dir, --train-limit), the seed, the torch threads and the device. Each command gets its own instance (an option
 // belongs to one command) and adds the ones it honours.
 using System.CommandLine;
 using MaeDsl;
@@ -7,7 +7,7 @@ using MaeDsl.Training;
 
 namespace MaeDsl.Cli;
 
-/// <summary>The model, data, seed and thread options shared by every command.</summary>
+/// <summary>The model, data, seed, thread and device options shared by every command.</summary>
 /// <param name="useDefault">Whether a missing --model means the default model (false: as if none were marked; tests use it).</param>
 internal sealed class CommonOptions(bool useDefault = true)
 {
@@ -30,11 +30,17 @@ internal sealed class CommonOptions(bool useDefault = true)
     {
         Description = "torch threads (torch.set_num_threads), at most the cores this process may use (the default)", DefaultValueFactory = _ => UsableCores,
     };
+    public readonly Option<string> Device = new("--device")
+    {
+        Description = $"Where the model computes: {Devices.Choices} (CUDA when libtorch reports it, else the CPU); " +
+                      "CUDA needs a build with -p:TorchBackend=cuda",
+        DefaultValueFactory = _ => "cpu",
+    };
 
     /// <summary>Adds the shared options, except those in <paramref name="except"/> (a command must not offer what it does not honour).</summary>
     public void AddTo(Command command, params Option[] except)
     {
-        foreach (var o in new Option[] { Model, Dataset, DataDir, TrainLimit, Seed, Threads })
+        foreach (var o in new Option[] { Model, Dataset, DataDir, TrainLimit, Seed, Threads, Device })
             if (!except.Contains(o)) command.Options.Add(o);
     }
 
@@ -76,6 +82,9 @@ internal sealed class CommonOptions(bool useDefault = true)
         TorchSharp.torch.set_num_threads(threads);
         return threads;
     }
+
+    /// <summary>--device, resolved before any work (one error line for a CUDA device this libtorch cannot reach; auto becomes cpu or cuda:0).</summary>
+    public TorchSharp.torch.Device ReadDevice(ParseResult parse) => Devices.Resolve(parse.GetValue(Device));
 
     /// <summary>--train-limit, checked.</summary>
     public int? ReadTrainLimit(ParseResult parse)

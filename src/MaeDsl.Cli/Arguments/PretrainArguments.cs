@@ -61,6 +61,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
                 Seed = parse.GetValue(Common.Seed),
                 OutputDir = Path.GetFullPath(output),
                 Threads = threads, Workers = DataSources.PretrainWorkers,
+                Device = Devices.Name(Common.ReadDevice(parse)),
             },
         };
         options.Validate();

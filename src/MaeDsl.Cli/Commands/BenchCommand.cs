@@ -29,7 +29,7 @@ internal static class BenchCommand
         {
             Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)",
         };
-        common.AddTo(command, common.Dataset);
+        common.AddTo(command, common.Dataset, common.Device);   // it measures this CPU (and its matmul rate)
         foreach (var o in new Option[] { dataset, batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
         command.SetAction(parse => Run.Guarded(() =>
         {

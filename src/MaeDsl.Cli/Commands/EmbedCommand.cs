@@ -30,6 +30,7 @@ internal static class EmbedCommand
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int? n = parse.GetValue(limit);
             int batchSize = parse.GetValue(batch);
@@ -48,13 +49,17 @@ internal static class EmbedCommand
             var source = CheckpointSource.Open(parse.GetValue(checkpoint)!);
             var info = source.ResolveModel(parse.GetValue(common.Model), "embed");
             using var model = source.LoadMae(info, null, needDecoder: false, "embed");
+            Devices.MoveModel(model, device);
             var spec = model.Spec;
             model.Precision = PrecisionOption.Decide(parse, precision, spec, batchSize);
             var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
-            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)
+            {
+                PinnedFor = device,
+            };
             using (var writer = new MatrixFileWriter(outputPath, count, spec.EncoderWidth))
             {
                 ImageProgress.Run("embedded", count, report =>

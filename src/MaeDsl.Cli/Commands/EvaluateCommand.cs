@@ -34,6 +34,7 @@ internal static class EvaluateCommand
         command.SetAction(parse => Run.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             if (Directory.Exists(path))
@@ -58,6 +59,8 @@ internal static class EvaluateCommand
             Console.WriteLine(datasetLine);
             var data = DataSources.Open(dataset, parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels);
             OutputPath.CreateFolder(output, "--output");
+            Devices.MoveModel(model, device);
+            Devices.MoveModel(randomInit, device);
             Console.WriteLine($"checkpoint: {path} ({info.ModelName}, epoch {info.Epoch + 1}, {info.GlobalStep} iterations)");
             var figures = EvaluationReport.Run(model, randomInit, data, options.Seed, evalLimit, output);
             Console.WriteLine($"output: {output}");

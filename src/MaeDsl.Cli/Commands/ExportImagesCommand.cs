@@ -11,7 +11,7 @@ internal static class ExportImagesCommand
     {
         var command = new Command("export-images", "Write N images of a dataset (balanced over its classes, in dataset order) as an ImageFolder (class folders of PNGs) at the model's image size and channels.");
         var common = new CommonOptions(useDefault);
-        common.AddTo(command, common.TrainLimit, common.Seed, common.Threads);
+        common.AddTo(command, common.TrainLimit, common.Seed, common.Threads, common.Device);
         var split = new Option<string>("--split") { Description = "'train' or 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling)", DefaultValueFactory = _ => "train" };
         var limit = new Option<int?>("--limit") { Description = "Write N images, the first of each class (default: all)" };
         var output = new Option<string>("--output") { Description = "The ImageFolder root to write (class sub-folders are created)", Required = true };

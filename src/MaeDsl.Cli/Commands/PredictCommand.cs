@@ -32,6 +32,7 @@ internal static class PredictCommand
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int k = parse.GetValue(top), batchSize = parse.GetValue(batch);
             int? n = parse.GetValue(limit);
@@ -52,6 +53,7 @@ internal static class PredictCommand
             var (model, config) = source.LoadClassifier();
             using var _ = model;
             model.Precision = PrecisionOption.Decide(parse, precision, model.Spec, batchSize);
+            Devices.MoveModel(model, device);
             var names = CheckpointSource.ClassNames(config);
             if (names is null || names.Count != model.NumClasses)
             {
@@ -62,7 +64,10 @@ internal static class PredictCommand
             var inputs = ImageInputs.Open(imagePath, source.Dataset(parse, common.Dataset, imagePath is not null), parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
                 CheckpointSource.RecordedNormalization(config), which, n);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
-            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1);
+            var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)
+            {
+                PinnedFor = device,
+            };
             var csv = new StringBuilder("image");
             for (int r = 1; r <= k; r++) csv.Append(CultureInfo.InvariantCulture, $",class_{r},probability_{r}");
             csv.Append('\n');
@@ -80,7 +85,8 @@ internal static class PredictCommand
                             using var scope = NewDisposeScope();
                             model.eval();
                             var (values, indices) = model.forward(b.Images).softmax(-1).topk(k, dim: -1);
-                            return (values.to(ScalarType.Float32).data<float>().ToArray(), indices.data<long>().ToArray());
+                            // read back: the sync point
+                            return (values.to(ScalarType.Float32).cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray());
                         });
                         for (int i = 0; i < b.Indices.Length; i++)
                         {

@@ -34,6 +34,7 @@ internal static class ReconstructCommand
         command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
+            var device = common.ReadDevice(parse);
             PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             int n = parse.GetValue(limit), k = parse.GetValue(masks);
             Training.OptionCheck.Require(n >= 1, "--limit", n, "must be >= 1");
@@ -51,6 +52,7 @@ internal static class ReconstructCommand
                 throw new ArgumentException($"{info.Key} has {spec.Channels} channels; reconstruct draws grey (1) or RGB (3) images");
             using var model = source.LoadMae(info, maskingOverride, needDecoder: true, "reconstruct");
             model.Precision = PrecisionOption.Decide(parse, precision, spec, n);
+            Devices.MoveModel(model, device);
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
             var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n);

@@ -110,7 +110,7 @@ internal static class ResultsCommand
                 Run = RecipePresets.OfficialLinearProbeRun with
                 {
                     Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
-                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount,
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount, Device = settings.Options.Run.Device,
                 },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
@@ -118,7 +118,8 @@ internal static class ResultsCommand
             {
                 NumClasses = train.NumClasses, EvalCropPct = cropPct,
                 Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s,
-                    TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount },
+                    TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount,
+                    Device = settings.Options.Run.Device },
                 Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
@@ -158,6 +159,8 @@ internal static class ResultsCommand
                     $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr {po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} s ({result.ImagesPerSecond:F0} images/s)."));
             }
             using var _mae = mae;
+            var device = Devices.Resolve(po.Device);
+            Devices.MoveModel(mae, device);   // given weights load on the CPU; a pre-trained model is there already
             mae.eval();
 
             // ---- 2. k-NN (weighted, k 20, T 0.07) ----
@@ -165,6 +168,7 @@ internal static class ResultsCommand
             var trainEval = new BatchLoader(train, 256, evalTransform, shuffle: false, dropLast: false, seed: s);
             var testEval = new BatchLoader(test, 256, evalTransform, shuffle: false, dropLast: false, seed: s);
             using var randomMae = settings.Build(s + 1);
+            Devices.MoveModel(randomMae, device);
             randomMae.eval();
             foreach (var (name, featurize) in new (string, Func<Tensor, Tensor>)[]
                      {

@@ -94,8 +94,21 @@ public sealed class BatchLoader
     public long Seed { get; }
     public int Prefetch { get; }
 
+    /// <summary>
+    /// The device the batches are for (null: the CPU). With CUDA each batch is made in pinned (page-locked) host memory, so the
+    /// step's copy to the GPU (<see cref="Devices.To"/>) runs asynchronously; the batches stay on the CPU either way.
+    /// </summary>
+    public Device? PinnedFor { get; init; }
+
     volatile bool consumerWaiting;   // the enumerating thread waits for the next batch
     public int Workers { get; }
+
+    static Tensor Pin(Tensor t, Device target)
+    {
+        var pinned = Devices.PinFor(t, target);
+        if (!ReferenceEquals(pinned, t)) t.Dispose();
+        return pinned;
+    }
 
     /// <summary>Batches per epoch: N / B rounded down with dropLast, up without.</summary>
     public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
@@ -169,6 +182,7 @@ public sealed class BatchLoader
                     labels = torch.tensor(pending.Labels, dtype: ScalarType.Int64);
                 }
                 finally { Return(pending.Pixels); }
+                if (PinnedFor is { } target) (images, labels) = (Pin(images, target), Pin(labels, target));
                 yield return new Batch(images, labels, epoch, pending.Index, pending.Indices);
             }
         }

@@ -25,8 +25,9 @@ public static class ClassifierEvaluation
                 {
                     using var scope = NewDisposeScope();
                     var logits = model.forward(images);
-                    var loss = nn.functional.cross_entropy(logits, labels).item<float>();
-                    meter.Add(logits, labels, loss);
+                    var onDevice = Devices.To(labels, logits.device);
+                    var loss = nn.functional.cross_entropy(logits, onDevice).item<float>();   // a sync point (docs/device.md)
+                    meter.Add(logits, onDevice, loss);
                 });
             }
         }

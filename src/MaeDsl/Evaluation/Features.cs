@@ -33,7 +33,7 @@ public static class Features
         model.eval();
         try
         {
-            var features = Pool(model.Encode(images), pool).to(ScalarType.Float32).contiguous();
+            var features = Pool(model.Encode(images), pool).to(ScalarType.Float32).cpu().contiguous();   // read back: a sync point
             return features.data<float>().ToArray();
         }
         finally { model.train(wasTraining); }

@@ -86,6 +86,7 @@ public static class Knn
         if (minLabel < 0 || maxLabel >= numClasses)
             throw new ArgumentException($"bank labels must be in [0, {numClasses}), found [{minLabel}, {maxLabel}]", nameof(bankLabels));
 
+        using var labelsThere = Devices.To(bankLabels, bankFeatures.device);   // the votes are counted where the features are
         int kk = (int)Math.Min(k, bankFeatures.shape[0]);
         long m = queryFeatures.shape[0];
         var predictions = new List<Tensor>();
@@ -100,9 +101,9 @@ public static class Knn
                     using var scope = NewDisposeScope();
                     var similarity = queryFeatures.narrow(0, start, end - start).mm(bankT);                  // [c, N] cosine similarities
                     var (distances, indices) = similarity.topk(kk, dim: 1, largest: true, sorted: true);
-                    var neighbours = bankLabels[indices];                                     // [c, k] labels
+                    var neighbours = labelsThere[indices];                                     // [c, k] labels
                     var weights = (distances / temperature).exp_();                           // [c, k]
-                    var votes = zeros(end - start, numClasses, dtype: weights.dtype)
+                    var votes = zeros(end - start, numClasses, dtype: weights.dtype, device: weights.device)
                         .scatter_add_(1, neighbours, weights);                                 // [c, classes]
                     predictions.Add(votes.argmax(1).MoveToOuterDisposeScope());
                 });
@@ -120,7 +121,7 @@ public static class Knn
         if (queryLabels.dim() != 1 || queryLabels.shape[0] != queryFeatures.shape[0])
             throw new ArgumentException($"query labels must be [{queryFeatures.shape[0]}], got [{string.Join(", ", queryLabels.shape)}]", nameof(queryLabels));
         using var predicted = Predict(bankFeatures, bankLabels, queryFeatures, numClasses, k, temperature);
-        using var hits = predicted.eq(queryLabels.to_type(ScalarType.Int64));
+        using var hits = predicted.eq(Devices.To(queryLabels, predicted.device).to_type(ScalarType.Int64));
         long correct = hits.sum().item<long>();
         long total = queryFeatures.shape[0];
         return new KnnResult((double)correct / total, correct, total, k, temperature, bankFeatures.shape[0]);

@@ -65,8 +65,9 @@ public static class MaskedPatchError
                 {
                     using var scope = NewDisposeScope();
                     var noise = noiseFor(i, images.shape[0]);
-                    using var output = model.forward(images, noise);
-                    var target = Target(model, images);
+                    var onDevice = Devices.To(images, Devices.Of(model));
+                    using var output = model.forward(onDevice, noise);
+                    var target = Target(model, onDevice);
                     return ((double)PerImage(output.Pred, target, output.Mask).sum().item<float>(),
                             (double)PerImage(MeanVisiblePrediction(target, output.Mask), target, output.Mask).sum().item<float>());
                 });

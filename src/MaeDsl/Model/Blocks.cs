@@ -61,7 +61,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         var (q, k, v) = (qkvHeads[0], qkvHeads[1], qkvHeads[2]);
         // softmax(q·kᵀ / sqrt(head_dim)) · v, no dropout (the official attn_drop is 0, in training and eval).
         var attended = Precision == Precision.Fp32
-            ? functional.scaled_dot_product_attention(q, k, v)                                       // [B, heads, N, w/heads]
+            ? MetaSubstitutes.Attention(q, k, v)                                     // [B, heads, N, w/heads]
             : MixedPrecision.Attention(q, k, v);                                                    // bf16, float32 softmax sums
         return MixedPrecision.Linear(proj, attended.transpose(1, 2).reshape(b, n, w), Precision).MoveToOuterDisposeScope();   // [B, N, W]
     }
@@ -106,8 +106,10 @@ public sealed class DropPath(double p) : Module<Tensor, Tensor>(nameof(DropPath)
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
-        using var kept = empty(shape, dtype: x.dtype, device: x.device).bernoulli_(keep);
-        return x.div(keep).mul_(kept);
+        // drawn on the CPU, from torch's seeded and checkpointed generator, as every draw of a run: the same masks on every device
+        using var kept = empty(shape, dtype: x.dtype).bernoulli_(keep);
+        using var there = Devices.To(kept, x.device);
+        return x.div(keep).mul_(there);
     }
 }
 
@@ -143,8 +145,8 @@ public sealed class Block : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + drop_path.forward(attn.forward(norm1.forward(x)));
-        x = x + drop_path.forward(mlp.forward(norm2.forward(x)));
+        x = x + drop_path.forward(attn.forward(MetaSubstitutes.LayerNorm(norm1, x)));
+        x = x + drop_path.forward(mlp.forward(MetaSubstitutes.LayerNorm(norm2, x)));
         return x.MoveToOuterDisposeScope();
     }
 }

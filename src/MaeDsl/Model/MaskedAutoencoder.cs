@@ -111,6 +111,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     protected MaeOutput ForwardCore(Tensor images, Tensor? noise)
     {
         using var scope = NewDisposeScope();
+        images = Devices.To(images, pos_embed.device);                                         // a CPU batch moves here, as late as possible
         noise ??= DrawNoise(images.shape[0]);
         var (latent, mask, idsRestore) = ForwardEncoder(images, noise);
         var pred = ForwardDecoder(latent, idsRestore);                                        // [B, L, p²C]
@@ -132,7 +133,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
         var cls = (cls_token + pos_embed[.., ..1]).expand(x.shape[0], -1, -1);                 // [B, 1, W]
         x = cat([cls, kept], 1);                                                               // [B, 1 + V, W]
         foreach (var block in blocks) x = block.forward(x);
-        return (norm.forward(x), mask, idsRestore);
+        return (MetaSubstitutes.LayerNorm(norm, x), mask, idsRestore);
     }
 
     /// <summary>decoder_embed → mask tokens at the removed positions, unshuffled → + pos → blocks → norm → pred.</summary>
@@ -150,7 +151,7 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
         }
         x = x + decoder_pos_embed;
         foreach (var block in decoder_blocks) x = block.forward(x);
-        x = MixedPrecision.Linear(decoder_pred, decoder_norm.forward(x), precision);           // [B, 1 + L, p²C]
+        x = MixedPrecision.Linear(decoder_pred, MetaSubstitutes.LayerNorm(decoder_norm, x), precision);           // [B, 1 + L, p²C]
         if (precision != Precision.Fp32) x = x.to(float32);                                    // pred and the loss in float32
         return x[.., 1..];                                                                     // drop the cls token
     }
@@ -158,11 +159,11 @@ public abstract class MaskedAutoencoder : Module<Tensor, MaeOutput>
     protected Tensor EncodeCore(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = patch_embed.forward(images) + pos_embed[.., 1..];                              // [B, L, W]
+        var x = patch_embed.forward(Devices.To(images, pos_embed.device)) + pos_embed[.., 1..];   // [B, L, W]
         var cls = (cls_token + pos_embed[.., ..1]).expand(x.shape[0], -1, -1);
         x = cat([cls, x], 1);                                                                  // [B, 1 + L, W]
         foreach (var block in blocks) x = block.forward(x);
-        return norm.forward(x).MoveToOuterDisposeScope();
+        return MetaSubstitutes.LayerNorm(norm, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>

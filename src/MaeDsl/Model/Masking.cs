@@ -101,6 +101,7 @@ public static class Masking
     {
         using var scope = NewDisposeScope();
         long b = tokens.shape[0], l = tokens.shape[1], d = tokens.shape[2];
+        noise = Devices.To(noise, tokens.device);                                 // drawn on the CPU (its generator's device)
         var idsShuffle = noise.argsort(dim: 1);                                   // ascending: small is kept
         var idsRestore = idsShuffle.argsort(dim: 1);
         var idsKeep = idsShuffle[.., ..keep];

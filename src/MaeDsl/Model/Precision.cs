@@ -47,10 +47,21 @@ namespace MaeDsl.Model
         /// <summary>A p×p stride-p convolution (the patch embedding) in the given precision.</summary>
         public static Tensor PatchConv(Conv2d layer, Tensor images, long patchSize, Precision precision)
         {
+            if (Devices.IsMeta(images)) return MetaPatchConv(layer, images, patchSize, precision);
             if (precision == Precision.Fp32) return layer.forward(images);
             using var scope = NewDisposeScope();
             var result = functional.conv2d(ToBf16(images), layer.weight!.to(bfloat16), layer.bias?.to(bfloat16),
                 strides: [patchSize, patchSize]);
+            return result.MoveToOuterDisposeScope();
+        }
+
+        /// <summary>The patch convolution on libtorch's meta device, which has no convolution kernel (see <see cref="MetaSubstitutes"/>).</summary>
+        static Tensor MetaPatchConv(Conv2d layer, Tensor images, long patchSize, Precision precision)
+        {
+            using var scope = NewDisposeScope();
+            bool bf16 = precision != Precision.Fp32;
+            var result = MetaSubstitutes.ComposedPatchConv(bf16 ? ToBf16(images) : images, bf16 ? layer.weight!.to(bfloat16) : layer.weight!,
+                bf16 ? layer.bias?.to(bfloat16) : layer.bias, patchSize);
             return result.MoveToOuterDisposeScope();
         }
 

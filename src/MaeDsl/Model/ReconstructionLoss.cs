@@ -25,7 +25,7 @@ public static class ReconstructionLoss
     {
         using var scope = NewDisposeScope();
         var mean = patches.mean([-1], keepdim: true);
-        var variance = patches.var(-1, unbiased: true, keepdim: true);
+        var variance = MetaSubstitutes.UnbiasedVariance(patches);
         return ((patches - mean) / (variance + MaeSpec.NormPixEps).sqrt()).MoveToOuterDisposeScope();
     }
 }

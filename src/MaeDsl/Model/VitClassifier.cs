@@ -105,10 +105,10 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
     {
         ShapeGuard.RequireFloat(images, $"{nameof(VitClassifier)}.{nameof(ForwardFeatures)}", "images", -1, Spec.Channels, Spec.ImageSize, Spec.ImageSize);
         using var scope = NewDisposeScope();
-        var x = patch_embed.forward(images);                                                   // [B, L, W]
+        var x = patch_embed.forward(Devices.To(images, pos_embed.device));                     // [B, L, W]; a CPU batch moves here
         x = cat([cls_token.expand(x.shape[0], -1, -1), x], 1) + pos_embed;                     // [B, 1 + L, W]
         foreach (var block in blocks) x = block.forward(x);
-        var pooled = GlobalPool ? fc_norm!.forward(x[.., 1..].mean([1])) : norm!.forward(x)[.., 0];
+        var pooled = GlobalPool ? MetaSubstitutes.LayerNorm(fc_norm!, x[.., 1..].mean([1])) : MetaSubstitutes.LayerNorm(norm!, x)[.., 0];
         return pooled.MoveToOuterDisposeScope();                                               // [B, W]
     }
 

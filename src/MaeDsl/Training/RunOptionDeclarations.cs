@@ -92,11 +92,13 @@ internal static class RunOptionDeclarations
     public static readonly RunOptionDeclaration<string?> AllowChange = new(nameof(RunOptions.AllowChange), "allow-change", B,
         "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); " +
         "recorded in history.jsonl. Raising --epochs needs none", r => r.AllowChange, (r, v) => r with { AllowChange = v });   // names: RunOptions.Validate
+    public static readonly RunOptionDeclaration<string> Device = new(nameof(RunOptions.Device), "device", B,   // the same numbers on any device
+        "Where the model computes: cpu, cuda, cuda:N or auto", r => r.Device, (r, v) => r with { Device = v });
 
     /// <summary>Every declaration, one per <see cref="RunOptions"/> property (a test fails when a property has none).</summary>
     public static IReadOnlyList<RunOptionDeclaration> All { get; } =
     [
         Epochs, Batch, Accum, Blr, Lr, MinLr, WarmupEpochs, WeightDecay, ClipGrad, Seed, Output, CheckpointEvery, CheckpointEverySteps, TensorBoard,
-        Resume, Threads, Workers, SkipNonFinite, Precision, AllowChange,
+        Resume, Threads, Workers, SkipNonFinite, Precision, AllowChange, Device,
     ];
 }

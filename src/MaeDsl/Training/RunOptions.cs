@@ -59,6 +59,8 @@ public sealed record RunOptions
     /// loop, and so used by the recipe's evaluation too: <see cref="MaeDsl.Precision.Bf16"/> runs the linear and attention matmuls
     /// in bfloat16 with float32 weights, optimizer state, LayerNorm, softmax sums and loss. It changes the trajectory.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>The device the recipe moves the model to and trains on: cpu, cuda, cuda:N, auto (<see cref="Devices.Resolve"/>).</summary>
+    public string Device { get; init; } = "cpu";
 
     /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
     [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;

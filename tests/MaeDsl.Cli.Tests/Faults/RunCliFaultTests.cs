@@ -62,7 +62,7 @@ public class RunCliFaultTests
         ["--finetune-reprob"] = "2", ["--finetune-min-crop-scale"] = "0", ["--scratch-layer-decay"] = "0", ["--linprobe-epochs"] = "0",
         ["--linprobe-batch"] = "1", ["--linprobe-lr"] = "0", ["--linprobe-warmup"] = "-1", ["--linprobe-min-crop-scale"] = "0",
         ["--images"] = "/no/such/images", ["--masks-per-image"] = "0", ["--masking"] = "neither", ["--pool"] = "neither", ["--top"] = "0",
-        ["--warmup"] = "-1", ["--precision"] = "fp16", ["--gemm-size"] = "0",
+        ["--warmup"] = "-1", ["--precision"] = "fp16", ["--gemm-size"] = "0", ["--device"] = "gpu",
     };
 
     static readonly HashSet<string> NoRange =

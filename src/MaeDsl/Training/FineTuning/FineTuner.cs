@@ -23,6 +23,8 @@ public sealed class FineTuner : IDisposable
     {
         options.Validate();
         ClassifierRecipe.RequireClasses(model, options, nameof(FineTuner));
+        Device = Devices.Resolve(options.Run.Device);
+        Devices.MoveModel(model, Device);   // before the optimizer holds the parameters
         Model = model;
         Options = options;
         Loop = new TrainingLoop(options.Run);
@@ -35,6 +37,8 @@ public sealed class FineTuner : IDisposable
     }
 
     public VitClassifier Model { get; }
+    /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
+    public Device Device { get; }
     public FineTuneOptions Options { get; }
     public TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
@@ -106,6 +110,7 @@ public sealed class FineTuner : IDisposable
     public Tensor TrainingLoss(Tensor images, Tensor labels, int epoch, int step)
     {
         long seed = Options.Run.Seed;
+        images = Devices.To(images, Device);   // the batch moves here, as late as possible; the labels stay on the CPU, where the targets are built
         if (Erasing is not null)
         {
             using var noise = Seeds.Generator(seed, Seeds.Streams.Mixup, epoch, step, 2);
@@ -115,7 +120,7 @@ public sealed class FineTuner : IDisposable
         if (Mixup is not null)
             (images, targets, _) = Mixup.Apply(images, labels, Seeds.Random(seed, Seeds.Streams.Mixup, epoch, step, 0));
         else
-            targets = Data.Mixup.SmoothOneHot(labels, Options.NumClasses, Options.LabelSmoothing);
+            targets = Devices.To(Data.Mixup.SmoothOneHot(labels, Options.NumClasses, Options.LabelSmoothing), images.device);
         var logits = Model.forward(images);
         return SoftTargetCrossEntropy.Loss(logits, targets);
     }

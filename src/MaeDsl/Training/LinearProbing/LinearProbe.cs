@@ -25,6 +25,8 @@ public sealed class LinearProbe : IDisposable
         ClassifierRecipe.RequireClasses(model, options, nameof(LinearProbe));
         if (model.Head is not Sequential)
             throw new ArgumentException("LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.", nameof(model));
+        Device = Devices.Resolve(options.Run.Device);
+        Devices.MoveModel(model, Device);   // before the optimizer holds the parameters
         Model = model;
         Options = options;
         Freeze(model);
@@ -34,6 +36,8 @@ public sealed class LinearProbe : IDisposable
     }
 
     public VitClassifier Model { get; }
+    /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
+    public Device Device { get; }
     public LinearProbeOptions Options { get; }
     public TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
@@ -105,8 +109,8 @@ public sealed class LinearProbe : IDisposable
     public Tensor TrainingLoss(Tensor images, Tensor labels, int epoch, int step)
     {
         Tensor features;
-        using (no_grad()) features = Model.ForwardFeatures(images);
-        return nn.functional.cross_entropy(Model.Head.forward(features), labels);
+        using (no_grad()) features = Model.ForwardFeatures(images);   // the batch moves to the model's device there
+        return nn.functional.cross_entropy(Model.Head.forward(features), Devices.To(labels, Device));
     }
 
     public void Dispose() => Optimizer.Dispose();

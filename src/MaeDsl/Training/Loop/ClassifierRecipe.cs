@@ -40,9 +40,13 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
         this.loss = loss;
         this.normalization = normalization;
         var run = options.Run;
-        this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers);
+        var device = Devices.Of(model);
+        this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers)
+        {
+            PinnedFor = device,
+        };
         this.val = new BatchLoader(val, run.BatchSize, Transforms.Eval(model.Spec.ImageSize, normalization, options.EvalCropPct),
-            shuffle: false, dropLast: false, seed: run.Seed, workers: run.Workers);
+            shuffle: false, dropLast: false, seed: run.Seed, workers: run.Workers) { PinnedFor = device };
     }
 
     /// <summary>Throws unless <paramref name="model"/> has the options' number of classes.</summary>

@@ -55,8 +55,9 @@ public sealed class Lars : OptimizerHelper
                     dp = dp.add(p, alpha: wd);
                     var paramNorm = p.norm();
                     var updateNorm = dp.norm();
-                    var one = torch.ones_like(paramNorm);
-                    var q = torch.where(paramNorm > 0, torch.where(updateNorm > 0, trust * paramNorm / updateNorm, one), one);
+                    // trust·‖p‖/‖d‖, 1 unless both norms are > 0 (min > 0; a NaN norm gives 1 as well): util/lars.py's nested torch.where
+                    // as a masked fill, the same selection on the norms' device, with ops that libtorch's meta device runs
+                    var q = (trust * paramNorm / updateNorm).masked_fill_(paramNorm.minimum(updateNorm).gt(0).eq(false), 1.0);
                     dp = dp.mul(q);
                 }
                 var state = (State)_state[p.Handle];

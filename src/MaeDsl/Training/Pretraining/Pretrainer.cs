@@ -41,6 +41,8 @@ public sealed class Pretrainer : IDisposable
     public Pretrainer(MaskedAutoencoder model, PretrainOptions options)
     {
         options.Validate();
+        Device = Devices.Resolve(options.Run.Device);
+        Devices.MoveModel(model, Device);   // before the optimizer holds the parameters
         Model = model;
         Options = options;
         Loop = new TrainingLoop(options.Run);
@@ -49,6 +51,8 @@ public sealed class Pretrainer : IDisposable
     }
 
     public MaskedAutoencoder Model { get; }
+    /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>); batches and masking noise move there in the step.</summary>
+    public Device Device { get; }
     public PretrainOptions Options { get; }
     public TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
@@ -78,8 +82,8 @@ public sealed class Pretrainer : IDisposable
         if (images.dim() != 4 || images.shape[0] != Options.Run.BatchSize)
             throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch {Options.Run.BatchSize}, drop_last)");
         using var generator = new torch.Generator((ulong)MaskingSeed(Options.Run.Seed, epoch, step));
-        var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);
-        return Model.forward(images, noise).Loss;
+        var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);   // on the CPU, its generator's device: the same draw on every device
+        return Model.forward(images, noise).Loss;                                 // the batch and the noise move to the model's device there
     }
 
     sealed class Recipe(Pretrainer p, IPretrainBatches data) : TrainingRecipe<Tensor>
