@@ -123,7 +123,8 @@ internal static unsafe class Mpich
         var text = new byte[MaxLibraryVersionString];
         int length;
         fixed (byte* p = text) Check(libraryVersion(p, &length), "MPI_Get_library_version");
-        return System.Text.Encoding.ASCII.GetString(text, 0, Math.Max(0, length)).Split('\n')[0].Trim();
+        var first = System.Text.Encoding.ASCII.GetString(text, 0, Math.Max(0, length)).Split('\n')[0];
+        return string.Join(' ', first.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));   // "MPICH Version:\t4.0.2" → one space
     }
 
     static void Check(int code, string function)
