@@ -29,6 +29,7 @@ static class AllreduceBench
     {
         int ranks = options.Int("--ranks", 2), rounds = options.Int("--rounds", 10), steps = options.Int("--steps", 5);
         int tinyBatch = options.Int("--tiny-batch", 128), vitbBatch = options.Int("--vitb-batch", 2);
+        TorchRuntime.EnsureLoaded();   // MaeDsl's native settings (libgomp's spin count, malloc), as the CLI runs
         if (Environment.GetEnvironmentVariable("PMI_SIZE") is null) return Launch(ranks, steps, tinyBatch, vitbBatch);
 
         set_num_threads(1);
