@@ -39,7 +39,8 @@ public readonly record struct DistributedShard
         return dropTail ? count / Size : (int)(((long)count + Size - 1) / Size);
     }
 
-    /// <summary>This rank's items of <paramref name="order"/>: positions Rank, Rank + Size, … of the order padded (or cut, with <paramref name="dropTail"/>) to a multiple of Size.</summary>
+    /// <summary>This rank's items of <paramref name="order"/>: positions Rank, Rank + Size, … of the order padded (or cut, with
+    /// <paramref name="dropTail"/>) to a multiple of Size.</summary>
     public int[] Take(IReadOnlyList<int> order, bool dropTail = false)
     {
         ArgumentNullException.ThrowIfNull(order);
@@ -51,7 +52,8 @@ public readonly record struct DistributedShard
         return shard;
     }
 
-    /// <summary>Where item <paramref name="j"/> of this rank's batch of <paramref name="batchSize"/> sits in the single process's batch of Size·batchSize: Rank + Size·j.</summary>
+    /// <summary>Where item <paramref name="j"/> of this rank's batch of <paramref name="batchSize"/> sits in the single process's
+    /// batch of Size·batchSize: Rank + Size·j.</summary>
     public int GlobalRow(int j, int batchSize)
     {
         if (j < 0 || j >= batchSize) throw new ArgumentOutOfRangeException(nameof(j), $"DistributedShard: item {j} is not in a batch of {batchSize}.");

@@ -46,13 +46,15 @@ public interface IProcessGroup : IDisposable
     /// <summary>Whether <paramref name="value"/> is true on any rank (logical OR): a stop request on one rank stops all at the same step.</summary>
     bool AnyRank(bool value);
 
-    /// <summary>Whether every rank passed the same <paramref name="value"/> (e.g. a checksum of the initial weights, <see cref="ProcessGroup.Checksum"/>).</summary>
+    /// <summary>Whether every rank passed the same <paramref name="value"/> (e.g. a checksum of the initial weights,
+    /// <see cref="ProcessGroup.Checksum"/>).</summary>
     bool AllEqual(long value);
 
     /// <summary>Rank <paramref name="root"/>'s <paramref name="data"/> on every rank (the others may pass null).</summary>
     byte[] Broadcast(byte[]? data, int root = 0);
 
-    /// <summary>Overwrites the tensors (contiguous, CPU, the same shapes on every rank) with rank <paramref name="root"/>'s, in place: DDP's broadcast of the initial state.</summary>
+    /// <summary>Overwrites the tensors (contiguous, CPU, the same shapes on every rank) with rank <paramref name="root"/>'s, in
+    /// place: DDP's broadcast of the initial state.</summary>
     void BroadcastInPlace(IEnumerable<Tensor> tensors, int root = 0);
 
     /// <summary>Waits until every rank gets here.</summary>

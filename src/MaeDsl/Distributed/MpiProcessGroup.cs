@@ -135,7 +135,8 @@ sealed class MpiProcessGroup : IProcessGroup
     static IEnumerable<(IntPtr Address, int Count)> Chunks(Tensor tensor)
     {
         if (tensor.device_type != DeviceType.CPU || !tensor.is_contiguous())
-            throw new ArgumentException($"a collective needs a contiguous CPU tensor, got {(tensor.is_contiguous() ? "" : "a non-contiguous ")}tensor on {tensor.device}");
+            throw new ArgumentException(
+                $"a collective needs a contiguous CPU tensor, got {(tensor.is_contiguous() ? "" : "a non-contiguous ")}tensor on {tensor.device}");
         const long chunk = 1L << 26;   // elements per call: its bytes (≤ 512 MiB) fit MPI's int count and Span's int length
         using var flat = tensor.view(-1);
         for (long offset = 0; offset < flat.NumberOfElements; offset += chunk)
