@@ -114,6 +114,7 @@ static string Kill(IProcessGroup group)
         {
             Console.WriteLine("rank 1: killing itself");   // the test times the other rank's end from this line
             Console.Out.Flush();
+            Thread.Sleep(500);   // the launcher forwards the line before the process dies
             System.Diagnostics.Process.GetCurrentProcess().Kill();
         }
         group.AverageGradients(model.parameters());
