@@ -12,6 +12,8 @@
 //   generator     the source generator's cold run and its run after a one-character edit
 //   randaugment   the fine-tuning loader's images/s without and with RandAugment (rand-m9-mstd0.5-inc1)
 //   checkpoint    save and load of a ViT-B/16 checkpoint with and without its checksums
+//   allreduce     data parallelism under MPICH's mpiexec: Allreduce latency and bandwidth at gradient sizes (tiny, ViT-B),
+//                 and training steps of 2 ranks × 1 thread against 1 process × 2 threads (docs/distributed.md)
 //
 // docs/benchmarks.md has the commands, the figures and what they mean.
 using MaeDsl.Benchmarks;
@@ -28,6 +30,7 @@ var subcommands = new Dictionary<string, Func<Options, int>>
     ["generator"] = GeneratorBench.Run,
     ["randaugment"] = RandAugmentBench.Run,
     ["checkpoint"] = CheckpointBench.Run,
+    ["allreduce"] = AllreduceBench.Run,
 };
 
 if (args.Length == 0 || !subcommands.TryGetValue(args[0], out var run))
