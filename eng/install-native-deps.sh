@@ -4,7 +4,8 @@
 #     Debian 12 ships 3.4.30, so libstdc++6 comes from trixie, pinned at priority 100 so that
 #     nothing else is taken from trixie unless asked for;
 #   - dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), the main job's data;
-#   - python3-torch, Debian's PyTorch, used by the interop test that has PyTorch read our .pth files.
+#   - python3-torch, Debian's PyTorch, used by the interop test that has PyTorch read our .pth files;
+#   - mpich (libmpich.so.12 and mpiexec), for data-parallel training under mpiexec and its tests (docs/distributed.md).
 # Idempotent: every step checks first. Safe to run on every CI run and before every main-job run.
 set -euo pipefail
 
@@ -74,6 +75,7 @@ fi
 missing=()
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
 installed python3-torch || missing+=(python3-torch)
+installed mpich || missing+=(mpich)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_update
   log "installing ${missing[*]}"
