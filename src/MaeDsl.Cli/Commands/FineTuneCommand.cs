@@ -54,6 +54,7 @@ internal static class FineTuneCommand
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
             var options = Build(loaded);
+            options = options with { Run = DataParallel.WithRanks(options.Run) };
             Console.WriteLine($"fine-tune {registered.ClassName} on {description}");
             VitClassifier model;
             if (weights is not null)
@@ -66,6 +67,7 @@ internal static class FineTuneCommand
             using (model)
             using (var tuner = new FineTuner(model, options))
             {
+                tuner.Loop.Group = DataParallel.Join();
                 tuner.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{ClassifierRunArguments.DescribeLr(options)}, layer decay {options.LayerDecay}, {tuner.Groups.Count} param groups"));

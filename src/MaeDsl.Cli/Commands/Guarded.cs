@@ -12,7 +12,17 @@ internal static class Run
     public static int Guarded(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) { return Report(e); }
+        catch (Exception e) when (!DataParallel.IsMain && Unwrap(e) is RunStoppedException or OperationCanceledException)
+        {
+            return StopSignals.ExitCode;   // every rank stopped at the same iteration; rank 0 says where
+        }
+        catch (Exception e)
+        {
+            int code = Report(e);
+            if (Unwrap(e) is not (RunStoppedException or OperationCanceledException)) DataParallel.AbortOthers(code);
+            return code;
+        }
+        finally { DataParallel.Leave(); }
     }
 
     /// <summary>

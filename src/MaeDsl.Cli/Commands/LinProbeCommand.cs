@@ -33,6 +33,7 @@ internal static class LinProbeCommand
             var (registered, sources, train, test, _, description) = loaded;
             var spec = registered.Spec;
             var options = Build(loaded);
+            options = options with { Run = DataParallel.WithRanks(options.Run) };
             Console.WriteLine($"linear probe {registered.ClassName} on {description}");
             VitClassifier model;
             if (weights is not null)
@@ -45,6 +46,7 @@ internal static class LinProbeCommand
             using (model)
             using (var probe = new LinearProbe(model, options))
             {
+                probe.Loop.Group = DataParallel.Join();
                 probe.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);
                 Console.WriteLine($"{ClassifierRunArguments.DescribeLr(options)}, LARS");
                 ClassifierRunArguments.PrintResult(probe.Run(train, test, sources.Normalization, console: null, cancel: cancel), options);

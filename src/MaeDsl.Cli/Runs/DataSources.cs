@@ -86,8 +86,9 @@ public sealed class DataSources
     static IImageDataset ForModel(IImageDataset d, int channels) => d.Channels == channels ? d : new ChannelConvertedDataset(d, channels);
 
     /// <summary>The pre-training stream: shuffled, augmented, drop_last, deterministic in (seed, epoch).</summary>
-    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null) =>
-        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1));
+    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null, DistributedShard? shard = null) =>
+        new LoaderBatches(new BatchLoader(SubsetDataset.First(Train, limit), batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3, workers: 1)
+            { Shard = shard ?? DistributedShard.Whole });
 
     /// <summary>Evaluation batches (dataset order, every image) with labels.</summary>
     public IEnumerable<(Tensor Images, Tensor Labels)> EvalBatches(IImageDataset d, int batchSize, int? limit = null)

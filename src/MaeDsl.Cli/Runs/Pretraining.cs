@@ -20,19 +20,22 @@ public static class Pretraining
         var spec = s.Spec;
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
-        var o = s.Options.Run;
+        var group = DataParallel.Join();
+        var options = s.Options with { Run = DataParallel.WithRanks(s.Options.Run) };
+        var o = options.Run;
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}"));
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter}{(o.Ranks > 1 ? $" × {o.Ranks} ranks" : "")} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, {MaeDsl.Model.MixedPrecision.Name(o.Precision)}"));
 
         var model = s.Build(o.Seed);
         var preview = PreviewImages(data, 8);
         using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
         preview.Dispose();
         var written = new List<string>();
-        using var trainer = new Pretrainer(model, s.Options);
+        using var trainer = new Pretrainer(model, options);
+        trainer.Loop.Group = group;
         // the data's identity and the transform, checked on resume (the loader adds the image count and the class names)
         trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(s.Dataset);
         trainer.Loop.Inputs[OptionClasses.InputKeys.MinCropScale] = s.MinCropScale;
@@ -41,7 +44,7 @@ public static class Pretraining
             pictures.OnCheckpoint(e);
             if (e.Kept || e.Final) written.AddRange(pictures.LastWritten);
         };
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit), s.Resume, cancel: cancel);
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit, trainer.Loop.Shard), s.Resume, cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
             $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");

@@ -59,6 +59,7 @@ public static class OptionClasses
             (nameof(RunOptions.Workers), "workers", B),          // the loaders' output does not depend on their thread count
             (nameof(RunOptions.SkipNonFinite), "skip-nonfinite", B), // changes only what a non-finite loss does (stop or skip)
             (nameof(RunOptions.Precision), "precision", T),       // bf16 rounds the matmuls: another trajectory
+            (nameof(RunOptions.Ranks), "ranks", T),               // mpiexec -n: the effective batch
             (nameof(RunOptions.AllowChange), "allow-change", B)),
         [typeof(PretrainOptions)] = Rules(
             (nameof(PretrainOptions.Run), "run", B),              // a record classified property by property above

@@ -58,9 +58,12 @@ public sealed record RunOptions
     /// loop, and so used by the recipe's evaluation too: <see cref="MaeDsl.Precision.Bf16"/> runs the linear and attention matmuls
     /// in bfloat16 with float32 weights, optimizer state, LayerNorm, softmax sums and loss. It changes the trajectory.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>Data-parallel processes (ranks) that each train on BatchSize images per iteration and average their gradients
+    /// (<c>mpiexec -n N</c>; set by the runner from the process group). It changes the trajectory: the effective batch.</summary>
+    public int Ranks { get; init; } = 1;
 
-    /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
-    [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;
+    /// <summary>Images per optimizer step: BatchSize × AccumIter × Ranks (main_pretrain.py's eff_batch_size).</summary>
+    [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter * Ranks;
     /// <summary>The peak lr of the schedule: <see cref="Lr"/>, or blr × effective batch / 256 as main_*.py compute it.</summary>
     [JsonIgnore] public double AbsoluteLr => Lr ?? LrSchedule.AbsoluteLr(BaseLr, EffectiveBatch);
     [JsonIgnore] public string CheckpointDir => Path.Combine(OutputDir, "checkpoints");
@@ -74,6 +77,7 @@ public sealed record RunOptions
         OptionCheck.Require(Epochs >= 1, "--epochs", Epochs, "must be >= 1");
         OptionCheck.Require(BatchSize >= 1, "--batch", BatchSize, "must be >= 1");
         OptionCheck.Require(AccumIter >= 1, "--accum", AccumIter, "must be >= 1");
+        OptionCheck.Require(Ranks >= 1, "ranks (mpiexec -n)", Ranks, "must be >= 1");
         OptionCheck.Require(BaseLr > 0 && double.IsFinite(BaseLr), "--blr", BaseLr, "must be a finite number > 0");
         OptionCheck.Require(Lr is null || (Lr > 0 && double.IsFinite(Lr.Value)), "--lr", Lr, "must be a finite number > 0");
         OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}]"));
