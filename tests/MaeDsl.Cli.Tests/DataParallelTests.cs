@@ -156,4 +156,25 @@ public class DataParallelTests(ITestOutputHelper log)
         }
         finally { Processes.DeleteQuietly(dir); }
     }
+
+    /// <summary>finetune and linprobe on 2 ranks run to the end: rank 0 alone prints the evaluation and writes eval.csv.</summary>
+    [SkippableTheory]
+    [Trait("Category", "Slow")]
+    [InlineData("finetune")]
+    [InlineData("linprobe")]
+    public void Finetune_and_linprobe_run_on_two_ranks(string command)
+    {
+        Skip.IfNot(HaveMpiexec(), "mpiexec (MPICH) is not installed: bash eng/install-native-deps.sh installs it");
+        string app = App(), dir = Processes.TempDirectory("maedsl-ddp-" + command);
+        try
+        {
+            var r = Run(Mpiexec, ["-n", "2", "dotnet", app, command, "--model", "tiny", "--train-limit", "640", "--batch", "16", "--epochs", "1",
+                "--warmup-epochs", "0", "--threads", "1", "--output", dir]);
+            Assert.True(r.Exit == 0, r.Out);
+            Assert.Contains("(16 × 1 × 2 ranks)", r.Out);
+            Assert.Single(r.Out.Split('\n'), l => l.Contains("accuracy of the network on the", StringComparison.Ordinal));
+            Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "eval.csv")).Length);   // header and epoch 0, from rank 0
+        }
+        finally { Processes.DeleteQuietly(dir); }
+    }
 }

@@ -86,7 +86,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     }
 
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")})");
+        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch}{(o.Run.Ranks > 1 ? $" ({o.Run.BatchSize} × {o.Run.AccumIter} × {o.Run.Ranks} ranks)" : "")} / 256" : "absolute, --lr")})");
 
     public static void PrintResult(ClassifierRunResult result, ClassifierOptions o) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in {Path.GetFullPath(o.Run.OutputDir)}"));

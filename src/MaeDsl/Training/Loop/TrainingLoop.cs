@@ -80,7 +80,7 @@ public sealed class TrainingLoop
         var config = ConfigFor(recipe, run);
         var configJson = config.ToJson();
         var (progress, changes) = Begin(recipe, run, config, configJson, Group);
-        var evaluation = new EpochEvaluation(run, Group.IsMain ? recipe.EvalPeriod : 0, name, run.Resume is null ? null : progress.StartEpoch);
+        var evaluation = new EpochEvaluation(run, recipe.EvalPeriod, name, run.Resume is null ? null : progress.StartEpoch, writes: Group.IsMain);
         using var ranksLog = Group.IsMain ? null : new RankScratch(Group.Rank);
         using var log = ranksLog is null ? new TrainingLog(run.OutputDir, progress.GlobalStep, run.TensorBoard, console)
             : new TrainingLog(ranksLog.Directory, 0, tensorboard: false, TextWriter.Null);   // the other ranks write nothing in the run folder
@@ -101,8 +101,8 @@ public sealed class TrainingLoop
                 if (evaluation.DueAfter(epoch))
                 {
                     EvalResult result;
-                    // its batches run in NoGcDuringTorch one by one (ClassifierEvaluation); with several ranks rank 0 evaluates to the
-                    // end (the others wait at the next collective) and a stop request waits for the next optimizer step
+                    // its batches run in NoGcDuringTorch one by one (ClassifierEvaluation); with several ranks each evaluates to the end
+                    // (rank 0 records it) and a stop request waits for the next optimizer step, where the ranks agree on it
                     try { result = recipe.Evaluate(Group.Size == 1 ? cancel : CancellationToken.None); }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {
