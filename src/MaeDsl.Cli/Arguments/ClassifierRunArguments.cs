@@ -104,7 +104,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
 
     /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)", and the <see cref="WarmupNote"/>.</summary>
     public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch} / 256" : "absolute, --lr")}){WarmupNote(o.Run)}");
+        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch}{(o.Run.Ranks > 1 ? $" ({o.Run.BatchSize} × {o.Run.AccumIter} × {o.Run.Ranks} ranks)" : "")} / 256" : "absolute, --lr")}){WarmupNote(o.Run)}");
 
     /// <summary>", warmup 5 epochs, past the run's 1: the lr never finishes its warmup (as the official code)" when the warmup reaches the run's
     /// end (a recipe's default warmup with a short --epochs), else "".</summary>

@@ -43,9 +43,9 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
             {
                 var (registered, sources, train, test, _, description) = loaded;
                 var spec = registered.Spec;
-                var precision = PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
-                    Workload, options.Run.BatchSize, options.Run.Resume);
-                options = options with { Run = options.Run with { Precision = precision.Precision } };
+                var precision = DataParallel.Agree(PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
+                    Workload, options.Run.BatchSize, options.Run.Resume));
+                options = options with { Run = DataParallel.WithRanks(options.Run) with { Precision = precision.Precision } };
                 options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null);
                 Console.WriteLine($"{Title} {registered.ClassName} on {description}");
                 VitClassifier model;
@@ -58,6 +58,7 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
                 using (model)
                 {
                     var trainer = Trainer(model, options);
+                    trainer.Loop.Group = DataParallel.Join();
                     using (trainer.Trainer)
                     {
                         trainer.Loop.Inputs[OptionClasses.InputKeys.Dataset] = DataSources.Identity(parse.GetValue(data.Common.Dataset)!);

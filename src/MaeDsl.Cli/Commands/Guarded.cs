@@ -12,7 +12,17 @@ internal static class Run
     public static int Guarded(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) { return Report(e); }
+        catch (Exception e) when (!DataParallel.IsMain && Unwrap(e) is RunStoppedException or OperationCanceledException)
+        {
+            return StopSignals.ExitCode;   // every rank stopped at the same iteration; rank 0 says where
+        }
+        catch (Exception e)
+        {
+            int code = Report(e);
+            if (Unwrap(e) is not (RunStoppedException or OperationCanceledException)) DataParallel.AbortOthers(code);
+            return code;
+        }
+        finally { DataParallel.Leave(); }
     }
 
     /// <summary>
@@ -54,7 +64,7 @@ internal static class Run
                 Console.Error.WriteLine($"error: libtorch: {OneLine(e.Message)}");
                 return 1;
             case ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
-                or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException:
+                or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException or MaeDsl.Distributed.DistributedException:
                 Console.Error.WriteLine($"error: {OneLine(e.Message)}");
                 return 1;
             case System.Text.Json.JsonException or FormatException or OverflowException or KeyNotFoundException or InvalidCastException:

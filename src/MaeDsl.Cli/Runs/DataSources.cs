@@ -138,14 +138,14 @@ public sealed class DataSources
     }
 
     /// <summary>The pre-training stream over <paramref name="train"/> (default: all of <see cref="Train"/>): shuffled, augmented, drop_last,
-    /// deterministic in (seed, epoch); pinned for a CUDA <paramref name="device"/>.</summary>
+    /// deterministic in (seed, epoch); pinned for a CUDA <paramref name="device"/>; this rank's <paramref name="shard"/> of each epoch.</summary>
     public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null, IImageDataset? train = null,
-        TorchSharp.torch.Device? device = null)
+        TorchSharp.torch.Device? device = null, DistributedShard? shard = null)
     {
         train ??= Train;
         RequireFullBatch(train.Count, batchSize, limit);
         return new LoaderBatches(new BatchLoader(train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3,
-            workers: PretrainWorkers) { PinnedFor = device });
+            workers: PretrainWorkers) { PinnedFor = device, Shard = shard ?? DistributedShard.Whole });
     }
 
     /// <summary>Refuses (one line naming --batch) a batch larger than the training images: an epoch would hold no full batch.</summary>

@@ -110,8 +110,17 @@ public sealed class BatchLoader
         return pinned;
     }
 
-    /// <summary>Batches per epoch: N / B rounded down with dropLast, up without.</summary>
-    public int BatchesPerEpoch => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>
+    /// This process's part of every epoch in data-parallel training (PyTorch's DistributedSampler): rank r serves positions
+    /// r, r + Size, … of the epoch's order, padded to a multiple of Size. Default: the whole order.
+    /// </summary>
+    public DistributedShard Shard { get; init; } = DistributedShard.Whole;
+
+    /// <summary>The items this process serves per epoch: the dataset's, or its shard's.</summary>
+    int ItemsPerEpoch => Shard.Length(Dataset.Count);
+
+    /// <summary>Batches per epoch: N / B rounded down with dropLast, up without (N: <see cref="ItemsPerEpoch"/>).</summary>
+    public int BatchesPerEpoch => DropLast ? ItemsPerEpoch / BatchSize : (ItemsPerEpoch + BatchSize - 1) / BatchSize;
 
     /// <summary>The dataset indices of epoch <paramref name="epoch"/> in the order they are served.</summary>
     public int[] Order(int epoch)
@@ -126,7 +135,7 @@ public sealed class BatchLoader
                 (order[i], order[j]) = (order[j], order[i]);
             }
         }
-        return order;
+        return Shard.Size == 1 ? order : Shard.Take(order);
     }
 
     /// <summary>Item <paramref name="index"/> as the loader serves it in epoch <paramref name="epoch"/> (decoded and transformed).</summary>

@@ -92,6 +92,8 @@ internal static class RunOptionDeclarations
     public static readonly RunOptionDeclaration<string?> AllowChange = new(nameof(RunOptions.AllowChange), "allow-change", B,
         "On --resume, the options that change the training allowed to differ from the checkpoint's, comma-separated (e.g. blr,warmup-epochs); " +
         "recorded in history.jsonl. Raising --epochs needs none", r => r.AllowChange, (r, v) => r with { AllowChange = v });   // names: RunOptions.Validate
+    public static readonly RunOptionDeclaration<int> Ranks = new(nameof(RunOptions.Ranks), "ranks", T,   // the effective batch
+        "Data-parallel ranks (mpiexec -n; set by the runner from the launch)", r => r.Ranks, (r, v) => r with { Ranks = v }, v => v >= 1, "must be >= 1");
     public static readonly RunOptionDeclaration<string> Device = new(nameof(RunOptions.Device), "device", B,   // the same numbers on any device
         "Where the model computes: cpu, cuda, cuda:N or auto", r => r.Device, (r, v) => r with { Device = v });
 
@@ -99,6 +101,6 @@ internal static class RunOptionDeclarations
     public static IReadOnlyList<RunOptionDeclaration> All { get; } =
     [
         Epochs, Batch, Accum, Blr, Lr, MinLr, WarmupEpochs, WeightDecay, ClipGrad, Seed, Output, CheckpointEvery, CheckpointEverySteps, TensorBoard,
-        Resume, Threads, Workers, SkipNonFinite, Precision, AllowChange, Device,
+        Resume, Threads, Workers, SkipNonFinite, Precision, AllowChange, Device, Ranks,
     ];
 }

@@ -61,9 +61,12 @@ public sealed record RunOptions
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>The device the recipe moves the model to and trains on: cpu, cuda, cuda:N, auto (<see cref="Devices.Resolve"/>).</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Data-parallel processes (ranks) that each train on BatchSize images per iteration and average their gradients
+    /// (<c>mpiexec -n N</c>; set by the runner from the process group). It changes the trajectory: the effective batch.</summary>
+    public int Ranks { get; init; } = 1;
 
-    /// <summary>Images per optimizer step: BatchSize × AccumIter.</summary>
-    [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter;
+    /// <summary>Images per optimizer step: BatchSize × AccumIter × Ranks (main_pretrain.py's eff_batch_size).</summary>
+    [JsonIgnore] public int EffectiveBatch => BatchSize * AccumIter * Ranks;
     /// <summary>The peak lr of the schedule: <see cref="Lr"/>, or blr × effective batch / 256 as main_*.py compute it.</summary>
     [JsonIgnore] public double AbsoluteLr => Lr ?? LrSchedule.AbsoluteLr(BaseLr, EffectiveBatch);
     [JsonIgnore] public string CheckpointDir => Path.Combine(OutputDir, "checkpoints");

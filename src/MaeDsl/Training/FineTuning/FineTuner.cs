@@ -99,8 +99,8 @@ public sealed class FineTuner : IDisposable
     {
         normalization ??= Normalization.For(train);
         return new ClassifierRecipe("finetune", "fine-tune", Model, Optimizer, Model.parameters().Where(p => p.requires_grad).ToList(),
-            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization, Options.MinCropScale, Options.AutoAugment), normalization)
-            .RunIn(Loop, console, cancel);
+            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization, Options.MinCropScale, Options.AutoAugment), normalization,
+            Loop.Shard).RunIn(Loop, console, cancel);
     }
 
     /// <summary>

@@ -101,7 +101,7 @@ public sealed class LinearProbe : IDisposable
     {
         normalization ??= Normalization.For(train);
         return new ClassifierRecipe("linprobe", "linear probe", Model, Optimizer, HeadParameters, null, Options, TrainingLoss,
-            train, val, Transforms.Pretrain(Model.Spec.ImageSize, normalization, Options.MinCropScale), normalization)
+            train, val, Transforms.Pretrain(Model.Spec.ImageSize, normalization, Options.MinCropScale), normalization, Loop.Shard)
             .RunIn(Loop, console, cancel);
     }
 

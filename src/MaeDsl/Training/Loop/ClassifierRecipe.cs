@@ -26,9 +26,10 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
     /// <param name="trainable">The parameters the optimizer updates (and clipping sees).</param>
     /// <param name="lrScales">Each optimizer param group's lr scale (layer decay), or null for 1.</param>
     /// <param name="loss">One iteration's loss from (images, labels, epoch, step).</param>
+    /// <param name="shard">This rank's part of each epoch (data-parallel training), else <see cref="DistributedShard.Whole"/>.</param>
     public ClassifierRecipe(string kind, string displayName, VitClassifier model, OptimizerHelper optimizer, IReadOnlyList<Parameter> trainable,
         IReadOnlyList<double>? lrScales, ClassifierOptions options, Func<Tensor, Tensor, int, int, Tensor> loss,
-        IImageDataset train, IImageDataset val, IImageTransform trainTransform, Normalization normalization)
+        IImageDataset train, IImageDataset val, IImageTransform trainTransform, Normalization normalization, DistributedShard shard)
     {
         Kind = kind;
         DisplayName = displayName;
@@ -43,7 +44,7 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
         var device = Devices.Of(model);
         this.train = new BatchLoader(train, run.BatchSize, trainTransform, shuffle: true, dropLast: true, seed: run.Seed, workers: run.Workers)
         {
-            PinnedFor = device,
+            PinnedFor = device, Shard = shard,
         };
         this.val = new BatchLoader(val, run.BatchSize, Transforms.Eval(model.Spec.ImageSize, normalization, options.EvalCropPct),
             shuffle: false, dropLast: false, seed: run.Seed, workers: run.Workers) { PinnedFor = device };

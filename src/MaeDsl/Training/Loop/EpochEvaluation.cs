@@ -15,18 +15,22 @@ internal sealed class EpochEvaluation
     readonly string path;
     readonly string name;
     readonly int epochs;
+    readonly bool writes;
     readonly TorchSharp.Modules.SummaryWriter? board;
 
     /// <param name="period">Evaluate after every this many epochs and after the last; 0: the recipe has none.</param>
     /// <param name="resumedAtEpoch">The first epoch of a resumed run, whose earlier evaluations eval.csv holds; null for a fresh run.</param>
-    public EpochEvaluation(RunOptions run, int period, string name, int? resumedAtEpoch)
+    /// <param name="writes">Write eval.csv, TensorBoard and the line (rank 0 of a data-parallel run, or the one process); else only keep the results.</param>
+    public EpochEvaluation(RunOptions run, int period, string name, int? resumedAtEpoch, bool writes = true)
     {
         this.period = period;
+        this.writes = writes;
         this.name = name;
         epochs = run.Epochs;
         path = Path.Combine(run.OutputDir, EvalLog.CsvFileName);
         if (!Enabled) return;
         if (resumedAtEpoch is int start && File.Exists(path)) Evals.AddRange(EvalLog.Read(path).Where(e => e.Epoch < start));
+        if (!writes) return;
         EvalLog.Write(path, Evals);
         if (run.TensorBoard) board = torch.utils.tensorboard.SummaryWriter(Path.Combine(run.OutputDir, "tensorboard", "eval"));
     }
@@ -42,6 +46,7 @@ internal sealed class EpochEvaluation
     {
         Last = result;
         Evals.Add(new EpochEval(epoch, result.Top1, result.Top5, result.Loss, trainLoss, trainSeconds));
+        if (!writes) return;
         EvalLog.Append(path, Evals[^1]);
         board?.add_scalar("perf/test_acc1", (float)result.Top1, epoch);
         board?.add_scalar("perf/test_acc5", (float)result.Top5, epoch);

@@ -36,9 +36,9 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
         int step = resumedEpoch ? progress.StartStep : 0, counted = step;
         double lr = 0;
 
-        if (cancel.IsCancellationRequested)
+        if (StopRequested())
         {
-            if (progress.LastCheckpoint is null) cancel.ThrowIfCancellationRequested();   // nothing done yet: nothing to keep
+            if (progress.LastCheckpoint is null) throw new OperationCanceledException(cancel);   // nothing done yet: nothing to keep
             Stop(epoch, step, epochClock);
         }
         if (step < steps)
@@ -64,7 +64,7 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
 
                     LastLoss = loss;
                     var metrics = new StepMetrics(progress.GlobalStep, epoch, epochFraction, loss, lr,
-                        run.BatchSize / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
+                        run.BatchSize * run.Ranks / Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed.TotalSeconds);
                     log.Step(metrics, run.Epochs, steps, update);
                     loop.OnStepCompleted(metrics);
                 }
@@ -91,6 +91,7 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
         using var scope = torch.NewDisposeScope();
         var loss = recipe.Loss(batch, epoch, step);
         float value = loss.item<float>();
+        if (loop.Group.Size > 1) value = (float)loop.Group.Average(value);   // the loss of the global batch: every rank stops or skips alike
         if (!float.IsFinite(value))
         {
             // --skip-nonfinite: the iteration's gradients never exist; an optimizer step due here drops the accumulation
@@ -100,6 +101,7 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
         (loss / run.AccumIter).backward();
         if (update)
         {
+            loop.Group.AverageGradients(recipe.TrainableParameters);   // DDP: the mean gradient of the ranks (one process: nothing)
             if (run.ClipGrad is { } maxNorm) torch.nn.utils.clip_grad_norm_(recipe.TrainableParameters, maxNorm);
             recipe.Optimizer.step();
             recipe.Optimizer.zero_grad();
@@ -124,12 +126,16 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
             nextStepCheckpoint = (progress.GlobalStep / run.CheckpointEverySteps + 1) * run.CheckpointEverySteps;
             log.Message($"{recipe.DisplayName}: iteration {progress.GlobalStep}: checkpoint {SaveMidEpoch(epoch, step, epochClock)}");
         }
-        if (cancel.IsCancellationRequested) Stop(epoch, step, epochClock);
+        if (StopRequested()) Stop(epoch, step, epochClock);
     }
+
+    /// <summary>Cancellation, agreed by every rank at the same iteration (one rank's Ctrl-C or SIGTERM stops them all there).</summary>
+    bool StopRequested() => loop.Group.Size == 1 ? cancel.IsCancellationRequested : loop.Group.AnyRank(cancel.IsCancellationRequested);
 
     /// <summary>Writes checkpoint-last inside the epoch (at an optimizer-step boundary: no accumulated gradient is lost).</summary>
     string SaveMidEpoch(int epoch, int stepInEpoch, Stopwatch epochClock)
     {
+        if (!loop.Group.IsMain) return progress.LastCheckpoint = loop.Store.LastPath;   // rank 0 writes it
         log.Flush();
         var info = progress.ToCheckpoint(recipe.ModelName, epoch - 1, configJson, TrainingLoop.TorchRngState(), stepInEpoch, lossSum,
             epochClock.Elapsed.TotalSeconds);
@@ -142,7 +148,7 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
     public void Stop(int epoch, int stepInEpoch, Stopwatch epochClock)
     {
         string path = stepInEpoch > 0 ? SaveMidEpoch(epoch, stepInEpoch, epochClock) : progress.LastCheckpoint!;
-        RunHistory.Stopped(run.OutputDir, path, progress.GlobalStep);
+        if (loop.Group.IsMain) RunHistory.Stopped(run.OutputDir, path, progress.GlobalStep);
         log.Message($"{recipe.DisplayName}: stopped at iteration {progress.GlobalStep} (epoch {epoch + 1}, {stepInEpoch} of {recipe.StepsPerEpoch} iterations); checkpoint {path}");
         throw new RunStoppedException(path, epoch, stepInEpoch, progress.GlobalStep, cancel);
     }

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MaeDsl.Checkpoints;
+using MaeDsl.Distributed;
 using MaeDsl.Evaluation;
 using MaeDsl.IO;
 using MaeDsl.Native;
@@ -45,6 +46,16 @@ public sealed class TrainingLoop
 
     internal void OnStepCompleted(StepMetrics metrics) => StepCompleted?.Invoke(metrics);
 
+    /// <summary>
+    /// The data-parallel ranks this run trains with (<see cref="ProcessGroup.Start"/> under <c>mpiexec</c>); its size must equal
+    /// <see cref="RunOptions.Ranks"/>. Every rank runs the same loop on its shard of the data and averages gradients before each
+    /// optimizer step; rank 0 alone writes config.json, logs, evaluations and checkpoints. Default: one process.
+    /// </summary>
+    public IProcessGroup Group { get; set; } = ProcessGroup.Single();
+
+    /// <summary>This rank's part of every epoch of the training data (the whole of it in one process).</summary>
+    public Data.DistributedShard Shard => new(Group.Rank, Group.Size);
+
     /// <summary>Data and runner inputs recorded in config.json's "inputs" besides the recipe's (e.g. the dataset's root, the crop
     /// scale of the pre-training transform); each changes the trajectory and is checked on resume (<see cref="OptionClasses"/>).</summary>
     public JsonObject Inputs { get; } = new();
@@ -65,14 +76,18 @@ public sealed class TrainingLoop
         string name = recipe.DisplayName;
         if (recipe.StepsPerEpoch < 1)
             throw new ArgumentException($"{name}: the data gives no full batch of {run.BatchSize} (--batch) per epoch");
+        if (Group.Size != run.Ranks)
+            throw new ArgumentException($"{name}: RunOptions.Ranks is {run.Ranks} but the process group has {Group.Size} ranks");
         if (run.Threads > 0) torch.set_num_threads(run.Threads);
         MaeDsl.Model.MixedPrecision.Apply(recipe.Model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
 
         var config = ConfigFor(recipe, run);
         var configJson = config.ToJson();
-        var (progress, changes) = Begin(recipe, run, config, configJson);
-        var evaluation = new EpochEvaluation(run, recipe.EvalPeriod, name, run.Resume is null ? null : progress.StartEpoch);
-        using var log = new TrainingLog(run.OutputDir, progress.GlobalStep, run.TensorBoard, console);
+        var (progress, changes) = Begin(recipe, run, config, configJson, Group);
+        var evaluation = new EpochEvaluation(run, recipe.EvalPeriod, name, run.Resume is null ? null : progress.StartEpoch, writes: Group.IsMain);
+        using var ranksLog = Group.IsMain ? null : new RankScratch(Group.Rank);
+        using var log = ranksLog is null ? new TrainingLog(run.OutputDir, progress.GlobalStep, run.TensorBoard, console)
+            : new TrainingLog(ranksLog.Directory, 0, tensorboard: false, TextWriter.Null);   // the other ranks write nothing in the run folder
         if (run.Resume is not null)
             log.Message($"{name}: resumed from {progress.LastCheckpoint} at epoch {progress.StartEpoch + 1}, iteration {progress.GlobalStep}" +
                 (progress.StartStep > 0 ? $" ({progress.StartStep} of the epoch's {recipe.StepsPerEpoch} done)" : ""));
@@ -90,7 +105,9 @@ public sealed class TrainingLoop
                 if (evaluation.DueAfter(epoch))
                 {
                     EvalResult result;
-                    try { result = recipe.Evaluate(cancel); }   // its batches run in NoGcDuringTorch one by one (ClassifierEvaluation)
+                    // its batches run in NoGcDuringTorch one by one (ClassifierEvaluation); with several ranks each evaluates to the end
+                    // (rank 0 records it) and a stop request waits for the next optimizer step, where the ranks agree on it
+                    try { result = recipe.Evaluate(Group.Size == 1 ? cancel : CancellationToken.None); }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {
                         progress.TrainSeconds -= epochClock.Elapsed.TotalSeconds;
@@ -106,7 +123,7 @@ public sealed class TrainingLoop
 
         clock.Stop();
         return new TrainingResult(run.Epochs, progress.GlobalStep, epochs.LastLoss, epochs.LastEpochMean, progress.LastCheckpoint!, clock.Elapsed,
-            epochs.StepsThisRun * run.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals, evaluation.Last)
+            epochs.StepsThisRun * run.BatchSize * run.Ranks / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals, evaluation.Last)
             { SkippedSteps = progress.SkippedSteps };
     }
 
@@ -126,7 +143,7 @@ public sealed class TrainingLoop
     /// start with <c>torch.manual_seed(seed)</c>; then config.json and history.jsonl.
     /// </summary>
     static (RunProgress Progress, IReadOnlyList<OptionChange> Changes) Begin<TBatch>(TrainingRecipe<TBatch> recipe, RunOptions run, RunConfig config,
-        JsonObject configJson)
+        JsonObject configJson, IProcessGroup group)
         where TBatch : IDisposable
     {
         var progress = RunProgress.Fresh();
@@ -140,6 +157,10 @@ public sealed class TrainingLoop
             progress = RunProgress.Resumed(resume, CheckpointStore.Load(resume, recipe.Model, recipe.Optimizer, recipe.ModelName));
         }
         else torch.random.manual_seed(run.Seed);
+        if (!group.AllEqual(ProcessGroup.Checksum(recipe.Model.parameters())))
+            throw new InvalidDataException($"{recipe.DisplayName}: the ranks start from different weights (rank {group.Rank}'s differ): " +
+                "every rank must build the model from the same seed, or resume the same checkpoint");
+        if (!group.IsMain) return (progress, changes);
 
         Directory.CreateDirectory(run.OutputDir);
         AtomicFile.Write(Path.Combine(run.OutputDir, RunConfig.FileName), s =>
@@ -157,6 +178,7 @@ public sealed class TrainingLoop
         int epoch, double epochMean) where TBatch : IDisposable
     {
         bool keep = Store.IsPeriodic(epoch, run.Epochs), final = epoch + 1 == run.Epochs;
+        if (!Group.IsMain) { progress.LastCheckpoint = keep ? Store.PeriodicPath(epoch) : Store.LastPath; return; }   // rank 0 writes it
         log.Flush();
         var info = progress.ToCheckpoint(recipe.ModelName, epoch, configJson, TorchRngState());
         progress.LastCheckpoint = Store.Save(recipe.Model, recipe.Optimizer, info, keep);   // in NoGcDuringTorch, as every step
@@ -171,5 +193,21 @@ public sealed class TrainingLoop
     {
         using var state = torch.random.get_rng_state();
         return state.data<byte>().ToArray();
+    }
+}
+
+/// <summary>A rank other than 0 keeps its step log in a scratch folder of its own, deleted when the run ends: only rank 0 writes the run folder.</summary>
+sealed class RankScratch : IDisposable
+{
+    public RankScratch(int rank) =>
+        Directory = System.IO.Directory.CreateTempSubdirectory($"maedsl-rank{rank}-{Environment.ProcessId}-").FullName;
+
+    public string Directory { get; }
+
+    public void Dispose()
+    {
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }

@@ -82,8 +82,12 @@ public sealed class Pretrainer : IDisposable
         if (images.dim() != 4 || images.shape[0] != Options.Run.BatchSize)
             throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch {Options.Run.BatchSize}, drop_last)");
         using var generator = new torch.Generator((ulong)MaskingSeed(Options.Run.Seed, epoch, step));
-        var noise = Masking.DrawNoise(Model.Spec, images.shape[0], generator);   // on the CPU, its generator's device: the same draw on every device
-        return Model.forward(images, noise).Loss;                                 // the batch and the noise move to the model's device there
+        var group = Loop.Group;   // the noise is drawn on the CPU, its generator's device: the same draw on every device
+        // with several ranks, the noise of the global batch, of which this rank's images are the rows GlobalRows (DistributedShard)
+        var noise = group.Size == 1 ? Masking.DrawNoise(Model.Spec, images.shape[0], generator)
+            : Masking.DrawNoise(Model.Spec, images.shape[0] * group.Size, generator)
+                .index_select(0, torch.tensor(Loop.Shard.GlobalRows((int)images.shape[0])));
+        return Model.forward(images, noise).Loss;
     }
 
     sealed class Recipe(Pretrainer p, IPretrainBatches data) : TrainingRecipe<Tensor>
