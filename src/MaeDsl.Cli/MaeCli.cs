@@ -2,7 +2,6 @@
 // commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered model.
 using System.CommandLine;
 using System.Globalization;
-using System.CommandLine.Parsing;
 
 namespace MaeDsl.Cli;
 
@@ -68,7 +67,7 @@ public static class MaeCli
         {
             // A malformed command line is refused like any other input: one line, not the help page.
             string command = string.Join(' ', parse.CommandResult.Command.Name is var name && name == root.Name ? [] : new[] { name });
-            Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(Describe))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
+            Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
             return 1;
         }
         int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel).ConfigureAwait(false);
@@ -81,27 +80,6 @@ public static class MaeCli
     {
         InvariantNumbers.Apply(root);
         return root.Parse(args);
-    }
-
-    /// <summary>A parse error on one line; a value that does not convert to the option's number type is said in words, not as a .NET type name.</summary>
-    static string Describe(ParseError error)
-    {
-        string message = string.Join(' ', error.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
-        var option = error.SymbolResult switch { OptionResult o => o, ArgumentResult { Parent: OptionResult o } => o, _ => null };
-        var type = option?.Option.ValueType is { } t ? Nullable.GetUnderlyingType(t) ?? t : null;
-        if (option is null || type is null || !message.Contains("'System.", StringComparison.Ordinal) || option.Tokens.Count == 0) return message;
-        string value = option.Tokens[^1].Value;
-        var c = System.Globalization.CultureInfo.InvariantCulture;
-        string? expected = type == typeof(int) ? $"a whole number from {int.MinValue.ToString(c)} to {int.MaxValue.ToString(c)}"
-            : type == typeof(long) ? $"a whole number from {long.MinValue.ToString(c)} to {long.MaxValue.ToString(c)}"
-            : type == typeof(double) ? "a number (such as 0.001 or 1e-3)"
-            : null;
-        if (expected is null) return message;
-        string hint = (type == typeof(int) || type == typeof(long))
-            && double.TryParse(value, System.Globalization.NumberStyles.Float, c, out double d) && double.IsFinite(d) && d == Math.Floor(d)
-            && d >= (type == typeof(int) ? int.MinValue : long.MinValue) && d <= (type == typeof(int) ? int.MaxValue : long.MaxValue)
-                ? $": write it in digits, {((decimal)d).ToString(c)}" : "";
-        return $"{option.Option.Name} '{value}' is not {expected}{hint}";
     }
 
     /// <summary>Diagnostic: with <c>MAEDSL_GC_REPORT=1</c> a command ends with one line `gc: gen0 N, gen1 N, gen2 N collections;

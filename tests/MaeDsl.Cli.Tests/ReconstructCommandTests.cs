@@ -26,11 +26,13 @@ public class ReconstructCommandTests(PretrainedRunFixture run) : IClassFixture<P
         Assert.True(run.Pretrain.ExitCode == 0, run.Pretrain.ToString());
         Assert.True(File.Exists(run.Grid), run.Pretrain.ToString());
         using var dir = new TempDir();
+        // the precision the run drew its grid in (auto measures reconstruct's own encode, which may choose the other one)
+        string precision = PrecisionCommandTests.RecordedPrecision(Path.GetDirectoryName(run.Grid)!);
         foreach (var checkpoint in new[] { run.Checkpoint, run.Weights })   // the .ckpt and the .safetensors both name the model
         {
             string output = Path.Combine(dir.Path, Path.GetExtension(checkpoint).TrimStart('.') + ".png");
             var r = CliConsole.Run(["reconstruct", "--checkpoint", checkpoint, "--dataset", "fashion-mnist",
-                "--seed", PretrainedRunFixture.Seed.ToString(), "--threads", "1", "--output", output]);
+                "--seed", PretrainedRunFixture.Seed.ToString(), "--threads", "1", "--precision", precision, "--output", output]);
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Equal($"output: {output}", r.OutLines[^1]);
             Assert.Equal(Pixels(run.Grid, out int w0, out int h0), Pixels(output, out int w1, out int h1));
@@ -39,7 +41,7 @@ public class ReconstructCommandTests(PretrainedRunFixture run) : IClassFixture<P
         }
         // without --seed the checkpoint's own run seed is used: the same picture
         string byDefault = Path.Combine(dir.Path, "default-seed.png");
-        var d = CliConsole.Run(["reconstruct", "--checkpoint", run.Checkpoint, "--threads", "1", "--output", byDefault]);
+        var d = CliConsole.Run(["reconstruct", "--checkpoint", run.Checkpoint, "--threads", "1", "--precision", precision, "--output", byDefault]);
         Assert.True(d.ExitCode == 0, d.ToString());
         Assert.Equal(File.ReadAllBytes(run.Grid), File.ReadAllBytes(byDefault));
     }

@@ -66,7 +66,6 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         // a default that depends on another option follows it: the recipe's min lr (1e-6 for fine-tuning) never exceeds the lr typed
         if (!Schedule.Typed(RunOptionDeclarations.MinLr, parse) && built.Run.MinLr > built.Run.AbsoluteLr)
             built = (TOptions)(built with { Run = built.Run with { MinLr = built.Run.AbsoluteLr } });
-        if (loaded is not null) DataSources.RequireFullBatch(loaded.Train.Count, built.Run.BatchSize, parse.GetValue(data.Common.TrainLimit));
         return built;
     }
 

@@ -23,10 +23,10 @@ internal static class InvariantNumbers
     {
         switch (option)
         {
-            case Option<int> o: o.CustomParser ??= r => Read(o, r, Int, WholeWords(int.MaxValue)); break;
-            case Option<int?> o: o.CustomParser ??= r => ReadNullable(o, r, Int, WholeWords(int.MaxValue)); break;
-            case Option<long> o: o.CustomParser ??= r => Read(o, r, Long, WholeWords(long.MaxValue)); break;
-            case Option<long?> o: o.CustomParser ??= r => ReadNullable(o, r, Long, WholeWords(long.MaxValue)); break;
+            case Option<int> o: o.CustomParser ??= r => Read(o, r, Int, WholeWords(int.MinValue, int.MaxValue)); break;
+            case Option<int?> o: o.CustomParser ??= r => ReadNullable(o, r, Int, WholeWords(int.MinValue, int.MaxValue)); break;
+            case Option<long> o: o.CustomParser ??= r => Read(o, r, Long, WholeWords(long.MinValue, long.MaxValue)); break;
+            case Option<long?> o: o.CustomParser ??= r => ReadNullable(o, r, Long, WholeWords(long.MinValue, long.MaxValue)); break;
             case Option<double> o: o.CustomParser ??= r => Read(o, r, Double, RealWords); break;
             case Option<double?> o: o.CustomParser ??= r => ReadNullable(o, r, Double, RealWords); break;
             case Option<float> o: o.CustomParser ??= r => Read(o, r, Float, RealWords); break;
@@ -41,24 +41,32 @@ internal static class InvariantNumbers
 
     delegate bool TryParse<T>(string text, out T value);
 
-    const string RealWords = "is not a number: write it with a '.' decimal point and no thousands separator (e.g. 0.001, 1.5e-4)";
-    static string WholeWords(long max) => string.Create(CultureInfo.InvariantCulture, $"is not a whole number (digits only, at most {max})");
+    static string RealWords(string text) => "is not a number: write it with a '.' decimal point and no thousands separator (e.g. 0.001, 1.5e-4)";
 
-    static T Read<T>(Option<T> option, ArgumentResult result, TryParse<T> parse, string words) where T : struct
+    /// <summary>"is not a whole number from min to max", and for a whole number written otherwise (1e9) the digits to type.</summary>
+    static Func<string, string> WholeWords(long min, long max) => text =>
+    {
+        var c = CultureInfo.InvariantCulture;
+        string words = string.Create(c, $"is not a whole number from {min} to {max}");
+        return double.TryParse(text, Real, c, out double d) && double.IsFinite(d) && d == Math.Floor(d) && d >= min && d <= max
+            ? words + $": write it in digits, {((decimal)d).ToString(c)}" : words;
+    };
+
+    static T Read<T>(Option<T> option, ArgumentResult result, TryParse<T> parse, Func<string, string> words) where T : struct
     {
         if (result.Tokens.Count == 0) return option.DefaultValueFactory is { } d ? d(result) : default;
         string text = result.Tokens[^1].Value;
         if (parse(text, out T value)) return value;
-        result.AddError($"{option.Name} '{text}' {words}");
+        result.AddError($"{option.Name} '{text}' {words(text)}");
         return default;
     }
 
-    static T? ReadNullable<T>(Option<T?> option, ArgumentResult result, TryParse<T> parse, string words) where T : struct
+    static T? ReadNullable<T>(Option<T?> option, ArgumentResult result, TryParse<T> parse, Func<string, string> words) where T : struct
     {
         if (result.Tokens.Count == 0) return option.DefaultValueFactory is { } d ? d(result) : null;
         string text = result.Tokens[^1].Value;
         if (parse(text, out T value)) return value;
-        result.AddError($"{option.Name} '{text}' {words}");
+        result.AddError($"{option.Name} '{text}' {words(text)}");
         return null;
     }
 }

@@ -23,6 +23,7 @@ internal static class EmbedCommand
         var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
+        common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
         common.AddTo(command, common.TrainLimit, common.Seed);
         var precision = PrecisionOption.Create(" of the encoder (the features are float32 either way)");
         foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output, precision }) command.Options.Add(o);

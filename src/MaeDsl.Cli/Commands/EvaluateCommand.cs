@@ -20,6 +20,7 @@ internal static class EvaluateCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program (it names its model)", Required = true };
         var common = new CommonOptions();
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
+        common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed); // the checkpoint names the model and its seed
         var limit = EvalLimitOption();
         var outputOption = new Option<string?>("--output")

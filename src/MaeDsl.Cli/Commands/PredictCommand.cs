@@ -25,6 +25,7 @@ internal static class PredictCommand
         var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
+        common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
         common.AddTo(command, common.Model, common.TrainLimit, common.Seed);   // --dataset, --data-dir, --threads: the model is the checkpoint's
         var precision = PrecisionOption.Create(" of the classifier's encoder (the head and softmax stay fp32)");
         foreach (var o in new Option[] { checkpoint, images, split, limit, top, batch, output, precision }) command.Options.Add(o);

@@ -27,6 +27,7 @@ internal static class ReconstructCommand
         var output = new Option<string>("--output") { Description = "The PNG to write (a NormalizePixels model's gets -normpix-restored in its name)", DefaultValueFactory = _ => "reconstruction.png" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
+        common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
         common.AddTo(command, common.TrainLimit, common.Seed);
         var precision = PrecisionOption.Create(" of the encoder and decoder");
         foreach (var o in new Option[] { checkpoint, images, limit, masks, ratio, masking, seed, output, precision }) command.Options.Add(o);

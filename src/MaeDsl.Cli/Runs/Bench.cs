@@ -74,7 +74,7 @@ public static class Bench
         // ---- pre-training iterations ----
         using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
         using var random = data is null ? randn(s.Batch, spec.Channels, spec.ImageSize, spec.ImageSize, generator: new Generator((ulong)s.Seed)) : null;
-        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, limit: s.TrainLimit, train: MaeDsl.Data.SubsetDataset.Balanced(data.Train, s.TrainLimit, s.Seed))).GetEnumerator();
+        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, train: MaeDsl.Data.SubsetDataset.Balanced(data.Train, s.TrainLimit, s.Seed))).GetEnumerator();
         void TrainStep()
         {
             if (stream is not null && !stream.MoveNext()) throw new InvalidDataException("the pre-training stream ended"); // it never does

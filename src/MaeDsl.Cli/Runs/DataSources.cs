@@ -139,22 +139,14 @@ public sealed class DataSources
 
     /// <summary>The pre-training stream over <paramref name="train"/> (default: all of <see cref="Train"/>): shuffled, augmented, drop_last,
     /// deterministic in (seed, epoch); pinned for a CUDA <paramref name="device"/>; this rank's <paramref name="shard"/> of each epoch.</summary>
-    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, int? limit = null, IImageDataset? train = null,
+    public IPretrainBatches PretrainBatches(int batchSize, long seed, double minScale = 0.2, IImageDataset? train = null,
         TorchSharp.torch.Device? device = null, DistributedShard? shard = null)
     {
-        train ??= Train;
-        RequireFullBatch(train.Count, batchSize, limit);
+        train ??= Train;   // RunOptions.RequireOptimizerSteps refused a batch larger than it before any work
         return new LoaderBatches(new BatchLoader(train, batchSize, PretrainTransform(minScale), shuffle: true, dropLast: true, seed: seed, prefetch: 3,
             workers: PretrainWorkers) { PinnedFor = device, Shard = shard ?? DistributedShard.Whole });
     }
 
-    /// <summary>Refuses (one line naming --batch) a batch larger than the training images: an epoch would hold no full batch.</summary>
-    public static void RequireFullBatch(int images, int batchSize, int? limit)
-    {
-        if (images < batchSize)
-            throw new ArgumentException($"--batch {batchSize} is larger than the {images} training image(s){(limit is { } n ? $" (--train-limit {n})" : "")}: " +
-                                        $"an epoch would hold no full batch; give --batch at most {images}{(limit is not null ? " or a larger --train-limit" : "")}");
-    }
 
     /// <summary>Evaluation batches (dataset order) with labels: every image, the first <paramref name="limit"/>, or with
     /// <paramref name="balancedSeed"/> a class-balanced subset of <paramref name="limit"/> drawn with it (--eval-limit).</summary>

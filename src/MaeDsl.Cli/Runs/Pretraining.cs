@@ -45,7 +45,7 @@ public static class Pretraining
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
         Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter}{(o.Ranks > 1 ? $" × {o.Ranks} ranks" : "")} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, precision: {precision}, on {o.Device}") +
+            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter}{(o.Ranks > 1 ? $" × {o.Ranks} ranks" : "")} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, on {o.Device}, precision: {precision}") +
             ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
@@ -66,7 +66,7 @@ public static class Pretraining
         };
         var (train, subset) = DataSources.LimitedTrain(data.Train, s.TrainLimit, o.Seed, s.Resume);
         if (subset is not null) trainer.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, s.TrainLimit, train, trainer.Device, trainer.Loop.Shard), s.Resume, cancel: cancel);
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, train, trainer.Device, trainer.Loop.Shard), s.Resume, cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
             $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");

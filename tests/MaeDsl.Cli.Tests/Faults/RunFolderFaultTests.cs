@@ -161,7 +161,7 @@ public class RunFolderFaultTests
             (Tiny(output, "--seed", "99999999999999999999"), ["--seed '99999999999999999999' is not a whole number from"]),
             (Tiny(output, "--blr", "abc"), ["--blr 'abc' is not a number"]),
             (["pretrain", "--model", "tiny", "--train-limit", "1", "--batch", "100000", "--threads", "1", "--output", output],
-                ["--batch 100000 is larger than the 1 training image(s) (--train-limit 1)", "give --batch at most 1"]),
+                ["--batch 100000 is more than the 1 training images (--train-limit 1)", "use --batch 1 or less"]),
             (Tiny(output, "--mask-ratio", "0.979591836735"), ["0.979591836735", "a ratio of at most 0.979591836734 would leave one"]),
             (Tiny("/proc/maedsl-no-such-folder"), ["--output /proc/maedsl-no-such-folder: cannot create this folder in /proc"]),
             (["export-images", "--model", "tiny", "--limit", "10", "--output", "/proc/maedsl-no-such-folder"], ["--output /proc/maedsl-no-such-folder: cannot create this folder"]),
