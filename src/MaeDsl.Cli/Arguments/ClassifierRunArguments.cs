@@ -81,7 +81,7 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
     {
         var checkedOptions = build(null);
         string? weights = ReadPretrained(parse);
-        using var folder = RunFolder.Claim(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(Control.Overwrite));
+        using var folder = RunFolder.ClaimAsRank(checkedOptions.Run.OutputDir, checkedOptions.Run.Resume is not null, parse.GetValue(Control.Overwrite));
         return folder.Run(() =>
         {
             var loaded = data.Load(parse, checkedOptions.Run.Resume);

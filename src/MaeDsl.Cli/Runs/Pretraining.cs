@@ -19,7 +19,7 @@ public static class Pretraining
     /// and replaces the settings' (see <see cref="PrecisionOption.Choose"/>).</param>
     public static Outcome Run(PretrainSettings s, CancellationToken cancel, bool autoPrecision = false)
     {
-        var folder = RunFolder.Claim(s.Options.Run.OutputDir, s.Resume is not null, s.Overwrite);
+        var folder = RunFolder.ClaimAsRank(s.Options.Run.OutputDir, s.Resume is not null, s.Overwrite);
         try { return folder.Run(() => Run(s, folder, cancel, autoPrecision)); }
         catch
         {

@@ -23,15 +23,26 @@ internal sealed class RunFolder : IDisposable
     static readonly HashSet<string> HeldHere = new(StringComparer.Ordinal);   // the folders this process holds (an in-process second claim is refused too)
 
     readonly string lockPath;
-    readonly bool created;
+    readonly bool created, follows;
     int released;
 
-    RunFolder(string directory, bool created)
+    RunFolder(string directory, bool created, bool follows = false)
     {
         Root = directory;
         lockPath = Path.Combine(directory, LockFileName);
         this.created = created;
+        this.follows = follows;
     }
+
+    /// <summary>
+    /// The folder as a rank other than 0 of a data-parallel run sees it: rank 0 claims it and alone writes it, so this one takes no
+    /// lock, refuses nothing and removes nothing.
+    /// </summary>
+    public static RunFolder Follow(string directory) => new(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar), created: false, follows: true);
+
+    /// <summary><see cref="Claim"/> on rank 0 of this process's group (or in one process), <see cref="Follow"/> on the other ranks.</summary>
+    public static RunFolder ClaimAsRank(string directory, bool resume, bool overwrite) =>
+        DataParallel.Join().IsMain ? Claim(directory, resume, overwrite) : Follow(directory);
 
     /// <summary>The run folder (absolute).</summary>
     public string Root { get; }
@@ -166,7 +177,7 @@ internal sealed class RunFolder : IDisposable
     /// <summary>Releases the lock; a folder this claim created that is left empty is removed.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref released, 1) != 0) return;
+        if (Interlocked.Exchange(ref released, 1) != 0 || follows) return;
         lock (HeldHere) HeldHere.Remove(Root);
         try { File.Delete(lockPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         if (created && System.IO.Directory.Exists(Root) && !System.IO.Directory.EnumerateFileSystemEntries(Root).Any())
