@@ -1,7 +1,6 @@
 // RunFolder: the claim a training command holds on its --output folder while it writes it: a lock file naming the writer's pid
 // (a second writer is refused naming it; the lock of a process that no longer runs is taken over, with a line), and the refusal
 // of a new run into a folder that already holds one (its checkpoints) unless --resume or --overwrite is given.
-using System.Diagnostics;
 using System.Globalization;
 using MaeDsl.Training;
 using MaeDsl.Training.Loop;
@@ -134,7 +133,7 @@ internal sealed class RunFolder : IDisposable
                     try { content = File.ReadAllText(lockPath).Trim(); }
                     catch (FileNotFoundException) { continue; }   // released meanwhile
                     bool parsed = int.TryParse(content, NumberStyles.None, CultureInfo.InvariantCulture, out int pid);
-                    if (parsed && pid != Environment.ProcessId && IsRunning(pid))
+                    if (parsed && pid != Environment.ProcessId && MaeDsl.IO.AtomicFile.IsAlive(pid))
                         throw new IOException($"{option} {Root} is being written by process {pid} (its lock {lockPath}); " +
                                               $"wait for it to end, stop it, or give another {option}");
                     Console.WriteLine(parsed
@@ -146,17 +145,6 @@ internal sealed class RunFolder : IDisposable
                 }
             }
         }
-    }
-
-    static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var p = Process.GetProcessById(pid);
-            return !p.HasExited;
-        }
-        catch (ArgumentException) { return false; }          // no such process
-        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>

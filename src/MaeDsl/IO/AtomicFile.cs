@@ -214,7 +214,8 @@ public static partial class AtomicFile
         catch (IOException) { return false; }
     }
 
-    static bool IsAlive(int pid)
+    /// <summary>Whether process <paramref name="pid"/> is running (a process that exists but cannot be inspected counts as running).</summary>
+    internal static bool IsAlive(int pid)
     {
         try
         {
