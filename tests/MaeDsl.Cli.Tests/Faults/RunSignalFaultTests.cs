@@ -100,10 +100,10 @@ public class RunSignalFaultTests(ITestOutputHelper log)
     }
 
     /// <summary>Runs the runner with <paramref name="args"/>, sends <paramref name="signal"/> once its stdout shows <paramref name="seen"/>, and waits for it to exit.</summary>
-    CliResult SignalWhenSeen(string[] args, string seen, string signal, TimeSpan finish)
+    CliResult SignalWhenSeen(string[] args, string seen, string signal, TimeSpan finish, IReadOnlyDictionary<string, string>? environment = null)
     {
         CliResult r;
-        using (var child = new Child(args))
+        using (var child = new Child(args, environment))
         {
             var shown = child.WaitFor(seen);
             child.Start();
@@ -381,9 +381,11 @@ public class RunSignalFaultTests(ITestOutputHelper log)
     public void Sigint_before_the_first_checkpoint_says_nothing_was_trained_and_keeps_nothing()
     {
         string output = Path.Combine(Processes.TempDirectory("maedsl-fault-early-sigint"), "run");
-        // batch 512 of 4096 images: the first checkpoint (the end of epoch 1) is seconds away when the data line appears
+        // the run holds before its first step until the signal arrives: on a fast machine (or with the precision already
+        // calibrated) the first step would otherwise start before the signal lands
         string[] args = ["pretrain", "--train-limit", "4096", "--epochs", "1", "--batch", "512", "--threads", "1", "--output", output];
-        var r = SignalWhenSeen(args, "data: ", "INT", TimeSpan.FromMinutes(1));
+        var r = SignalWhenSeen(args, FaultHooks.HoldingLine, "INT", TimeSpan.FromMinutes(1),
+            new Dictionary<string, string> { [FaultHooks.HoldBeforeFirstStepVariable] = "1" });
         Assert.Equal(130, r.ExitCode);
         AssertNoTrace(r);
         Assert.Equal("stopped (SIGINT) before the first step: nothing was trained and nothing is kept (no checkpoint was written yet)", r.Error.Trim());

@@ -36,6 +36,7 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
         int step = resumedEpoch ? progress.StartStep : 0, counted = step;
         double lr = 0;
 
+        if (StepsThisRun == 0) faults.BeforeFirstStep(cancel);
         if (StopRequested())
         {
             if (progress.LastCheckpoint is null) throw new OperationCanceledException(cancel);   // nothing done yet: nothing to keep

@@ -1,4 +1,5 @@
-// FaultHooks: the one seam through which tests inject a fault into a training run (kill -9 at an iteration).
+// FaultHooks: the one seam through which tests inject a fault into a training run (kill -9 or a failure at an iteration, a
+// hold before the first step).
 using System.Diagnostics;
 
 namespace MaeDsl.Training.Loop;
@@ -17,11 +18,31 @@ public sealed class FaultHooks
     /// (a data-parallel test sets it on one rank to see every rank end).</summary>
     public const string FailAtStepVariable = "MAEDSL_TEST_FAIL_AT_STEP";
 
+    /// <summary>Set to 1, the run waits before its first step (printing <see cref="HoldingLine"/>) until it is asked to stop,
+    /// for at most a minute: a signal sent then lands before any step, whatever the machine's speed.</summary>
+    public const string HoldBeforeFirstStepVariable = "MAEDSL_TEST_HOLD_BEFORE_FIRST_STEP";
+
+    /// <summary>What a held run prints once it waits.</summary>
+    public const string HoldingLine = "test: holding before the first step until a stop is requested";
+
     readonly long killAtStep, failAtStep;
+    bool holdBeforeFirstStep;
 
-    FaultHooks(long killAtStep, long failAtStep) => (this.killAtStep, this.failAtStep) = (killAtStep, failAtStep);
+    FaultHooks(long killAtStep, long failAtStep, bool holdBeforeFirstStep) =>
+        (this.killAtStep, this.failAtStep, this.holdBeforeFirstStep) = (killAtStep, failAtStep, holdBeforeFirstStep);
 
-    internal static FaultHooks FromEnvironment() => new(Step(KillAtStepVariable), Step(FailAtStepVariable));
+    internal static FaultHooks FromEnvironment() => new(Step(KillAtStepVariable), Step(FailAtStepVariable),
+        Environment.GetEnvironmentVariable(HoldBeforeFirstStepVariable) == "1");
+
+    /// <summary>Called once before the run's first step.</summary>
+    internal void BeforeFirstStep(CancellationToken stop)
+    {
+        if (!holdBeforeFirstStep) return;
+        holdBeforeFirstStep = false;
+        Console.WriteLine(HoldingLine);
+        Console.Out.Flush();
+        stop.WaitHandle.WaitOne(TimeSpan.FromMinutes(1));
+    }
 
     static long Step(string variable) => long.TryParse(Environment.GetEnvironmentVariable(variable), out var step) ? step : -1;
 
