@@ -40,3 +40,42 @@ public partial class MaeFashionTinyPatch7;
 [Decoder(Depth = 1, Width = 64, Heads = 4)]
 [Image(Size = 28, PatchSize = 4, Channels = 1)]
 public partial class MaeFashionTinyDecoder1;
+
+// The rest of the paper's Table 1 on the tiny model, for `ablate decoder-depth|decoder-width|mask-token`: each differs
+// from MaeFashionTiny in the one setting its sweep varies (the sweep finds them by that).
+
+/// <summary><see cref="MaeFashionTiny"/> with a four-block decoder.</summary>
+[MaeModel(Key = "tiny-decoder4", Description = "tiny with a 4-block decoder")]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 4, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+public partial class MaeFashionTinyDecoder4;
+
+/// <summary><see cref="MaeFashionTiny"/> with an eight-block decoder (the paper's default depth).</summary>
+[MaeModel(Key = "tiny-decoder8", Description = "tiny with an 8-block decoder")]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 8, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+public partial class MaeFashionTinyDecoder8;
+
+/// <summary><see cref="MaeFashionTiny"/> with a decoder half as wide (32, 4 heads of 8).</summary>
+[MaeModel(Key = "tiny-decoder-w32", Description = "tiny with a 32-wide decoder")]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 2, Width = 32, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+public partial class MaeFashionTinyDecoderW32;
+
+/// <summary><see cref="MaeFashionTiny"/> with a decoder twice as wide (128, 4 heads of 32).</summary>
+[MaeModel(Key = "tiny-decoder-w128", Description = "tiny with a 128-wide decoder")]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 2, Width = 128, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+public partial class MaeFashionTinyDecoderW128;
+
+/// <summary><see cref="MaeFashionTiny"/> whose encoder sees every patch, a mask token at each removed one (Table 1c's "w/ [M]").</summary>
+[MaeModel(Key = "tiny-masktoken", Description = "tiny with mask tokens in the encoder")]
+[Encoder(Depth = 4, Width = 64, Heads = 4)]
+[Decoder(Depth = 2, Width = 64, Heads = 4)]
+[Image(Size = 28, PatchSize = 4, Channels = 1)]
+[Masking(MaskTokensInEncoder = true)]
+public partial class MaeFashionTinyMaskToken;

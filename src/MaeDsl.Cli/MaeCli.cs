@@ -36,6 +36,7 @@ public static class MaeCli
         root.Subcommands.Add(FineTuneCommand.Create(useDefault));
         root.Subcommands.Add(LinProbeCommand.Create(useDefault));
         root.Subcommands.Add(ResultsCommand.Create(useDefault));
+        root.Subcommands.Add(AblateCommand.Create(useDefault));
         root.Subcommands.Add(ExportImagesCommand.Create(useDefault));
         root.Subcommands.Add(ModelsCommand.Create(useDefault));
         root.Subcommands.Add(ReconstructCommand.Create(useDefault));

@@ -25,6 +25,12 @@ internal static class CliConsole
     public static CliResult Run(string[] args, RootCommand? root = null) =>
         Capture(() => root is null ? MaeCli.Run(args) : MaeCli.InvokeAsync(root, args).GetAwaiter().GetResult());
 
+    /// <summary>What <paramref name="command"/> requires, each given <paramref name="placeholder"/>: its required options
+    /// (<c>--checkpoint x</c>) and arguments (<c>ablate x</c>).</summary>
+    public static IEnumerable<string> Required(Command command, string placeholder) =>
+        command.Options.Where(o => o.Required).SelectMany(o => new[] { o.Name, placeholder })
+            .Concat(command.Arguments.Where(a => a.Arity.MinimumNumberOfValues > 0).Select(_ => placeholder));
+
     /// <summary>The exit code <paramref name="run"/> returns and what it wrote to the console.</summary>
     public static CliResult Capture(Func<int> run)
     {

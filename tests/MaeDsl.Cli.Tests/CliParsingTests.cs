@@ -111,7 +111,7 @@ public class CliParsingTests
     public void Every_command_is_offered_and_threads_is_declared_once_per_command()
     {
         var root = MaeCli.CreateRootCommand();
-        Assert.Equal(new[] { "pretrain", "evaluate", "bench", "finetune", "linprobe", "results", "export-images", "models", "reconstruct", "embed", "predict" }, root.Subcommands.Select(c => c.Name));
+        Assert.Equal(new[] { "pretrain", "evaluate", "bench", "finetune", "linprobe", "results", "ablate", "export-images", "models", "reconstruct", "embed", "predict" }, root.Subcommands.Select(c => c.Name));
         foreach (var command in root.Subcommands.Append(root).Where(c => c.Name is not ("export-images" or "models")))
             Assert.Single(command.Options, o => o.Name == "--threads");
     }

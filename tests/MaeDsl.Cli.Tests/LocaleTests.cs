@@ -49,9 +49,8 @@ public class LocaleTests
         _ => throw new InvalidOperationException(option.Name),
     };
 
-    /// <summary>The command line of <paramref name="path"/> with <paramref name="extra"/>, the required options given a placeholder.</summary>
-    static string[] Line(string[] path, Command command, params string[] extra) =>
-        [.. path, .. command.Options.Where(o => o.Required).SelectMany(o => new[] { o.Name, "x" }), .. extra];
+    /// <summary>The command line of <paramref name="path"/> with <paramref name="extra"/>, the required options and arguments given a placeholder.</summary>
+    static string[] Line(string[] path, Command command, params string[] extra) => [.. path, .. CliConsole.Required(command, "x"), .. extra];
 
     [Theory]
     [MemberData(nameof(Cultures))]
@@ -126,25 +125,16 @@ public class LocaleTests
         {
             string output = Path.Combine(work, "run");
             var env = new Dictionary<string, string> { ["LANG"] = "de_DE.UTF-8", ["LC_ALL"] = "de_DE.UTF-8", ["LC_NUMERIC"] = "de_DE.UTF-8" };
-            var (exit, text) = Processes.Dotnet(work, TimeSpan.FromMinutes(10), env, QuickstartApp.Value, "pretrain", "--train-limit", "128", "--epochs", "1",
+            var (exit, text) = Processes.Dotnet(work, TimeSpan.FromMinutes(10), env, Processes.QuickstartApp.Value, "pretrain", "--train-limit", "128", "--epochs", "1",
                 "--batch", "64", "--blr", "0.001", "--warmup-epochs", "0.5", "--threads", "1", "--output", output);
             Assert.True(exit == 0, text);
             Assert.Contains("blr 0.001 → lr 0.00025, warmup 0.5 epochs", text);
             var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!;
             Assert.Equal(0.001, run["run"]!["base_lr"]!.GetValue<double>());
-            var (refusedExit, refused) = Processes.Dotnet(work, TimeSpan.FromMinutes(2), env, QuickstartApp.Value, "pretrain", "--blr", "0,001", "--threads", "1");
+            var (refusedExit, refused) = Processes.Dotnet(work, TimeSpan.FromMinutes(2), env, Processes.QuickstartApp.Value, "pretrain", "--blr", "0,001", "--threads", "1");
             Assert.Equal(1, refusedExit);
             Assert.Contains("error: --blr '0,001' is not a number", refused);
         }
         finally { Processes.DeleteQuietly(work); }
     }
-
-    /// <summary>examples/Quickstart built in this configuration: the runner as users start it.</summary>
-    internal static readonly Lazy<string> QuickstartApp = new(() =>
-    {
-        string repo = Processes.RepositoryRoot();
-        var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(10), null, "build", Path.Combine(repo, "examples", "Quickstart"), "-c", PackedFeed.Configuration, "-nologo");
-        Assert.True(exit == 0, output);
-        return Path.Combine(repo, "examples", "Quickstart", "bin", PackedFeed.Configuration, "net10.0", "Quickstart.dll");
-    });
 }

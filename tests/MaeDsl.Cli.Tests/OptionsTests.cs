@@ -76,7 +76,7 @@ public class OptionsTests
         {
             var c = command.Length > 0 ? root.Subcommands.Single(x => x.Name == command) : root;
             var r = CliConsole.Run([.. (command.Length > 0 ? new[] { command } : []), "--threads", (cores + 1).ToString(CultureInfo.InvariantCulture),
-                .. c.Options.Where(o => o.Required).SelectMany(o => new[] { o.Name, "/no/such/file" })]);
+                .. CliConsole.Required(c, "/no/such/file")]);
             string line = RunCliFaultTests.AssertOneErrorLine(r);
             Assert.Contains($"--threads = {cores + 1} is invalid: must be at most {cores}, the cores this process may use", line);
         }
@@ -90,7 +90,7 @@ public class OptionsTests
         string work = Processes.TempDirectory("maedsl-affinity");
         try
         {
-            var start = new ProcessStartInfo("/usr/bin/taskset", ["-c", "0", "dotnet", LocaleTests.QuickstartApp.Value, "bench", "--threads", "2"])
+            var start = new ProcessStartInfo("/usr/bin/taskset", ["-c", "0", "dotnet", Processes.QuickstartApp.Value, "bench", "--threads", "2"])
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work,
             };
@@ -152,7 +152,7 @@ public class OptionsTests
         foreach (var command in root.Subcommands.Prepend(root))
         {
             var parse = MaeCli.Parse(root, [.. (command == root ? Array.Empty<string>() : [command.Name]),
-                .. command.Options.Where(o => o.Required).SelectMany(o => new[] { o.Name, "x" })]);
+                .. CliConsole.Required(command, "x")]);
             foreach (var option in command.Options.Where(o => o.Name is not ("--help" or "--version")))
             {
                 string? said = option.Description is { } d && Regex.Match(d, @"\(default: ([^)]*)\)") is { Success: true } m ? m.Groups[1].Value : null;

@@ -27,4 +27,13 @@ internal static class Processes
     /// <summary>The last line of <paramref name="output"/> that starts with <paramref name="prefix"/>, or null.</summary>
     public static string? LastLineStartingWith(string output, string prefix) =>
         output.Split('\n').Select(l => l.TrimEnd('\r')).LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+
+    /// <summary>examples/Quickstart built in this configuration: the runner as users start it.</summary>
+    internal static readonly Lazy<string> QuickstartApp = new(() =>
+    {
+        string repo = Processes.RepositoryRoot();
+        var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(10), null, "build", Path.Combine(repo, "examples", "Quickstart"), "-c", PackedFeed.Configuration, "-nologo");
+        Assert.True(exit == 0, output);
+        return Path.Combine(repo, "examples", "Quickstart", "bin", PackedFeed.Configuration, "net10.0", "Quickstart.dll");
+    });
 }

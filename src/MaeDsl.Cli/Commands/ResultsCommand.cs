@@ -34,53 +34,20 @@ internal static class ResultsCommand
         var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
         var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
         var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
-        var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.Epochs };
-        var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.BatchSize };
-        var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.WarmupEpochs };
-        var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Epochs };
-        var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
-        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
-        var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
-        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
-        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, which also limits pre-training)" };
-        var ftDefaults = new FineTuneOptions();
-        var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
-        var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
-        var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.RandomErasing };
-        var finetuneAa = new Option<string>("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = off)", DefaultValueFactory = _ => ftDefaults.AutoAugment };
-        var finetuneCrop = new Option<double>("--finetune-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
-        var scratchLayerDecay = new Option<double>("--scratch-layer-decay") { Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)", DefaultValueFactory = _ => 1.0 };
-        var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
+        var protocols = new ProtocolArguments();
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
         pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
-        foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
-                     finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneAa, finetuneCrop, scratchLayerDecay,
-                     linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
+        foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds })
             command.Options.Add(o);
+        protocols.AddTo(command);
 
         command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
         {
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var total = Stopwatch.StartNew();
             var settings = pretrain.Read(parse);
-            int? testLimitValue = parse.GetValue(testLimit), labelledValue = parse.GetValue(labelledLimit);
-            OptionCheck.Require(testLimitValue is null or >= 1, "--test-limit", testLimitValue, "must be >= 1");
-            OptionCheck.Require(labelledValue is null or >= 1, "--labelled-limit", labelledValue, "must be >= 1");
             OptionCheck.Require(parse.GetValue(pretrainSeconds) >= 0, "--pretrain-seconds", parse.GetValue(pretrainSeconds), "must be >= 0");
-            OptionCheck.Require(parse.GetValue(linprobeEpochs) >= 1, "--linprobe-epochs", parse.GetValue(linprobeEpochs), "must be >= 1");
-            OptionCheck.Require(parse.GetValue(finetuneEpochs) >= 1, "--finetune-epochs", parse.GetValue(finetuneEpochs), "must be >= 1");
-            OptionCheck.Require(parse.GetValue(linprobeBatch) >= 2, "--linprobe-batch", parse.GetValue(linprobeBatch), "must be >= 2");
-            OptionCheck.Require(parse.GetValue(finetuneBatch) >= 1, "--finetune-batch", parse.GetValue(finetuneBatch), "must be >= 1");
-            OptionCheck.Require(parse.GetValue(linprobeLr) > 0 && double.IsFinite(parse.GetValue(linprobeLr)), "--linprobe-lr", parse.GetValue(linprobeLr), "must be a finite number > 0");
-            OptionCheck.Require(parse.GetValue(linprobeWarmup) >= 0, "--linprobe-warmup", parse.GetValue(linprobeWarmup), "must be >= 0");
-            OptionCheck.Require(parse.GetValue(finetuneWarmup) >= 0, "--finetune-warmup", parse.GetValue(finetuneWarmup), "must be >= 0");
-            OptionCheck.Require(parse.GetValue(finetuneMixup) >= 0, "--finetune-mixup", parse.GetValue(finetuneMixup), "must be >= 0");
-            OptionCheck.Require(parse.GetValue(finetuneCutmix) >= 0, "--finetune-cutmix", parse.GetValue(finetuneCutmix), "must be >= 0");
-            OptionCheck.Require(parse.GetValue(finetuneReprob) is >= 0 and <= 1, "--finetune-reprob", parse.GetValue(finetuneReprob), "must be in [0, 1]");
-            OptionCheck.Require(parse.GetValue(finetuneCrop) is > 0 and <= 1, "--finetune-min-crop-scale", parse.GetValue(finetuneCrop), "must be in (0, 1]");
-            OptionCheck.Require(parse.GetValue(linprobeCrop) is > 0 and <= 1, "--linprobe-min-crop-scale", parse.GetValue(linprobeCrop), "must be in (0, 1]");
-            OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay), "must be in (0, 1]");
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             OutputPath.CreateFolder(outDir, "--logs");
             OutputPath.CreateFolder(workDir, "--work");
@@ -91,10 +58,10 @@ internal static class ResultsCommand
             torch.set_num_threads(settings.Threads);
             var sources = DataSources.Open(settings.Dataset, settings.DataDir, spec.ImageSize, spec.Channels);
             if (sources.Test is null) throw new ArgumentException($"{sources.Description}: no held-out split to evaluate on.");
-            int? labelled = parse.GetValue(labelledLimit) ?? settings.TrainLimit;
-            OptionCheck.Require(labelled is null or >= 1, "--labelled-limit", labelled, "must be >= 1");
+            var p = protocols.Read(parse, sources.Train.NumClasses, sources.EvalCropPct, settings.Options.Run, settings.Threads);
+            int? labelled = p.LabelledLimit ?? settings.TrainLimit;
             var train = SubsetDataset.Balanced(sources.Train, labelled, s);   // class-balanced, drawn with the run's seed
-            var test = SubsetDataset.Balanced(sources.Test, parse.GetValue(testLimit), s);
+            var test = SubsetDataset.Balanced(sources.Test, p.TestLimit, s);
             double cropPct = sources.EvalCropPct;
             var norm = sources.Normalization;
             string description = $"{sources.Description}; using {train.Count} training and {test.Count} held-out images";
@@ -104,30 +71,9 @@ internal static class ResultsCommand
             Say($"results for {settings.Model.ClassName} on {description}; {Environment.ProcessorCount} cores, {torch.get_num_threads()} torch threads");
 
             // every option is checked before the long pre-training
-            var lpOptions = new LinearProbeOptions
-            {
-                NumClasses = train.NumClasses, MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, EvalPeriod = parse.GetValue(linprobeEpochs),
-                Run = RecipePresets.OfficialLinearProbeRun with
-                {
-                    Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
-                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount, Device = settings.Options.Run.Device,
-                },
-            };
-            int fEpochs = parse.GetValue(finetuneEpochs);
-            var ftOptions = new FineTuneOptions
-            {
-                NumClasses = train.NumClasses, EvalCropPct = cropPct,
-                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s,
-                    TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount,
-                    Device = settings.Options.Run.Device },
-                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
-                MinCropScale = parse.GetValue(finetuneCrop),
-            };
-            var scratchOptions = ftOptions with { LayerDecay = parse.GetValue(scratchLayerDecay) };
-            ftOptions.Validate();
-            scratchOptions.Validate();
-            lpOptions.Validate();
-            string? labelledOption = parse.GetValue(labelledLimit) is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
+            var (lpOptions, ftOptions, scratchOptions) = (p.LinearProbe, p.FineTune!, p.Scratch!);
+            int fEpochs = ftOptions.Run.Epochs;
+            string? labelledOption = p.LabelledLimit is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
             ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
             lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
 

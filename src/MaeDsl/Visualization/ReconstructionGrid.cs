@@ -153,7 +153,7 @@ public static class ReconstructionGrid
     /// <summary>The 8-bit value of an intensity in [0, 1].</summary>
     public static byte ToByte(float v) => (byte)Math.Round(Math.Clamp(v, 0f, 1f) * 255f, MidpointRounding.AwayFromZero);
 
-    static void Blit(Image<Rgb24> picture, FloatImage tile, int left, int top, int scale)
+    internal static void Blit(Image<Rgb24> picture, FloatImage tile, int left, int top, int scale)
     {
         picture.ProcessPixelRows(accessor =>
         {

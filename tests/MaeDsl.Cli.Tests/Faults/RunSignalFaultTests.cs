@@ -14,18 +14,6 @@ namespace MaeDsl.Cli.Tests.Faults;
 [Collection(ConsoleCollection.Name)]
 public class RunSignalFaultTests(ITestOutputHelper log)
 {
-    static readonly Lazy<string> App = new(() =>
-    {
-        string repo = Repository();
-        var (exit, output) = Processes.Dotnet(repo, TimeSpan.FromMinutes(10), null, "build", Path.Combine(repo, "examples", "Quickstart"), "-c", PackedFeed.Configuration, "-nologo");
-        Assert.True(exit == 0, output);
-        return Path.Combine(repo, "examples", "Quickstart", "bin", PackedFeed.Configuration, "net10.0", "Quickstart.dll");
-    });
-
-    /// <summary>The repository root (this file is tests/MaeDsl.Cli.Tests/Faults/RunSignalFaultTests.cs).</summary>
-    static string Repository([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "..", ".."));
-
     // 1024 images at batch 64: 16 iterations per epoch, 48 in all
     static string[] RunArgs(string output) => ["pretrain", "--train-limit", "1024", "--epochs", "3", "--batch", "64", "--threads", "1", "--output", output];
 
@@ -37,7 +25,7 @@ public class RunSignalFaultTests(ITestOutputHelper log)
 
         public Child(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
         {
-            var start = MaeDsl.Tests.Shared.DotnetProcess.WithDefaultSigint(args.Prepend(App.Value));
+            var start = MaeDsl.Tests.Shared.DotnetProcess.WithDefaultSigint(args.Prepend(Processes.QuickstartApp.Value));
             foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
             process = new Process { StartInfo = start };
             process.OutputDataReceived += (_, e) =>

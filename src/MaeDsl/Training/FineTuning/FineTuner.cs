@@ -48,9 +48,10 @@ public sealed class FineTuner : IDisposable
     public Mixup? Mixup { get; }
     public RandomErasing? Erasing { get; }
 
-    /// <summary>A classifier holding a copy of <paramref name="mae"/>'s encoder (the in-memory route).</summary>
+    /// <summary>A classifier holding a copy of <paramref name="mae"/>'s encoder (the in-memory route); its head is initialised from the
+    /// run's seed, so a repeated run starts from the same weights.</summary>
     public static VitClassifier FromPretrained(MaskedAutoencoder mae, FineTuneOptions options) =>
-        mae.CreateClassifier(options.NumClasses, options.GlobalPool, options.DropPath);
+        mae.CreateClassifier(options.NumClasses, options.GlobalPool, options.DropPath, options.Run.Seed);
 
     /// <summary>
     /// The official --finetune route: builds a classifier for <paramref name="spec"/> (whose image size may be
