@@ -49,7 +49,7 @@ public static class Pretraining
             ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
-        var preview = PreviewImages(data, 8);
+        var preview = PreviewImages(data, 8, o.Seed);
         using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
         preview.Dispose();
         var written = new List<string>();
@@ -76,11 +76,12 @@ public static class Pretraining
         return new Outcome(model, result, data, written, clock.Elapsed, folder);
     }
 
-    /// <summary>The first n held-out images (or training images when there is no held-out split), un-augmented.</summary>
-    public static Tensor PreviewImages(DataSources data, int n)
+    /// <summary>n held-out images (or training images when there is no held-out split), un-augmented: a class-balanced subset drawn with
+    /// the run's <paramref name="seed"/>, the images `reconstruct --limit n` draws by default.</summary>
+    public static Tensor PreviewImages(DataSources data, int n, long seed)
     {
         var source = data.Test ?? data.Train;
-        foreach (var (images, _) in data.EvalBatches(source, n, limit: n))
+        foreach (var (images, _) in data.EvalBatches(source, n, limit: n, balancedSeed: seed))
             return images.clone();
         throw new InvalidDataException($"{data.Description}: no image to preview");
     }
