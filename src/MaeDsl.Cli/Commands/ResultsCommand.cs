@@ -128,8 +128,8 @@ internal static class ResultsCommand
             scratchOptions.Validate();
             lpOptions.Validate();
             string? labelledOption = parse.GetValue(labelledLimit) is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
-            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
-            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
+            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(finetuneBatch) is { Implicit: false }, batchOption: "--finetune-batch");
+            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(linprobeBatch) is { Implicit: false }, batchOption: "--linprobe-batch");
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;

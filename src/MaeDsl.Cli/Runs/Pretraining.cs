@@ -40,7 +40,8 @@ public static class Pretraining
             s.Options.Run.BatchSize, s.Resume));
         s = s with { Options = s.Options with { Run = DataParallel.WithRanks(s.Options.Run) with { Precision = precision.Precision } } };
         var o = s.Options.Run;
-        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
+        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null,
+            s.BatchTyped, s.AccumTyped);
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
