@@ -121,7 +121,17 @@ public class OptionsTests
         { "pretrain", ["--train-limit", "256", "--output", Path.Combine(root, "pretrain")] },
         { "finetune", ["--train-limit", "128", "--test-limit", "64", "--output", Path.Combine(root, "finetune")] },
         { "linprobe", ["--train-limit", "512", "--test-limit", "64", "--output", Path.Combine(root, "linprobe")] },
+        { "results", ["--train-limit", "256", "--test-limit", "64", "--logs", Path.Combine(root, "results", "logs"), "--doc", Path.Combine(root, "results", "results.md"),
+            "--work", Path.Combine(root, "results", "work")] },
     };
+
+    [Fact]
+    public void The_epochs_1_test_covers_every_command_with_epochs()
+    {
+        var root = MaeCli.CreateRootCommand();
+        var withEpochs = root.Subcommands.Prepend(root).Where(c => c.Options.Any(o => o.Name == "--epochs")).Select(c => c == root ? "" : c.Name).Order();
+        Assert.Equal(withEpochs, EpochsOne("/tmp").Select(row => (string)row[0]).Order());
+    }
 
     [Fact]
     [Trait("Category", "Slow")]
