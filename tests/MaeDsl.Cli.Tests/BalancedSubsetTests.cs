@@ -43,6 +43,16 @@ public class BalancedSubsetTests
         Assert.Same(folder, DataSources.LimitedTrain(folder, null, 4, null).Train);
     }
 
+    /// <summary>A one-epoch run of <paramref name="command"/> on 40 images of <paramref name="root"/> (batch 20, seed 3) into dir/command; its folder.</summary>
+    static string TrainTiny(TempDir dir, string root, string command, params string[] extra)
+    {
+        string run = Path.Combine(dir.Path, command);
+        var r = CliConsole.Run([command, "--model", "tiny", "--dataset", root, "--train-limit", "40", "--epochs", "1", "--batch", "20",
+            "--seed", "3", "--threads", "1", "--output", run, .. extra]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return run;
+    }
+
     /// <summary>The class folder of each image path (root/class/file.png).</summary>
     static string[] ClassesOf(IEnumerable<string> paths) => paths.Select(p => Path.GetFileName(Path.GetDirectoryName(p))!).ToArray();
 
@@ -77,10 +87,7 @@ public class BalancedSubsetTests
     {
         using var dir = new TempDir();
         string root = SortedImageFolder(dir);
-        string run = Path.Combine(dir.Path, "ft");
-        var tuned = CliConsole.Run(["finetune", "--model", "tiny", "--dataset", root, "--train-limit", "40", "--test-limit", "20", "--epochs", "1", "--batch", "20",
-            "--seed", "3", "--threads", "1", "--no-tensorboard", "--output", run]);
-        Assert.True(tuned.ExitCode == 0, tuned.ToString());
+        string run = TrainTiny(dir, root, "finetune", "--test-limit", "20", "--no-tensorboard");
         string csv = Path.Combine(dir.Path, "p.csv");
         var r = CliConsole.Run(["predict", "--checkpoint", Path.Combine(run, "checkpoints", "checkpoint-last.ckpt"), "--limit", "10", "--threads", "1", "--output", csv]);
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -95,10 +102,7 @@ public class BalancedSubsetTests
     {
         using var dir = new TempDir();
         string root = SortedImageFolder(dir);
-        string run = Path.Combine(dir.Path, "run");
-        var trained = CliConsole.Run(["pretrain", "--model", "tiny", "--dataset", root, "--train-limit", "40", "--epochs", "1", "--batch", "20",
-            "--seed", "3", "--threads", "1", "--output", run]);
-        Assert.True(trained.ExitCode == 0, trained.ToString());
+        string run = TrainTiny(dir, root, "pretrain");
         var config = MaeDsl.Training.RunConfig.Read(Path.Combine(run, "config.json"));
         Assert.Equal("class-balanced, seed 3", config.Inputs[DataSources.TrainSubsetKey]!.GetValue<string>());
         Assert.Equal(40, config.Inputs["train_images"]!.GetValue<int>());

@@ -14,13 +14,15 @@ public class CodeFixTests
     private const string Encoder = "[Encoder(Depth = 12, Width = 768)]\n";
 
     /// <summary>Applies fix <paramref name="index"/> of the diagnostic marked in <paramref name="source"/>; <paramref name="count"/> fixes are offered.</summary>
-    private static async Task AssertFix(string source, string fixedSource, int index, int count, CodeFixTestBehaviors behaviors = CodeFixTestBehaviors.None)
+    /// <param name="usings">The file's first lines (default: <c>using MaeDsl;</c>).</param>
+    private static async Task AssertFix(string source, string fixedSource, int index, int count, CodeFixTestBehaviors behaviors = CodeFixTestBehaviors.None,
+        string usings = Usings)
     {
         var test = new CSharpCodeFixTest<MaeAnalyzer, MaeCodeFixProvider, DefaultVerifier>
         {
             ReferenceAssemblies = new ReferenceAssemblies("net10.0"), // none downloaded: the running framework's, as TestCompilation's
-            TestCode = Usings + source,
-            FixedCode = Usings + fixedSource,
+            TestCode = usings + source,
+            FixedCode = usings + fixedSource,
             CodeActionIndex = index,
             CodeActionValidationMode = CodeActionValidationMode.None,
             CodeFixTestBehaviors = behaviors,
@@ -29,19 +31,6 @@ public class CodeFixTests
         test.FixedState.AdditionalReferences.AddRange(TestCompilation.References.Value);
         await test.RunAsync();
         Assert.Equal(count, (await FixTitles(source)).Count);
-    }
-
-    /// <summary>As <see cref="AssertFix"/> with a single fix, for a file with no <c>using MaeDsl;</c>.</summary>
-    private static async Task AssertFixWithoutUsings(string source, string fixedSource)
-    {
-        var test = new CSharpCodeFixTest<MaeAnalyzer, MaeCodeFixProvider, DefaultVerifier>
-        {
-            ReferenceAssemblies = new ReferenceAssemblies("net10.0"), TestCode = source, FixedCode = fixedSource,
-            CodeActionValidationMode = CodeActionValidationMode.None,
-        };
-        test.TestState.AdditionalReferences.AddRange(TestCompilation.References.Value);
-        test.FixedState.AdditionalReferences.AddRange(TestCompilation.References.Value);
-        await test.RunAsync();
     }
 
     /// <summary>The titles of the fixes offered for the MAE diagnostics of <paramref name="source"/> (markup removed), in order.</summary>
@@ -102,9 +91,10 @@ public class CodeFixTests
         Encoder + Decoder + $"[Masking(Strategy = MaskingStrategy.{strategy})]\npublic partial class M;", index, 3);
 
     [Fact]
-    public Task MAE012_strategy_keeps_a_qualified_name_where_there_is_no_using() => AssertFixWithoutUsings(
+    public Task MAE012_strategy_keeps_a_qualified_name_where_there_is_no_using() => AssertFix(
         "[MaeDsl.Encoder(Depth = 12, Width = 768)]\n[MaeDsl.Decoder(Depth = 8, Width = 512)]\n[MaeDsl.Masking({|MAE012:Strategy = (MaeDsl.MaskingStrategy)7|})]\npublic partial class M;",
-        "[MaeDsl.Encoder(Depth = 12, Width = 768)]\n[MaeDsl.Decoder(Depth = 8, Width = 512)]\n[MaeDsl.Masking(Strategy = MaeDsl.MaskingStrategy.Random)]\npublic partial class M;");
+        "[MaeDsl.Encoder(Depth = 12, Width = 768)]\n[MaeDsl.Decoder(Depth = 8, Width = 512)]\n[MaeDsl.Masking(Strategy = MaeDsl.MaskingStrategy.Random)]\npublic partial class M;",
+        0, 3, usings: "");
 
     [Fact]
     public Task MAE004_the_largest_ratio_that_leaves_a_visible_patch() => AssertFix(
