@@ -143,10 +143,11 @@ namespace MaeDsl.Generators
                     declarations.Add(declaration);
             if (declarations.Count == 0) return problems;
             Location at = declarations[0].Identifier.GetLocation();
-            void Add(string reason, string fix, Location? location = null, bool addPartial = false)
+            // edit: the code fix's (MaeCodeFixProvider.AddPartial, RemoveModifier + "static", RemoveBaseClass), null when none is obvious
+            void Add(string reason, string fix, Location? location = null, string? edit = null)
             {
                 var problem = MaeRules.Declaration(name, reason, fix);
-                problems.Add((addPartial ? problem with { Fixes = new[] { MaeCodeFixProvider.AddPartial } } : problem, location ?? at));
+                problems.Add((edit is null ? problem : problem with { Fixes = new[] { edit } }, location ?? at));
             }
 
             foreach (var declaration in declarations)
@@ -154,7 +155,7 @@ namespace MaeDsl.Generators
                 if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                 {
                     Add("is not partial", $"declare it as 'partial class {name}' so that the generated part can complete it",
-                        declaration.Identifier.GetLocation(), addPartial: true);
+                        declaration.Identifier.GetLocation(), MaeCodeFixProvider.AddPartial);
                     break;
                 }
             }
@@ -163,15 +164,16 @@ namespace MaeDsl.Generators
             if (type.TypeParameters.Length > 0)
                 Add("is generic", $"declare it as a non-generic 'partial class {name}': the shapes are constants of one class");
             if (type.IsStatic)
-                Add("is static", "remove 'static': the model is a module with weights and constructors");
+                Add("is static", "remove 'static': the model is a module with weights and constructors", edit: MaeCodeFixProvider.RemoveModifier + "static");
             else if (type.IsAbstract)
-                Add("is abstract", "remove 'abstract': the generated Create() constructs it");
+                Add("is abstract", "remove 'abstract': the generated Create() constructs it", edit: MaeCodeFixProvider.RemoveModifier + "abstract");
             if (type.IsFileLocal)
-                Add("is file-local", "remove 'file': the generated part lives in another file");
+                Add("is file-local", "remove 'file': the generated part lives in another file", edit: MaeCodeFixProvider.RemoveModifier + "file");
             if (type.BaseType is { TypeKind: not TypeKind.Error } baseType
                 && baseType.SpecialType != SpecialType.System_Object
                 && !(baseType.Name == "MaskedAutoencoder" && baseType.ContainingNamespace is { Name: "MaeDsl", ContainingNamespace.IsGlobalNamespace: true }))
-                Add($"derives from '{baseType.ToDisplayString()}'", "remove the base class: the generated part derives it from MaeDsl.MaskedAutoencoder");
+                Add($"derives from '{baseType.ToDisplayString()}'", "remove the base class: the generated part derives it from MaeDsl.MaskedAutoencoder",
+                    edit: MaeCodeFixProvider.RemoveBaseClass);
 
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
@@ -185,7 +187,7 @@ namespace MaeDsl.Generators
                     if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax outerDeclaration && !outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
                         Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it",
-                            addPartial: true);
+                            edit: MaeCodeFixProvider.AddPartial);
                         break;
                     }
                 }
@@ -200,7 +202,7 @@ namespace MaeDsl.Generators
             if (Has(Encoder)) return MaeRules.AttributeMissing(Encoder, Decoder);
             if (Has(Decoder)) return MaeRules.AttributeMissing(Decoder, Encoder);
             foreach (string present in new[] { Image, Masking, Loss, Model })
-                if (Has(present)) return MaeRules.AttributeMissing(present, Encoder);
+                if (Has(present)) return MaeRules.AttributeMissing(present, Encoder, Decoder);
             return null;
         }
     }

@@ -66,12 +66,30 @@ public class CliParsingTests
         var tiny = MaeModels.Find("tiny");
         MaeModelInfo Copy(string fullName, System.Reflection.Assembly assembly) =>
             tiny with { Key = "lib-mae", ClassName = "LibMae", FullName = fullName, Assembly = assembly, IsDefault = false };
-        var r = CliConsole.Capture(() => ModelsCommand.Print([tiny, Copy("First.LibMae", typeof(object).Assembly), Copy("Second.LibMae", typeof(CliParsingTests).Assembly)], tiny));
+        var r = CliConsole.Capture(() => ModelsCommand.Print([tiny, Copy("First.LibMae", typeof(object).Assembly), Copy("Second.LibMae", typeof(CliParsingTests).Assembly)], showDefault: true));
         Assert.Equal(1, r.ExitCode);
         Assert.Equal(2, r.OutLines.Count(l => l.StartsWith("lib-mae ", StringComparison.Ordinal)));
         var line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal("error: model key 'lib-mae' is declared by First.LibMae (System.Private.CoreLib) and Second.LibMae (MaeDsl.Cli.Tests): "
             + "--model with such a key is ambiguous; change the key in one of them (MAE013)", line.TrimEnd());
+    }
+
+    [Fact]
+    public void Two_default_models_are_one_error_line_in_the_runners_words_in_models_and_without_model()
+    {
+        // a plugin host the analyzer never saw together (MAE013 catches it at build time where it sees both)
+        var tiny = MaeModels.Find("tiny");
+        var other = tiny with { Key = "lib-mae", ClassName = "LibMae", FullName = "Lib.LibMae", Assembly = typeof(CliParsingTests).Assembly, IsDefault = true };
+        var r = CliConsole.Capture(() => ModelsCommand.Print([tiny, other], showDefault: true));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(2, r.OutLines.Count(l => Regex.IsMatch(l, @"\syes\s")));
+        var line = Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        string tinyName = $"{tiny.FullName} ({tiny.Assembly.GetName().Name})";
+        Assert.Equal($"error: {tinyName} and Lib.LibMae (MaeDsl.Cli.Tests) are each marked [MaeModel(Default = true)]: "
+            + "a command without --model is ambiguous; keep it on one of them (MAE013)", line.TrimEnd());
+        var e = Assert.Throws<ArgumentException>(() => CommonOptions.Resolve(null, true, [tiny, other]));
+        Assert.Equal($"--model is required: {tinyName} and Lib.LibMae (MaeDsl.Cli.Tests) are each marked [MaeModel(Default = true)]; "
+            + "choose one of tiny, lib-mae", e.Message);
     }
 
     [Fact]

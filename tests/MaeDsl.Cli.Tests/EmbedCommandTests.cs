@@ -34,7 +34,7 @@ public class EmbedCommandTests
     {
         using var mae = MaeModels.Find(model).Create(0);
         StateDicts.Load(mae, weights, strict: false);
-        var inputs = ImageInputs.Open(images, "fashion-mnist", null, mae.Spec.ImageSize, mae.Spec.Channels, null, "train", null);
+        var inputs = ImageInputs.Open(images, "fashion-mnist", null, mae.Spec.ImageSize, mae.Spec.Channels, null, "train", null, 0);
         var loader = new BatchLoader(inputs.Images, 100, inputs.Transform, shuffle: false, dropLast: false, workers: 1);
         var all = new List<float>();
         foreach (var b in loader.Epoch(0)) using (b) all.AddRange(Features.Compute(mae, b.Images, pool));

@@ -158,6 +158,12 @@ public class PredictOnPretrainCheckpointTests(PretrainedRunFixture run) : IClass
         Assert.True(r.ExitCode == 0, r.ToString());
         var index = File.ReadAllLines(Path.Combine(dir.Path, "fm.index.csv"));
         Assert.Equal(11, index.Length);
-        Assert.Equal("9,fashion-mnist:train:9", index[^1]);
+        // a class-balanced subset drawn with the checkpoint's run seed, in the dataset's order: one image of each class
+        var train = DataSources.Open(DataSources.FashionMnistName, null, imageSize: 28, modelChannels: 1).Train;
+        var items = index[1..].Select(l => int.Parse(l.Split(':')[^1], CultureInfo.InvariantCulture)).ToArray();
+        Assert.All(index[1..], l => Assert.Matches(@"^\d+,fashion-mnist:train:\d+$", l));
+        Assert.Equal(items.Order(), items);
+        Assert.Equal(Enumerable.Range(0, 10), items.Select(train.GetLabel).Order());
+        Assert.Contains($"(class-balanced, seed {PretrainedRunFixture.Seed})", r.Out);
     }
 }

@@ -53,7 +53,14 @@ public class OptionsTests
     [InlineData("pretrain", new[] { "--train-limit", "512", "--batch", "64", "--accum", "1000" }, "--accum 1000 with --batch 64 on 512 training images (--train-limit 512): 8 iterations an epoch")]
     [InlineData("pretrain", new[] { "--train-limit", "1", "--batch", "100000" }, "--batch 100000 is more than the 1 training images (--train-limit 1)")]
     [InlineData("finetune", new[] { "--train-limit", "128", "--test-limit", "32", "--batch", "32", "--accum", "5" }, "--accum 5 with --batch 32 on 128 training images")]
-    [InlineData("linprobe", new[] { "--train-limit", "100", "--test-limit", "32" }, "--batch 512 is more than the 100 training images (--train-limit 100)")]
+    [InlineData("linprobe", new[] { "--train-limit", "100", "--test-limit", "32", "--batch", "512" }, "--batch 512 is more than the 100 training images (--train-limit 100)")]
+    // --batch not typed: the error names the default as a default, and tells which option to pass
+    [InlineData("linprobe", new[] { "--train-limit", "100", "--test-limit", "32" },
+        "--train-limit 100 leaves 100 training images, fewer than the default batch 512: no full batch, so the run would take no optimizer step; pass --batch 100 or less")]
+    [InlineData("pretrain", new[] { "--train-limit", "10" },
+        "--train-limit 10 leaves 10 training images, fewer than the default batch 256: no full batch, so the run would take no optimizer step; pass --batch 10 or less")]
+    [InlineData("finetune", new[] { "--train-limit", "8", "--test-limit", "32" }, "--train-limit 8 leaves 8 training images, fewer than the default batch ")]
+    [InlineData("pretrain", new[] { "--train-limit", "512", "--accum", "3" }, "--accum 3 with the default batch 256 on 512 training images (--train-limit 512): 2 iterations an epoch")]
     public void A_run_that_would_take_no_optimizer_step_is_refused_in_one_line_naming_the_options(string command, string[] options, string expected)
     {
         using var dir = new TempDir();
@@ -62,6 +69,9 @@ public class OptionsTests
         string line = RunCliFaultTests.AssertOneErrorLine(r);
         Assert.Contains(expected, line);
         Assert.Contains("no optimizer step", line);
+        // an error names only the options the user typed: an option it names before the fix ("; pass ...") was typed
+        foreach (Match named in Regex.Matches(line.Split("; ")[0], @"--[a-z-]+"))
+            Assert.True(options.Contains(named.Value), $"'{named.Value}' was not typed: {line}");
         Assert.False(Directory.Exists(Path.Combine(output, "checkpoints")), r.ToString());
     }
 
@@ -111,7 +121,18 @@ public class OptionsTests
         { "pretrain", ["--train-limit", "256", "--output", Path.Combine(root, "pretrain")] },
         { "finetune", ["--train-limit", "128", "--test-limit", "64", "--output", Path.Combine(root, "finetune")] },
         { "linprobe", ["--train-limit", "512", "--test-limit", "64", "--output", Path.Combine(root, "linprobe")] },
+        { "results", ["--train-limit", "256", "--test-limit", "64", "--logs", Path.Combine(root, "results", "logs"), "--doc", Path.Combine(root, "results", "results.md"),
+            "--work", Path.Combine(root, "results", "work")] },
+        { "ablate", ["masking", "--train-limit", "256", "--test-limit", "64", "--output", Path.Combine(root, "ablate")] },
     };
+
+    [Fact]
+    public void The_epochs_1_test_covers_every_command_with_epochs()
+    {
+        var root = MaeCli.CreateRootCommand();
+        var withEpochs = root.Subcommands.Prepend(root).Where(c => c.Options.Any(o => o.Name == "--epochs")).Select(c => c == root ? "" : c.Name).Order();
+        Assert.Equal(withEpochs, EpochsOne("/tmp").Select(row => (string)row[0]).Order());
+    }
 
     [Fact]
     [Trait("Category", "Slow")]

@@ -14,15 +14,18 @@ public class CodeFixTests
     private const string Encoder = "[Encoder(Depth = 12, Width = 768)]\n";
 
     /// <summary>Applies fix <paramref name="index"/> of the diagnostic marked in <paramref name="source"/>; <paramref name="count"/> fixes are offered.</summary>
-    private static async Task AssertFix(string source, string fixedSource, int index, int count)
+    /// <param name="usings">The file's first lines (default: <c>using MaeDsl;</c>).</param>
+    private static async Task AssertFix(string source, string fixedSource, int index, int count, CodeFixTestBehaviors behaviors = CodeFixTestBehaviors.None,
+        string usings = Usings)
     {
         var test = new CSharpCodeFixTest<MaeAnalyzer, MaeCodeFixProvider, DefaultVerifier>
         {
             ReferenceAssemblies = new ReferenceAssemblies("net10.0"), // none downloaded: the running framework's, as TestCompilation's
-            TestCode = Usings + source,
-            FixedCode = Usings + fixedSource,
+            TestCode = usings + source,
+            FixedCode = usings + fixedSource,
             CodeActionIndex = index,
             CodeActionValidationMode = CodeActionValidationMode.None,
+            CodeFixTestBehaviors = behaviors,
         };
         test.TestState.AdditionalReferences.AddRange(TestCompilation.References.Value);
         test.FixedState.AdditionalReferences.AddRange(TestCompilation.References.Value);
@@ -54,8 +57,76 @@ public class CodeFixTests
             await FixTitles("[Encoder(Depth = 12, Width = 1000, Heads = 16)]\n" + Decoder + "public partial class M;"));
         Assert.Equal(new[] { "Make it partial" }, await FixTitles(Encoder + Decoder + "public class M { }"));
         Assert.Equal(new[] { "Set Key = \"vit-b16\"" }, await FixTitles("[MaeModel(Key = \"ViT_B16\")]\n" + Encoder + Decoder + "public partial class M;"));
-        Assert.Empty(await FixTitles(Encoder + "public partial class M;")); // MAE007: which decoder is not obvious
+        Assert.Equal(new[] { "Add [Decoder(Depth = 8, Width = 512)]" }, await FixTitles(Encoder + "public partial class M;"));
+        Assert.Equal(new[] { "Set Strategy = MaskingStrategy.Random", "Set Strategy = MaskingStrategy.Block", "Set Strategy = MaskingStrategy.Grid" },
+            await FixTitles(Encoder + Decoder + "[Masking(Strategy = (MaskingStrategy)7)]\npublic partial class M;"));
+        // no single value is the answer: a missing Depth, an image too large for the constants, a key another model has
+        Assert.Empty(await FixTitles("[Encoder(Width = 768)]\n" + Decoder + "public partial class M;"));
+        Assert.Empty(await FixTitles(Encoder + Decoder + "[Image(Size = 2000000, PatchSize = 2)]\npublic partial class M;"));
+        Assert.Empty(await FixTitles("[MaeModel(Key = \"vit-b16\")]\n" + Encoder + Decoder + "public partial class M;"));
     }
+
+    [Fact]
+    public Task MAE007_adds_the_missing_decoder() => AssertFix(
+        "[{|MAE007:Encoder(Depth = 12, Width = 768)|}]\npublic partial class M;",
+        Encoder + Decoder + "public partial class M;", 0, 1);
+
+    [Fact]
+    public Task MAE007_adds_the_missing_encoder_after_the_decoder_with_its_indentation() => AssertFix(
+        "namespace N\n{\n    /// <summary>A model.</summary>\n    [{|MAE007:Decoder(Depth = 8, Width = 512)|}]\n    public partial class M;\n}",
+        "namespace N\n{\n    /// <summary>A model.</summary>\n    [Decoder(Depth = 8, Width = 512)]\n    [Encoder(Depth = 12, Width = 768)]\n    public partial class M;\n}",
+        0, 1);
+
+    [Fact]
+    public Task MAE007_adds_both_halves_to_a_class_with_another_mae_attribute() => AssertFix(
+        "[{|MAE007:MaeModel(Key = \"lonely\")|}]\npublic partial class M;",
+        "[MaeModel(Key = \"lonely\")]\n" + Encoder + Decoder + "public partial class M;", 0, 1);
+
+    [Theory]
+    [InlineData(0, "Random")]
+    [InlineData(1, "Block")]
+    [InlineData(2, "Grid")]
+    public Task MAE012_one_fix_per_masking_strategy(int index, string strategy) => AssertFix(
+        Encoder + Decoder + "[Masking({|MAE012:Strategy = (MaskingStrategy)7|})]\npublic partial class M;",
+        Encoder + Decoder + $"[Masking(Strategy = MaskingStrategy.{strategy})]\npublic partial class M;", index, 3);
+
+    [Fact]
+    public Task MAE012_strategy_keeps_a_qualified_name_where_there_is_no_using() => AssertFix(
+        "[MaeDsl.Encoder(Depth = 12, Width = 768)]\n[MaeDsl.Decoder(Depth = 8, Width = 512)]\n[MaeDsl.Masking({|MAE012:Strategy = (MaeDsl.MaskingStrategy)7|})]\npublic partial class M;",
+        "[MaeDsl.Encoder(Depth = 12, Width = 768)]\n[MaeDsl.Decoder(Depth = 8, Width = 512)]\n[MaeDsl.Masking(Strategy = MaeDsl.MaskingStrategy.Random)]\npublic partial class M;",
+        0, 3, usings: "");
+
+    [Fact]
+    public Task MAE004_the_largest_ratio_that_leaves_a_visible_patch() => AssertFix(
+        Encoder + Decoder + "[Image(Size = 32, PatchSize = 16)]\n[Masking({|MAE004:Ratio = 0.8|})]\npublic partial class M;",
+        Encoder + Decoder + "[Image(Size = 32, PatchSize = 16)]\n[Masking(Ratio = 0.75)]\npublic partial class M;", 0, 1);
+
+    [Fact]
+    public Task MAE006_heads_0_the_default_heads() => AssertFix(
+        "[Encoder(Depth = 12, Width = 768, {|MAE006:Heads = 0|})]\n" + Decoder + "public partial class M;",
+        "[Encoder(Depth = 12, Width = 768, Heads = 12)]\n" + Decoder + "public partial class M;", 0, 1);
+
+    [Theory]
+    [InlineData("public static partial class {|MAE001:M|} { }", "public partial class M { }")]
+    [InlineData("static partial class {|MAE001:M|} { }", "partial class M { }")]
+    [InlineData("public abstract partial class {|MAE001:M|} { }", "public partial class M { }")]
+    [InlineData("public partial class {|MAE001:M|} : System.Exception, System.IComparable { public int CompareTo(object? o) => 0; }",
+        "public partial class M : System.IComparable { public int CompareTo(object? o) => 0; }")]
+    [InlineData("public partial class {|MAE001:M|} : System.Attribute { }", "public partial class M { }")]
+    public Task MAE001_removes_what_stops_the_generated_part(string declaration, string fixedDeclaration) => AssertFix(
+        Encoder + Decoder + declaration, Encoder + Decoder + fixedDeclaration, 0, 1);
+
+    [Fact]
+    public Task MAE013_a_derived_key_that_is_not_valid_gets_a_key() => AssertFix(
+        Encoder + Decoder + "public partial class {|MAE013:Ünïcode|};",
+        Encoder + Decoder + "[MaeModel(Key = \"n-code\")]\npublic partial class Ünïcode;", 0, 1,
+        CodeFixTestBehaviors.SkipLocalDiagnosticCheck);   // a compilation-end diagnostic: the IDE fixes it under full-solution analysis
+
+    [Fact]
+    public Task MAE013_a_second_default_stops_being_the_default() => AssertFix(
+        "[MaeModel({|MAE013:Default = true|})]\n" + Encoder + Decoder + "public partial class A;\n[MaeModel({|MAE013:Default = true|})]\n" + Encoder + Decoder + "public partial class B;",
+        "[MaeModel(Default = false)]\n" + Encoder + Decoder + "public partial class A;\n[MaeModel(Default = true)]\n" + Encoder + Decoder + "public partial class B;", 0, 2,
+        CodeFixTestBehaviors.SkipFixAllCheck | CodeFixTestBehaviors.SkipLocalDiagnosticCheck);   // one fix, at each of the two: fixing all would leave no default, fixing one leaves one
 
     [Theory]
     [InlineData(0, "992")]

@@ -177,7 +177,7 @@ public class DiagnosticTests
     public void MAE007_MaeModel_without_encoder() => AssertDiagnostic(
         "[MaeModel(Key = \"lonely\")]\npublic partial class M;",
         "MAE007", "MaeModel(Key = \"lonely\")",
-        "[MaeModel] needs [Encoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)]");
+        "[MaeModel] needs [Encoder] and [Decoder]: an MAE has an encoder and a decoder; add [Encoder(Depth = 12, Width = 768)] and [Decoder(Depth = 8, Width = 512)]");
 
     [Fact]
     public void An_attribute_given_twice_is_the_compilers_CS0579_alone()

@@ -47,16 +47,25 @@ internal sealed class CommonOptions(bool useDefault = true)
     /// <summary>The model named by --model, or the default one; an <see cref="ArgumentException"/> (one error line) otherwise.</summary>
     public MaeModelInfo ReadModel(ParseResult parse) => Resolve(parse.GetValue(Model), useDefault);
 
-    /// <summary>The model the command runs when --model is not given, if any.</summary>
-    public MaeModelInfo? DefaultModel => useDefault ? MaeModels.Default : null;
+    /// <summary>Whether a model is marked default (the command then runs without --model; two marked are refused by <see cref="Resolve(string?, bool)"/>).</summary>
+    public bool HasDefaultModel => useDefault && MaeModels.DefaultsOf(MaeModels.All).Count > 0;
 
     /// <summary>The model <paramref name="name"/> names (key or class name), or the default model when it is null.</summary>
-    public static MaeModelInfo Resolve(string? name, bool useDefault = true)
+    public static MaeModelInfo Resolve(string? name, bool useDefault = true) => Resolve(name, useDefault, MaeModels.All);
+
+    /// <summary><see cref="Resolve(string?, bool)"/> among <paramref name="all"/> (the registered models), the registry's errors in --model's words.</summary>
+    internal static MaeModelInfo Resolve(string? name, bool useDefault, IReadOnlyList<MaeModelInfo> all)
     {
-        if (name is null)
-            return (useDefault ? MaeModels.Default : null) ?? throw new ArgumentException(
-                $"--model is required: no model is marked [MaeModel(Default = true)]; choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
-        return ModelsCommand.Find(name); // the registry's lookup, its errors in --model's words
+        if (name is not null) return ModelsCommand.Find(name);
+        var marked = useDefault ? MaeModels.DefaultsOf(all) : [];
+        return marked.Count switch
+        {
+            1 => marked[0],
+            0 => throw new ArgumentException(
+                $"--model is required: no model is marked [MaeModel(Default = true)]; choose one of {string.Join(", ", all.Select(m => m.Key))}"),
+            _ => throw new ArgumentException($"--model is required: {MaeModels.Describe(marked)} are each marked [MaeModel(Default = true)]; " +
+                                             $"choose one of {string.Join(", ", all.Select(m => m.Key))}"),
+        };
     }
 
     /// <summary>The cores this process may use: <see cref="Environment.ProcessorCount"/>, which on Linux honours the CPU affinity mask

@@ -72,6 +72,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
         return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume, Common.ReadTrainLimit(parse))
         {
             Overwrite = parse.GetResult(Control.Overwrite) is not null && parse.GetValue(Control.Overwrite),
+            BatchTyped = Schedule.Typed(RunOptionDeclarations.Batch, parse), AccumTyped = Schedule.Typed(RunOptionDeclarations.Accum, parse),
         };
     }
 }
@@ -87,6 +88,10 @@ public sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string
 
     /// <summary>--overwrite: a new run may replace the run already in its output folder.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>Whether --batch and --accum were typed (false: the recipe's default holds; an error names it as a default).</summary>
+    public bool BatchTyped { get; init; } = true;
+    public bool AccumTyped { get; init; } = true;
 
     /// <summary>A new model of this run (the official initialisation from <paramref name="seed"/>).</summary>
     public MaskedAutoencoder Build(long seed) => Model.Create(seed, Masking);

@@ -2,6 +2,7 @@
 // k-NN, linear probe and fine-tune, and written as a CSV, a plot, a Markdown table and the masks each strategy draws.
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using MaeDsl.Data;
 using MaeDsl.Experiments;
 using MaeDsl.Model;
 using MaeDsl.Training;
@@ -53,6 +54,12 @@ internal static class AblateCommand
             var data = DataSources.Open(settings.Dataset, settings.DataDir, settings.Spec.ImageSize, settings.Spec.Channels);
             if (data.Test is null) throw new ArgumentException($"--dataset: {data.Description} has no held-out split to measure on (an ImageFolder 'train' root needs a sibling 'val')");
             var p = protocols.Read(parse, data.Train.NumClasses, data.EvalCropPct, settings.Options.Run, settings.Threads, allowNoFineTune: true);
+            int labelled = SubsetDataset.Balanced(data.Train, p.LabelledLimit ?? settings.TrainLimit, settings.Options.Run.Seed).Count;
+            string? labelledOption = p.LabelledLimit is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
+            p.LinearProbe.Run.RequireOptimizerSteps(labelled, labelledOption, batchTyped: parse.GetResult(protocols.LinprobeBatch) is { Implicit: false },
+                batchOption: "--linprobe-batch");
+            p.FineTune?.Run.RequireOptimizerSteps(labelled, labelledOption, batchTyped: parse.GetResult(protocols.FinetuneBatch) is { Implicit: false },
+                batchOption: "--finetune-batch");
             settings = Claim(folder, settings, p, parse.GetResult(pretrain.Control.Overwrite) is not null && parse.GetValue(pretrain.Control.Overwrite),
                 PrecisionOption.IsAuto(parse, pretrain.Control.Precision));
             foreach (var note in notes) Console.WriteLine($"note: {note}");
@@ -212,7 +219,7 @@ internal static class AblateCommand
             try { specs.Add(s.Model.SpecWith(MaskingOverride.For(s.Model.Spec, ratio, strategy))); }
             catch (ArgumentException) { }   // grid masking on an odd grid: the note says so
         }
-        using var images = Pretraining.PreviewImages(data, 8);
+        using var images = Pretraining.PreviewImages(data, 8, s.Options.Run.Seed);
         string path = MaskGallery.Save(Path.Combine(folder, "masks.png"), images, specs, data.Normalization, s.Options.Run.Seed);
         Console.WriteLine($"masks: {path}");
     }

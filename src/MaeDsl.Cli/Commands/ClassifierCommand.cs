@@ -46,7 +46,8 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
                 var precision = DataParallel.Agree(PrecisionOption.Choose(PrecisionOption.IsAuto(parse, run.Control.Precision), options.Run.Precision, spec,
                     Workload, options.Run.BatchSize, options.Run.Resume));
                 options = options with { Run = DataParallel.WithRanks(options.Run) with { Precision = precision.Precision } };
-                options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null);
+                options.Run.RequireOptimizerSteps(train.Count, data.Common.ReadTrainLimit(parse) is { } n ? $"--train-limit {n}" : null,
+                    batchTyped: run.Schedule.Typed(RunOptionDeclarations.Batch, parse), accumTyped: run.Schedule.Typed(RunOptionDeclarations.Accum, parse));
                 Console.WriteLine($"{Title} {registered.ClassName} on {description}");
                 VitClassifier model;
                 if (weights is not null) model = Load(spec, weights, options);

@@ -18,7 +18,8 @@ internal static class EmbedCommand
         var images = new Option<string?>("--images") { Description = "An image file or a folder of images. Default: the training split of --dataset" };
         var pool = new Option<string>("--pool") { Description = "cls: the cls token; mean: the mean of the patch tokens (both after the encoder's final norm)", DefaultValueFactory = _ => "cls" };
         pool.AcceptOnlyFromAmong("cls", "mean");
-        var limit = new Option<int?>("--limit") { Description = "Embed the first N images only" };
+        var limit = new Option<int?>("--limit") { Description = ImageInputs.LimitHelp("Embed", "--seed") };
+        var seed = new Option<long?>("--seed") { Description = "Seed of the --limit subset (default: the checkpoint's run seed; 0 when it records none)" };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
         var common = new CommonOptions(useDefault);
@@ -26,7 +27,7 @@ internal static class EmbedCommand
         common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
         common.AddTo(command, common.TrainLimit, common.Seed);
         var precision = PrecisionOption.Create(" of the encoder (the features are float32 either way)");
-        foreach (var o in new Option[] { checkpoint, images, pool, limit, batch, output, precision }) command.Options.Add(o);
+        foreach (var o in new Option[] { checkpoint, images, pool, limit, seed, batch, output, precision }) command.Options.Add(o);
 
         command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
@@ -54,7 +55,7 @@ internal static class EmbedCommand
             var spec = model.Spec;
             model.Precision = PrecisionOption.Decide(parse, precision, spec, batchSize);
             var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
-                spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n);
+                spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n, parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0);
             int count = inputs.Images.Count;
             Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)

@@ -25,7 +25,7 @@ internal static class MainJobCommand
         root.Options.Add(evalLimit);
         root.SetAction((parse, cancel) =>
         {
-            if (parse.GetValue(args.Common.Model) is null && args.Common.DefaultModel is null)
+            if (parse.GetValue(args.Common.Model) is null && !args.Common.HasDefaultModel)
                 return Task.FromResult(new HelpAction().Invoke(parse)); // nothing to run: say what there is
             return Run.GuardedAsync(() =>
             {

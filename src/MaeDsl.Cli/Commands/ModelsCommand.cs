@@ -24,12 +24,13 @@ internal static class ModelsCommand
     public static Command Create(bool useDefault = true)
     {
         var command = new Command("models", "List the registered models (what --model accepts): key, class, image, parameters, default, assembly.");
-        command.SetAction(parse => Run.Guarded(() => Print(MaeModels.All, useDefault ? MaeModels.Default : null)));
+        command.SetAction(parse => Run.Guarded(() => Print(MaeModels.All, useDefault)));
         return command;
     }
 
-    /// <summary>The table of <paramref name="all"/>; then one error line (exit code 1) when two of them share a key.</summary>
-    internal static int Print(IReadOnlyList<MaeModelInfo> all, MaeModelInfo? defaultModel)
+    /// <summary>The table of <paramref name="all"/> (<paramref name="showDefault"/>: with the models marked default); then one error line
+    /// (exit code 1) when two of them share a key, or two are marked default.</summary>
+    internal static int Print(IReadOnlyList<MaeModelInfo> all, bool showDefault)
     {
         if (all.Count == 0) { Console.WriteLine("no model is registered"); return 0; }
         var table = new Table().Border(TableBorder.Simple);
@@ -41,7 +42,7 @@ internal static class ModelsCommand
             table.AddRow(new[]
             {
                 m.Key, m.ClassName, $"{s.ImageSize}×{s.ImageSize}×{s.Channels}", $"{s.NumPatches} of {s.PatchSize}×{s.PatchSize}",
-                s.ParameterCount.ToString("N0", CultureInfo.InvariantCulture), ReferenceEquals(m, defaultModel) ? "yes" : "",
+                s.ParameterCount.ToString("N0", CultureInfo.InvariantCulture), showDefault && m.IsDefault ? "yes" : "",
                 m.Assembly.GetName().Name ?? "", m.Description,
             }.Select(Markup.Escape).ToArray());
         }
@@ -49,9 +50,11 @@ internal static class ModelsCommand
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out), Interactive = InteractionSupport.No });
         console.Profile.Width = Math.Max(console.Profile.Width, 200);
         console.Write(table);
-        var conflicts = MaeModels.Conflicts(all);
-        if (conflicts.Count == 0) return 0;
-        Console.Error.WriteLine($"error: {string.Join("; ", conflicts)}: --model with such a key is ambiguous; change the key in one of them (MAE013)");
+        var problems = MaeModels.Conflicts(all).Select(c => $"{c}: --model with such a key is ambiguous; change the key in one of them").ToList();
+        if (MaeModels.DefaultsOf(all) is { Count: > 1 } defaults && showDefault)
+            problems.Add($"{MaeModels.Describe(defaults)} are each marked [MaeModel(Default = true)]: a command without --model is ambiguous; keep it on one of them");
+        if (problems.Count == 0) return 0;
+        Console.Error.WriteLine($"error: {string.Join("; ", problems)} (MAE013)");
         return 1;
     }
 }

@@ -74,8 +74,8 @@ internal static class ResultsCommand
             var (lpOptions, ftOptions, scratchOptions) = (p.LinearProbe, p.FineTune!, p.Scratch!);
             int fEpochs = ftOptions.Run.Epochs;
             string? labelledOption = p.LabelledLimit is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
-            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
-            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
+            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.FinetuneBatch) is { Implicit: false }, batchOption: "--finetune-batch");
+            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.LinprobeBatch) is { Implicit: false }, batchOption: "--linprobe-batch");
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;

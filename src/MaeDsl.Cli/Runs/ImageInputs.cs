@@ -58,12 +58,20 @@ public sealed class EvalOrNative(int size, Normalization normalization) : IImage
 /// <summary>The images of a command: the dataset, a name for each item (its file, or split and index) and the transform to the model's input.</summary>
 public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description, DataSources? Data)
 {
+    /// <summary>The help of a command's --limit: what it takes of a dataset and of loose images.</summary>
+    public static string LimitHelp(string verb, string seedOption) =>
+        $"{verb} N images only: of --dataset, a class-balanced subset drawn with {seedOption} (every class present once N reaches the number of classes), " +
+        "in the dataset's order; of --images, the first N files";
+
     /// <summary>
     /// --images (loose files) or --dataset (<paramref name="split"/>: "test" is the held-out split, else the training one), at
     /// <paramref name="imageSize"/> × <paramref name="channels"/>. The normalisation is the one the checkpoint recorded,
     /// else the dataset's (Fashion-MNIST's own; ImageNet's for RGB; for grey loose images, computed over them as for a grey ImageFolder).
+    /// <paramref name="limit"/> takes of a dataset a class-balanced subset drawn with <paramref name="seed"/> (<see cref="SubsetDataset.Balanced"/>:
+    /// an ImageFolder is sorted by class, and its first N images would hold a class or two), of loose files (no labels) the first N.
     /// </summary>
-    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split, int? limit)
+    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split, int? limit,
+        long seed)
     {
         if (images is not null)
         {
@@ -76,11 +84,13 @@ public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf,
         var data = DataSources.Open(dataset, dataDir, imageSize, channels);
         bool test = split == "test" && data.Test is not null;
         var source = test ? data.Test! : data.Train;
-        var subset = SubsetDataset.First(source, limit);
+        var subset = SubsetDataset.Balanced(source, limit, seed);
         var root = source is ImageFolder folder ? folder : null;
         string splitName = test ? "test" : "train";
         var recordedOrData = recorded ?? data.Normalization;   // the model's own normalisation, when its checkpoint records it
-        return new ImageInputs(subset, i => root?.PathOf(i) ?? $"{dataset}:{splitName}:{i}", data.EvalTransform(source, recordedOrData), recordedOrData,
-            $"{subset.Count} {splitName} image(s) of {data.Description}", data);
+        int SourceIndex(int i) => subset is SubsetDataset s ? s.SourceIndex(i) : i;
+        string drawn = subset == source ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (class-balanced, seed {seed})");
+        return new ImageInputs(subset, i => root?.PathOf(SourceIndex(i)) ?? $"{dataset}:{splitName}:{SourceIndex(i)}", data.EvalTransform(source, recordedOrData),
+            recordedOrData, $"{subset.Count} {splitName} image(s){drawn} of {data.Description}", data);
     }
 }

@@ -40,7 +40,8 @@ public static class Pretraining
             s.Options.Run.BatchSize, s.Resume));
         s = s with { Options = s.Options with { Run = DataParallel.WithRanks(s.Options.Run) with { Precision = precision.Precision } } };
         var o = s.Options.Run;
-        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null);
+        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null,
+            s.BatchTyped, s.AccumTyped);
         Console.WriteLine($"data: {data.Description}");
         Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
                           $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
@@ -49,7 +50,7 @@ public static class Pretraining
             ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
-        var preview = PreviewImages(data, 8);
+        var preview = PreviewImages(data, 8, o.Seed);
         using var pictures = new PretrainPictures(preview, data.Normalization, o.OutputDir, spec, o.Seed);
         preview.Dispose();
         var written = new List<string>();
@@ -76,11 +77,12 @@ public static class Pretraining
         return new Outcome(model, result, data, written, clock.Elapsed, folder);
     }
 
-    /// <summary>The first n held-out images (or training images when there is no held-out split), un-augmented.</summary>
-    public static Tensor PreviewImages(DataSources data, int n)
+    /// <summary>n held-out images (or training images when there is no held-out split), un-augmented: a class-balanced subset drawn with
+    /// the run's <paramref name="seed"/>, the images `reconstruct --limit n` draws by default.</summary>
+    public static Tensor PreviewImages(DataSources data, int n, long seed)
     {
         var source = data.Test ?? data.Train;
-        foreach (var (images, _) in data.EvalBatches(source, n, limit: n))
+        foreach (var (images, _) in data.EvalBatches(source, n, limit: n, balancedSeed: seed))
             return images.clone();
         throw new InvalidDataException($"{data.Description}: no image to preview");
     }

@@ -29,7 +29,7 @@ public sealed class StateDictMismatchException : Exception
     {
         var parts = new List<string>();
         if (misShaped.Count > 0)
-            parts.Add($"{Keys(misShaped.Count, "mis-shaped")}: {string.Join(", ", misShaped.Take(Few))}{(misShaped.Count > Few ? ", …" : "")}");
+            parts.Add($"{Keys(misShaped.Count, "mis-shaped")}: {Grouped(misShaped)}");
         if (missing.Count > 0) parts.Add($"{Keys(missing.Count, "missing")}: {Grouped(missing)}");
         if (unexpected.Count > 0) parts.Add($"{Keys(unexpected.Count, "unexpected")}: {Grouped(unexpected)}");
         return $"{source} does not fit {target}: {string.Join("; ", parts)}" + (hint is null ? "" : $"; {hint}");
@@ -37,10 +37,12 @@ public sealed class StateDictMismatchException : Exception
 
     static string Keys(int count, string kind) => $"{count} {kind} key{(count == 1 ? "" : "s")}";
 
-    // "blocks.* 72, norm.* 2, cls_token (first: blocks.0.norm1.weight, blocks.0.norm1.bias, …)"
+    // "blocks.* 72, norm.* 2, cls_token (first: blocks.0.norm1.weight, blocks.0.norm1.bias, …)"; a mis-shaped key carries its shapes
+    // ("norm.weight (file [65], model [64])"), which the prefix leaves out
     static string Grouped(IReadOnlyList<string> keys)
     {
-        var groups = keys.GroupBy(k => k.Contains('.') ? k[..k.IndexOf('.')] + ".*" : k).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
+        static string Key(string k) => k.IndexOf(' ') is int space and > 0 ? k[..space] : k;
+        var groups = keys.GroupBy(k => Key(k).Contains('.') ? Key(k)[..Key(k).IndexOf('.')] + ".*" : Key(k)).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
         string listed = string.Join(", ", groups.Take(8)) + (groups.Count > 8 ? $", … {groups.Count - 8} more group(s)" : "");
         return keys.Count <= Few ? string.Join(", ", keys)
             : $"{listed} (first: {string.Join(", ", keys.Take(Few))}, …)";

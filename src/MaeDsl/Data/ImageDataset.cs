@@ -119,6 +119,8 @@ public sealed class SubsetDataset : IImageDataset
 
     /// <summary>The dataset this is a view of.</summary>
     public IImageDataset Source => source;
+    /// <summary>The index in <see cref="Source"/> of item <paramref name="index"/>.</summary>
+    public int SourceIndex(int index) => indices[Check(index)];
     public int Count => indices.Length;
     public int Channels => source.Channels;
     public int? Height => source.Height;

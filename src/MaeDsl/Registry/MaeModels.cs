@@ -122,17 +122,21 @@ public static class MaeModels
     public static string Describe(IEnumerable<MaeModelInfo> models) =>
         string.Join(" and ", models.Select(m => $"{m.FullName} ({m.Assembly.GetName().Name})"));
 
-    /// <summary>The model a host marked with <c>[MaeModel(Default = true)]</c>; null when none is; an error naming both when two are.</summary>
-    public static MaeModelInfo? Default
+    /// <summary>The model a host marked with <c>[MaeModel(Default = true)]</c>; null when none is; an <see cref="InvalidOperationException"/>
+    /// naming both when two are.</summary>
+    public static MaeModelInfo? Default => DefaultOf(All);
+
+    /// <summary><see cref="Default"/> among <paramref name="models"/>.</summary>
+    internal static MaeModelInfo? DefaultOf(IEnumerable<MaeModelInfo> models)
     {
-        get
-        {
-            var marked = All.Where(m => m.IsDefault).ToList();
-            if (marked.Count > 1)
-                throw new InvalidOperationException($"two default models are registered: {Describe(marked)}; mark one");
-            return marked.SingleOrDefault();
-        }
+        var marked = DefaultsOf(models);
+        if (marked.Count > 1)
+            throw new InvalidOperationException($"MaeModels.Default: {Describe(marked)} are each marked [MaeModel(Default = true)]; keep it on one of them");
+        return marked.SingleOrDefault();
     }
+
+    /// <summary>The models of <paramref name="models"/> marked <c>[MaeModel(Default = true)]</c>, for a host that words its own errors.</summary>
+    internal static IReadOnlyList<MaeModelInfo> DefaultsOf(IEnumerable<MaeModelInfo> models) => models.Where(m => m.IsDefault).ToList();
 
     /// <summary>
     /// Keys registered by more than one assembly, each with the models that declare it: what the <c>models</c> command of the

@@ -55,12 +55,19 @@ namespace MaeDsl
         public static SpecProblem Declaration(string className, string reason, string fix) =>
             new SpecProblem(NotPartial, "", "", new[] { className, reason, fix });
 
-        /// <summary>MAE007: [Encoder] without [Decoder] (or the reverse); present blames the attribute that is there.</summary>
-        public static SpecProblem AttributeMissing(string present, string missing) =>
+        /// <summary>The attribute MAE007 suggests for a missing half: the official ViT-B encoder, the paper's default decoder (8 blocks of 512).</summary>
+        static string Suggested(string attribute) => attribute == "Decoder" ? "Decoder(Depth = 8, Width = 512)" : "Encoder(Depth = 12, Width = 768)";
+
+        /// <summary>
+        /// MAE007: [Encoder] without [Decoder], or the reverse, or neither with another MAE attribute (<paramref name="missing"/> both);
+        /// present blames the attribute that is there. The code fix adds each missing one with the suggested values ("+Decoder(...)").
+        /// </summary>
+        public static SpecProblem AttributeMissing(string present, params string[] missing) =>
             new SpecProblem(MissingCompanion, present, "", new[]
             {
-                $"[{present}] needs [{missing}]: an MAE has an encoder and a decoder; add [{missing}({(missing == "Decoder" ? "Depth = 8, Width = 512" : "Depth = 12, Width = 768")})]",
-            });
+                $"[{present}] needs {string.Join(" and ", missing.Select(m => $"[{m}]"))}: an MAE has an encoder and a decoder; "
+                + $"add {string.Join(" and ", missing.Select(m => $"[{Suggested(m)}]"))}",
+            }) { Fixes = new[] { "+" + string.Join("+", missing.Select(Suggested)) } };
 
         // ---- the model registry (MAE013): keys and the default model, checked over all models of one assembly ----
 
@@ -116,7 +123,7 @@ namespace MaeDsl
             {
                 given ? $"Model key '{key}' of '{className}' is not valid: {rule}; Key = \"{suggestion}\" would be"
                       : $"The model key '{key}' derived from the class name '{className}' is not valid: {rule}; give one with [MaeModel(Key = \"{suggestion}\")]",
-            }) { Fixes = given ? new[] { $"MaeModel.Key=\"{suggestion}\"" } : new string[0] };
+            }) { Fixes = new[] { $"MaeModel.Key=\"{suggestion}\"" } };   // a derived key: the fix adds [MaeModel(Key = ...)]
         }
 
         /// <summary>MAE013: two models of one assembly with the same key; each is blamed, naming the others ("'A' and 'B'").</summary>
@@ -131,7 +138,7 @@ namespace MaeDsl
             new SpecProblem(RegistryConflict, "MaeModel", "Default", new[]
             {
                 $"'{className}' is marked Default = true, and so is {otherFullNames}; an application has one default model: keep Default = true on one of them",
-            });
+            }) { Fixes = new[] { "MaeModel.Default=false" } };   // offered at each model: the user picks the one that stops being the default
 
         /// <summary>MAE013: a model whose key is also the key of a model in a referenced assembly ("'MaeDsl.Presets.MaeVitBase16' of MaeDsl").</summary>
         public static SpecProblem ModelKeyTakenByReference(string className, string key, string otherModel, bool given) =>
@@ -211,7 +218,7 @@ namespace MaeDsl
 
             // MAE012: values no model can be built with (the generated constants are ints, the count a long).
             if (!Enum.IsDefined(typeof(MaskingStrategy), s.Masking))
-                Add(NotBuildable, "Masking", "Strategy",
+                AddFixable(new[] { "Random", "Block", "Grid" }.Select(v => $"Masking.Strategy=global::MaeDsl.MaskingStrategy.{v}"), NotBuildable, "Masking", "Strategy",
                     $"Masking Strategy {((int)s.Masking).ToString(CultureInfo.InvariantCulture)} is not a MaskingStrategy; use Random, Block or Grid");
             bool sizesFit = true;
             if (image)
@@ -296,7 +303,7 @@ namespace MaeDsl
                 AddFixable(new[] { "Masking.Ratio=0.75" }, RatioOutOfRange, "Masking", "Ratio",
                     S(s.MaskRatio), "is not in (0, 1)", "the paper's default is 0.75");
             else if (tiled && KeptOf(s) < 1)
-                Add(RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio),
+                AddFixable(new[] { $"Masking.Ratio={S(LargestRatioKeepingOne(s.NumPatches))}" }, RatioOutOfRange, "Masking", "Ratio", S(s.MaskRatio),
                     $"leaves no visible patch of the {I(s.NumPatches)}: (int)({I(s.NumPatches)} × (1 − {S(s.MaskRatio)})) = 0",
                     $"a ratio of at most {S(LargestRatioKeepingOne(s.NumPatches))} would leave one");
 

@@ -79,19 +79,30 @@ public sealed record RunOptions
     /// optimizer step an epoch: the loaders drop the last partial batch, and an optimizer step comes after every <see cref="AccumIter"/>
     /// iterations of an epoch (engine_pretrain.py), so a batch larger than the data, or an accumulation longer than an epoch, would
     /// leave the weights at their initialisation. <paramref name="imagesOption"/> names what limits the images (e.g. "--train-limit 512").
+    /// The message names only the options the user typed: a batch or accumulation not typed (<paramref name="batchTyped"/>,
+    /// <paramref name="accumTyped"/> false) is "the default batch 256", and the fix says which option to pass
+    /// ("--train-limit 100 leaves 100 training images, fewer than the default batch 256: ...; pass --batch 100 or less").
+    /// <paramref name="batchOption"/> is the command's name of the batch option (results: --finetune-batch).
     /// </summary>
-    internal void RequireOptimizerSteps(int images, string? imagesOption = null)
+    internal void RequireOptimizerSteps(int images, string? imagesOption = null, bool batchTyped = true, bool accumTyped = true, string batchOption = "--batch")
     {
-        string data = FormattableString.Invariant($"{images} training images") + (imagesOption is null ? "" : $" ({imagesOption})");
+        string data = FormattableString.Invariant($"{images} training images");
+        string batch = batchTyped ? FormattableString.Invariant($"{batchOption} {BatchSize}") : FormattableString.Invariant($"the default batch {BatchSize}");
         int iterations = images / BatchSize;
+        const string noStep = "so the run would take no optimizer step";
         if (iterations == 0)
-            throw new InvalidOptionException("--batch", FormattableString.Invariant(
-                $"--batch {BatchSize} is more than the {data}: no full batch, so the run would take no optimizer step; use --batch {images} or less"));
+        {
+            string fix = FormattableString.Invariant($"{(batchTyped ? "use" : "pass")} {batchOption} {images} or less");
+            throw new InvalidOptionException(batchTyped || imagesOption is null ? batchOption : imagesOption.Split(' ')[0], batchTyped
+                ? FormattableString.Invariant($"{batch} is more than the {data}{(imagesOption is null ? "" : $" ({imagesOption})")}: no full batch, {noStep}; {fix}")
+                : FormattableString.Invariant($"{(imagesOption is null ? $"the data holds {data}" : $"{imagesOption} leaves {data}")}, fewer than {batch}: no full batch, {noStep}; {fix}"));
+        }
         if (iterations < AccumIter)
         {
-            string fewer = FormattableString.Invariant($"{iterations} iterations an epoch, fewer than --accum");
+            string accum = accumTyped ? FormattableString.Invariant($"--accum {AccumIter}") : FormattableString.Invariant($"the default accumulation {AccumIter}");
+            string on = data + (imagesOption is null ? "" : $" ({imagesOption})");
             throw new InvalidOptionException("--accum", FormattableString.Invariant(
-                $"--accum {AccumIter} with --batch {BatchSize} on {data}: {fewer}, so the run would take no optimizer step; use --accum {iterations} or less"));
+                $"{accum} with {batch} on {on}: {iterations} iterations an epoch, fewer than {(accumTyped ? "--accum" : "the accumulation")}, {noStep}; {(accumTyped ? "use" : "pass")} --accum {iterations} or less"));
         }
     }
 

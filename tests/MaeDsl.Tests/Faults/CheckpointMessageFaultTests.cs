@@ -26,6 +26,24 @@ public class CheckpointMessageFaultTests
     }
 
     [Fact]
+    public void Many_mis_shaped_keys_are_counted_and_grouped_by_prefix_with_the_first_few()
+    {
+        // weights of a wider model: every block's tensors have another shape (issue 18 §5: not one line of 85 keys)
+        var weights = TinyModelWeights();
+        var blocks = weights.Keys.Where(k => k.StartsWith("blocks.", StringComparison.Ordinal) || k.StartsWith("decoder_blocks.", StringComparison.Ordinal)).ToList();
+        foreach (var key in blocks)
+            weights[key] = zeros([weights[key].shape[0] + 1, .. weights[key].shape.Skip(1)]);
+        int encoder = blocks.Count(k => k.StartsWith("blocks.", StringComparison.Ordinal)), decoder = blocks.Count - encoder;
+        Assert.True(encoder > 3 && decoder > 3, $"{encoder} encoder and {decoder} decoder block keys");
+        using var model = new SpecMae(TinySpec);
+        var e = Assert.Throws<StateDictMismatchException>(() => StateDicts.Load(model, weights, strict: true, "wide.safetensors"));
+        FaultAssert.OneLine(e.Message, "wide.safetensors", $"{blocks.Count} mis-shaped keys: blocks.* {encoder}, decoder_blocks.* {decoder} (first: blocks.0.");
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(e.Message, @"\(file \[").Count);   // the first few, not all of them
+        Assert.DoesNotContain("missing", e.Message);
+        Assert.True(e.Message.Length < 400, $"{e.Message.Length} characters: {e.Message}");
+    }
+
+    [Fact]
     public void A_pos_embed_that_cannot_be_interpolated_names_the_file()
     {
         using var dir = new FaultDir();

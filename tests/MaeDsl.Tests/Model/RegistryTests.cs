@@ -92,6 +92,16 @@ public class RegistryTests
     }
 
     [Fact]
+    public void Two_default_models_are_an_error_naming_the_property_and_both()
+    {
+        MaeModelInfo Fake(string fullName) => new(fullName.ToLowerInvariant().Replace('.', '-'), fullName.Split('.')[^1], fullName, "a fake entry",
+            MaeTinyOfficial.Specification, true, typeof(RegistryTests).Assembly, (seed, masking) => new MaeTinyOfficial(seed, masking));
+        var e = Assert.Throws<InvalidOperationException>(() => MaeModels.DefaultOf([Fake("Fake.A"), Fake("Fake.B")]));   // not registered: the registry stays as it is
+        Assert.Equal("MaeModels.Default: Fake.A (MaeDsl.Tests) and Fake.B (MaeDsl.Tests) are each marked [MaeModel(Default = true)]; keep it on one of them", e.Message);
+        Assert.Equal("Fake.A", MaeModels.DefaultOf([Fake("Fake.A")])!.FullName);
+    }
+
+    [Fact]
     public void The_same_key_from_two_assemblies_is_an_error_naming_both()
     {
         // Fake entries under a key no real model has; the registry is process-wide, so the key is unique to this test.
