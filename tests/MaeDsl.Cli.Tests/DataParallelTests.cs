@@ -139,6 +139,38 @@ public class DataParallelTests(ITestOutputHelper log)
         finally { Processes.DeleteQuietly(dir); }
     }
 
+    /// <summary>
+    /// SIGTERM to one rank only (rank 1, after iteration 25 of 60): every rank stops at the same iteration, rank 0 writes the
+    /// mid-epoch checkpoint and says where, and the run resumes from it on 2 ranks to the end.
+    /// </summary>
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public void A_signal_to_one_rank_stops_every_rank_at_one_iteration_with_rank_0s_checkpoint()
+    {
+        Skip.IfNot(HaveMpiexec(), "mpiexec (MPICH) is not installed: bash eng/install-native-deps.sh installs it");
+        string app = App(), dir = Processes.TempDirectory("maedsl-ddp-term"), output = Path.Combine(dir, "run");
+        try
+        {
+            var args = Pretrain(app, output, 16, 3);
+            var stopped = Run(Mpiexec, ["-n", "1", "dotnet", .. args, ":", "-n", "1", "-env", "MAEDSL_TEST_TERM_AT_STEP", "25", "dotnet", .. args]);
+            Assert.NotEqual(0, stopped.Exit);
+            string line = Assert.Single(stopped.Out.Split('\n'), l => l.StartsWith("stopped", StringComparison.Ordinal)).Trim();
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^stopped at iteration (\d+): checkpoint (\S+checkpoint-last\.ckpt)$");
+            Assert.True(m.Success, stopped.Out);
+            long at = long.Parse(m.Groups[1].Value);
+            Assert.InRange(at, 25, 27);   // the next iteration every rank agrees on
+            Assert.Equal(at, MaeDsl.Checkpoints.CheckpointStore.ReadInfo(m.Groups[2].Value).GlobalStep);
+            Assert.DoesNotContain("error:", stopped.Out);
+            // the resume command keeps the rank count (a resume on one process is refused: --ranks is part of the trajectory)
+            Assert.Contains($"resume: mpiexec -n 2 dotnet {app} pretrain ", stopped.Out);
+
+            var resumed = Run(Mpiexec, ["-n", "2", "dotnet", .. Pretrain(app, output, 16, 3, "--resume", m.Groups[2].Value)]);
+            Assert.True(resumed.Exit == 0, resumed.Out);
+            Assert.Contains("epoch 3/3: mean loss", resumed.Out);
+        }
+        finally { Processes.DeleteQuietly(dir); }
+    }
+
     /// <summary>An error on one rank (an I/O failure after iteration 5): its `error:` line, and every rank ends with its exit code, never a hang.</summary>
     [SkippableFact]
     [Trait("Category", "Slow")]

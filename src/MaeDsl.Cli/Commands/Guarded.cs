@@ -101,8 +101,8 @@ internal static class Run
         return first;
     }
 
-    /// <summary>The command that continues a stopped run: this program with the arguments as given and --resume <paramref name="checkpoint"/>;
-    /// null when the command has no --resume (results).</summary>
+    /// <summary>The command that continues a stopped run: this program with the arguments as given and --resume <paramref name="checkpoint"/>,
+    /// under <c>mpiexec -n N</c> for a data-parallel run (its rank count is part of its trajectory); null when the command has no --resume (results).</summary>
     internal static string? ResumeCommand(string checkpoint)
     {
         var args = new List<string>();
@@ -117,7 +117,7 @@ internal static class Run
         }
         args.Add("--resume");
         args.Add(checkpoint);
-        return CommandLine(args);
+        return DataParallel.Size > 1 ? $"mpiexec -n {DataParallel.Size} {CommandLine(args)}" : CommandLine(args);
     }
 
     /// <summary>This program run with <paramref name="args"/>, as a shell line (arguments quoted where needed).</summary>

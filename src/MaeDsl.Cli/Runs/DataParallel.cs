@@ -38,6 +38,9 @@ internal static class DataParallel
     /// <summary>Whether this process prints: rank 0, or any process outside a data-parallel launch.</summary>
     public static bool IsMain => joined?.IsMain ?? true;
 
+    /// <summary>The ranks of the run (1 without mpiexec).</summary>
+    public static int Size => joined?.Size ?? 1;
+
     /// <summary>MPI_Finalize at the end of a command, once every rank is done (mpiexec counts a rank that ends without it as failed).</summary>
     public static void Leave()
     {

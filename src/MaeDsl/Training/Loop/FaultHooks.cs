@@ -1,5 +1,5 @@
-// FaultHooks: the one seam through which tests inject a fault into a training run (kill -9 or a failure at an iteration, a
-// hold before the first step).
+// FaultHooks: the one seam through which tests inject a fault into a training run (kill -9, SIGTERM or a failure at an
+// iteration, a hold before the first step).
 using System.Diagnostics;
 
 namespace MaeDsl.Training.Loop;
@@ -18,6 +18,10 @@ public sealed class FaultHooks
     /// (a data-parallel test sets it on one rank to see every rank end).</summary>
     public const string FailAtStepVariable = "MAEDSL_TEST_FAIL_AT_STEP";
 
+    /// <summary>After iteration N the process sends itself SIGTERM, as a scheduler or a user signalling that one process would
+    /// (a data-parallel test sets it on one rank: every rank must stop at the same iteration).</summary>
+    public const string TermAtStepVariable = "MAEDSL_TEST_TERM_AT_STEP";
+
     /// <summary>Set to 1, the run waits before its first step (printing <see cref="HoldingLine"/>) until it is asked to stop,
     /// for at most a minute: a signal sent then lands before any step, whatever the machine's speed.</summary>
     public const string HoldBeforeFirstStepVariable = "MAEDSL_TEST_HOLD_BEFORE_FIRST_STEP";
@@ -25,13 +29,13 @@ public sealed class FaultHooks
     /// <summary>What a held run prints once it waits.</summary>
     public const string HoldingLine = "test: holding before the first step until a stop is requested";
 
-    readonly long killAtStep, failAtStep;
+    readonly long killAtStep, failAtStep, termAtStep;
     bool holdBeforeFirstStep;
 
-    FaultHooks(long killAtStep, long failAtStep, bool holdBeforeFirstStep) =>
-        (this.killAtStep, this.failAtStep, this.holdBeforeFirstStep) = (killAtStep, failAtStep, holdBeforeFirstStep);
+    FaultHooks(long killAtStep, long failAtStep, long termAtStep, bool holdBeforeFirstStep) =>
+        (this.killAtStep, this.failAtStep, this.termAtStep, this.holdBeforeFirstStep) = (killAtStep, failAtStep, termAtStep, holdBeforeFirstStep);
 
-    internal static FaultHooks FromEnvironment() => new(Step(KillAtStepVariable), Step(FailAtStepVariable),
+    internal static FaultHooks FromEnvironment() => new(Step(KillAtStepVariable), Step(FailAtStepVariable), Step(TermAtStepVariable),
         Environment.GetEnvironmentVariable(HoldBeforeFirstStepVariable) == "1");
 
     /// <summary>Called once before the run's first step.</summary>
@@ -52,6 +56,8 @@ public sealed class FaultHooks
     {
         if (iterationsDone == failAtStep)
             throw new IOException($"test fault: failed after iteration {iterationsDone} ({FailAtStepVariable})");
+        if (iterationsDone == termAtStep && !OperatingSystem.IsWindows())
+            _ = SendSignal(Environment.ProcessId, SigTerm);   // handled as any SIGTERM: the loop stops at its next check
         if (iterationsDone != killAtStep) return;
         flush();
         Console.Out.Flush();
@@ -59,4 +65,9 @@ public sealed class FaultHooks
         self.Kill();   // SIGKILL on Unix
         Thread.Sleep(Timeout.Infinite);
     }
+
+    const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int SendSignal(int pid, int signal);
 }
