@@ -68,18 +68,18 @@ internal static class AblateCommand
             Console.WriteLine($"ablate {string.Join(", ", chosen)} on {settings.Model.ClassName} in {folder}: {plan.Sum(x => x.Points.Count)} points, " +
                               $"{settings.Options.Run.Epochs} pre-training epochs each (length: its own), {data.Description}; measured on {runner.Describe}");
             DrawMasks(folder, settings, data);
-            var baselines = runner.Baselines();
             int failed = 0;
-            string? current = null;
+            string current = "the baselines";
             try
             {
+                var baselines = runner.Baselines();
                 foreach (var (sweep, sweepPoints) in plan)
                 {
                     var rows = new List<AblationRow>();
                     for (int i = 0; i < sweepPoints.Count; i++)
                     {
                         var point = sweepPoints[i];
-                        current = point.Name;
+                        current = "point " + point.Name;
                         string head = $"[{sweep.Name} {i + 1}/{sweepPoints.Count}] {point.Name} ({point.Model.ClassName}, {point.Spec.MaskRatio} {point.Spec.Masking.ToString().ToLowerInvariant()} masking, {point.Epochs} epochs)";
                         AblationRow row;
                         if (runner.Finished(point) is { } done)
@@ -110,7 +110,7 @@ internal static class AblateCommand
             catch (Exception e) when (IsStop(e, cancel))
             {
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} in point {current}: what is done is kept " +
+                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} in {current}: what is done is kept " +
                                         $"(a pre-training's last checkpoint too); run the same command again to continue the sweep");
                 return StopSignals.ExitCode;
             }

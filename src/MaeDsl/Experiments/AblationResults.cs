@@ -15,7 +15,7 @@ internal sealed record AblationRow(string Sweep, string Point, string Model, dou
     double PretrainLoss, double Knn, double LinearProbe, double FineTune, double PretrainSeconds, double EvalSeconds, double CpuSeconds,
     int Threads, string? Error = null)
 {
-    public bool Failed => Error is not null;
+    [System.Text.Json.Serialization.JsonIgnore] public bool Failed => Error is not null;
 }
 
 /// <summary>The flat lines of every plot: raw pixels and a randomly initialised encoder under the same protocols.</summary>
