@@ -79,7 +79,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
 /// <summary>A pre-training run as the command line describes it.</summary>
 /// <param name="Model">The registered model.</param>
 /// <param name="Masking">The run-time masking (--mask-ratio), null for the model's own.</param>
-public sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string? DataDir, PretrainOptions Options, MaskingOverride? Masking,
+internal sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string? DataDir, PretrainOptions Options, MaskingOverride? Masking,
     double MinCropScale, int Threads, string? Resume, int? TrainLimit)
 {
     /// <summary>The spec of the model this run trains (the declared one with the run-time masking).</summary>

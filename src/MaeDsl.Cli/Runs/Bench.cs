@@ -9,11 +9,11 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>The settings of one `bench` run, validated by <see cref="BenchCommand"/> before any work.</summary>
-public sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iterations, int Warmup, int Threads, Precision Precision,
+internal sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iterations, int Warmup, int Threads, Precision Precision,
     string? Dataset, string? DataDir, int? TrainLimit, long Seed, int GemmSize, bool AutoPrecision = false);
 
 /// <summary>The figures of one `bench` run.</summary>
-public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
+internal sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
     double TrainImagesPerCpuSecond, double EncodeImagesPerCpuSecond, double TrainFlopsPerImage, double EncodeFlopsPerImage, double GemmGflops,
     MaeDsl.Model.AutoPrecisionDecision? Auto = null)
 {
@@ -44,7 +44,7 @@ public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSe
 /// <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), which
 /// <c>--precision auto</c> then times and the last line reports as <c>auto=</c>.
 /// </summary>
-public static class Bench
+internal static class Bench
 {
     public static readonly CultureInfo C = CultureInfo.InvariantCulture;
 

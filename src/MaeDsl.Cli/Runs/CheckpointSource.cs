@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>A checkpoint file and what it says about itself: the model it names and the run's configuration, when it records them.</summary>
-public sealed class CheckpointSource
+internal sealed class CheckpointSource
 {
     /// <summary>The official checkpoints that hold a decoder, for the message when one lacks it.</summary>
     public const string VisualizeCheckpoints = "mae_visualize_vit_base.pth, mae_visualize_vit_large.pth or mae_visualize_vit_large_ganloss.pth";

@@ -12,7 +12,7 @@ namespace MaeDsl.Cli;
 /// channel count. Pre-training uses the official augmentation (RandomResizedCrop (0.2, 1), flip, normalise);
 /// evaluation resizes and centre-crops (nothing at all for 28×28 Fashion-MNIST on a 28×28 model).
 /// </summary>
-public sealed class DataSources
+internal sealed class DataSources
 {
     public const string FashionMnistName = "fashion-mnist";
 

@@ -17,7 +17,7 @@ namespace MaeDsl.Cli;
 /// the same architecture at its initialisation (same seed: the exact starting point of pre-training), and raw
 /// pixels. Then the masked-patch MSE on held-out images against the mean-visible-value baseline.
 /// </summary>
-public static class EvaluationReport
+internal static class EvaluationReport
 {
     public sealed record Figures(KnnResult Pretrained, KnnResult RandomInit, KnnResult RawPixels, MaskedPatchErrorResult Mse, TimeSpan Elapsed);
 

@@ -9,7 +9,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace MaeDsl.Cli;
 
 /// <summary>Exports a dataset as an ImageFolder (root/NN-class/NNNNN.png).</summary>
-public static class ImageExport
+internal static class ImageExport
 {
     /// <summary>
     /// Writes <paramref name="limit"/> images of <paramref name="dataset"/> (all when null), balanced over the classes

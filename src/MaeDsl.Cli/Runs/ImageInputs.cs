@@ -5,7 +5,7 @@ using MaeDsl.Data;
 namespace MaeDsl.Cli;
 
 /// <summary>Loose image files as a dataset (label 0, no classes), in the order given; each decodes as ImageFolder decodes.</summary>
-public sealed class LooseImages : IImageDataset
+internal sealed class LooseImages : IImageDataset
 {
     readonly string[] files;
 
@@ -48,7 +48,7 @@ public sealed class LooseImages : IImageDataset
 }
 
 /// <summary>util/datasets.py's evaluation transform, except that an image already of the model's size is only normalised.</summary>
-public sealed class EvalOrNative(int size, Normalization normalization) : IImageTransform
+internal sealed class EvalOrNative(int size, Normalization normalization) : IImageTransform
 {
     readonly IImageTransform eval = Transforms.Eval(size, normalization), native = Transforms.NormalizeOnly(normalization);
     public FloatImage Apply(FloatImage image, Random random) =>
@@ -56,7 +56,7 @@ public sealed class EvalOrNative(int size, Normalization normalization) : IImage
 }
 
 /// <summary>The images of a command: the dataset, a name for each item (its file, or split and index) and the transform to the model's input.</summary>
-public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description, DataSources? Data)
+internal sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description, DataSources? Data)
 {
     /// <summary>
     /// --images (loose files) or --dataset (<paramref name="split"/>: "test" is the held-out split, else the training one), at

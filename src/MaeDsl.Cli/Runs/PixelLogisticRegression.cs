@@ -12,7 +12,7 @@ namespace MaeDsl.Cli;
 /// Multinomial logistic regression on the normalised pixels (the Fashion-MNIST benchmark's pixel baseline):
 /// one Linear layer, cross-entropy, AdamW (lr 1e-3, wd 1e-4), 30 epochs of batch 256 on the fixed features.
 /// </summary>
-public static class PixelLogisticRegression
+internal static class PixelLogisticRegression
 {
     public const int DefaultEpochs = 30;
 

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
-public static class Pretraining
+internal static class Pretraining
 {
     /// <param name="Folder">The claim on the run folder: the caller disposes it once it has written everything (the main job's evaluation).</param>
     public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed, IDisposable Folder);

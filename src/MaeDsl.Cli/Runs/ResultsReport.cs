@@ -8,17 +8,17 @@ using MaeDsl.Training;
 namespace MaeDsl.Cli;
 
 /// <summary>One measured line of the results table.</summary>
-public sealed record ResultsRow(string Encoder, string Protocol, string Budget, double Epochs, double TrainSeconds, double Top1, double Top5, string Log);
+internal sealed record ResultsRow(string Encoder, string Protocol, string Budget, double Epochs, double TrainSeconds, double Top1, double Top5, string Log);
 
 /// <summary>What the results report says about the run besides its rows.</summary>
 /// <param name="Command">The command line that produced it, as the report quotes it.</param>
 /// <param name="Logs">The raw-log folder as the report names it (relative to the repository root).</param>
-public sealed record ResultsRun(string Command, string ModelName, MaeSpec Spec, string Data, double PretrainSeconds, string PretrainBudget,
+internal sealed record ResultsRun(string Command, string ModelName, MaeSpec Spec, string Data, double PretrainSeconds, string PretrainBudget,
     IReadOnlyList<string> Notes, FineTuneOptions FineTune, double ScratchLayerDecay, LinearProbeOptions LinearProbe, double TotalSeconds,
     string Logs, int Cores, int Threads, DateTime Date);
 
 /// <summary>summary.csv and docs/results.md.</summary>
-public static class ResultsReport
+internal static class ResultsReport
 {
     /// <summary>summary.csv: one line per row.</summary>
     public static string SummaryCsv(IEnumerable<ResultsRow> rows)

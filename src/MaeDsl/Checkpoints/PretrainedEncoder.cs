@@ -11,7 +11,7 @@ namespace MaeDsl.Checkpoints;
 /// checks, as the official code asserts, that exactly the allowed keys (the head, and fc_norm with global pooling)
 /// are missing.
 /// </summary>
-public static class PretrainedEncoder
+internal static class PretrainedEncoder
 {
     /// <summary>
     /// Loads <paramref name="weightsPath"/>'s encoder into <paramref name="model"/> by name (pos_embed interpolated,

@@ -8,7 +8,7 @@ namespace MaeDsl.Data;
 /// An 8-bit image, planar (channel, row, column) like <see cref="FloatImage"/>; 1 channel (PIL's "L") or 3 ("RGB").
 /// <see cref="Pixels"/> may be longer than <see cref="Length"/> (a pooled buffer); only the first <see cref="Length"/> bytes count.
 /// </summary>
-public sealed class ByteImage
+internal sealed class ByteImage
 {
     public ByteImage(int channels, int height, int width, byte[]? pixels = null)
     {
@@ -38,7 +38,7 @@ public sealed class ByteImage
 /// a pixel whose source point lies outside the image takes the fill). Operations on a 1-channel image are Pillow's on
 /// an "L" image (Color is then the identity). In-place operations change <c>image</c>; the others write <c>output</c>.
 /// </summary>
-public static class AugmentOps
+internal static class AugmentOps
 {
     // ---- point operations (lookup tables per channel) ----
 

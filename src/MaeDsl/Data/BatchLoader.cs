@@ -114,7 +114,7 @@ public sealed class BatchLoader
     /// This process's part of every epoch in data-parallel training (PyTorch's DistributedSampler): rank r serves positions
     /// r, r + Size, … of the epoch's order, padded to a multiple of Size. Default: the whole order.
     /// </summary>
-    public DistributedShard Shard { get; init; } = DistributedShard.Whole;
+    internal DistributedShard Shard { get; init; } = DistributedShard.Whole;
 
     /// <summary>The items this process serves per epoch: the dataset's, or its shard's.</summary>
     int ItemsPerEpoch => Shard.Length(Dataset.Count);

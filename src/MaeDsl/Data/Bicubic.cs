@@ -7,7 +7,7 @@ namespace MaeDsl.Data;
 /// support widened by the scale factor when shrinking (antialiasing), weights normalised to sum 1, pixel
 /// centres at +0.5, horizontal pass first, then vertical.
 /// </summary>
-public static class Bicubic
+internal static class Bicubic
 {
     const double A = -0.5;
     const double Support = 2.0;

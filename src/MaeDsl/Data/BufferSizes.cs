@@ -7,7 +7,7 @@ namespace MaeDsl.Data;
 /// (<see cref="GC.GetGCMemoryInfo()"/>.TotalAvailableMemoryBytes). A refusal is one <see cref="ArgumentException"/>
 /// that names the option (--batch), the shape and the largest batch that fits.
 /// </summary>
-public static class BufferSizes
+internal static class BufferSizes
 {
     /// <summary>The memory the GC can use (its heap hard limit, or the machine's/container's memory).</summary>
     public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;

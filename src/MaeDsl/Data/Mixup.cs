@@ -5,13 +5,13 @@ using static TorchSharp.torch;
 namespace MaeDsl.Data;
 
 /// <summary>A CutMix box in pixel coordinates: rows [Top, Bottom), columns [Left, Right).</summary>
-public readonly record struct CutBox(int Top, int Bottom, int Left, int Right)
+internal readonly record struct CutBox(int Top, int Bottom, int Left, int Right)
 {
     public int Area => (Bottom - Top) * (Right - Left);
 }
 
 /// <summary>What one call of <see cref="Mixup.Apply"/> drew: λ (after the CutMix area correction), and the box when CutMix was used.</summary>
-public readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? Box);
+internal readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? Box);
 
 /// <summary>
 /// Mixup and CutMix in batch mode, as timm's <c>Mixup</c> that main_finetune.py uses (mixup 0.8, cutmix 1.0,
@@ -22,7 +22,7 @@ public readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? 
 /// <c>1 − box area / (H·W)</c>. Targets are <c>λ·smooth(y) + (1−λ)·smooth(flip(y))</c> with
 /// smooth = one-hot with on 1 − s + s/C and off s/C. Only the official "batch" mode is implemented.
 /// </summary>
-public sealed class Mixup
+internal sealed class Mixup
 {
     readonly Random random;
 

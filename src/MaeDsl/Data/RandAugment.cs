@@ -6,7 +6,7 @@ using System.Globalization;
 namespace MaeDsl.Data;
 
 /// <summary>The operations of timm's RandAugment sets, named as in timm's <c>NAME_TO_OP</c>.</summary>
-public enum AugmentOp
+internal enum AugmentOp
 {
     AutoContrast, Equalize, Invert, Rotate,
     Posterize, PosterizeIncreasing, Solarize, SolarizeIncreasing, SolarizeAdd,
@@ -25,7 +25,7 @@ public enum AugmentOp
 /// reads any <c>inc</c> section as true (it tests <c>bool("0")</c>): here those are refused or, for <c>inc0</c>, mean the
 /// plain set. timm's <c>t</c> section (weighted or 3-Augment sets) is refused.
 /// </remarks>
-public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, double MagnitudeStd = 0, int? MagnitudeMax = null,
+internal sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, double MagnitudeStd = 0, int? MagnitudeMax = null,
     bool Increasing = false, double Probability = 0.5)
 {
     /// <summary>main_finetune.py's <c>--aa</c> default.</summary>
@@ -116,7 +116,7 @@ public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, do
 /// img_mean, <c>round(255 × normalisation mean)</c>, (124, 116, 104) for ImageNet's. A 1-channel image (Fashion-MNIST)
 /// gets Pillow's "L"-mode results: every operation on the grey plane, Color the identity, fill <c>round(255 × its mean)</c>.
 /// </remarks>
-public sealed class RandAugment : IImageTransform
+internal sealed class RandAugment : IImageTransform
 {
     /// <summary>timm's _LEVEL_DENOM: magnitude 10 is the full strength of an operation.</summary>
     public const double LevelDenominator = 10.0;

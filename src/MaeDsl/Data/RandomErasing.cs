@@ -11,7 +11,7 @@ namespace MaeDsl.Data;
 /// aspect ratio in [0.3, 1/0.3]; <c>h = round(√(area·aspect))</c>, <c>w = round(√(area/aspect))</c>; the first box
 /// with <c>h &lt; H</c> and <c>w &lt; W</c> is placed uniformly and erased.
 /// </summary>
-public sealed class RandomErasing
+internal sealed class RandomErasing
 {
     readonly Random random;
     readonly torch.Generator generator;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Evaluation;
 
 /// <summary>The outcome of a k-NN evaluation.</summary>
-public sealed record KnnResult(double Accuracy, long Correct, long Total, int K, double Temperature, long MemoryBankSize);
+internal sealed record KnnResult(double Accuracy, long Correct, long Total, int K, double Temperature, long MemoryBankSize);
 
 /// <summary>
 /// DINO's weighted k-NN classifier (eval_knn.py, Wu et al. 2018): features are L2-normalised; each query takes
@@ -14,7 +14,7 @@ public sealed record KnnResult(double Accuracy, long Correct, long Total, int K,
 /// The same code runs on any features: the MAE encoder's (mean of the patch tokens after its norm), a
 /// randomly initialised encoder's, or raw pixels.
 /// </summary>
-public static class Knn
+internal static class Knn
 {
     public const int DefaultK = 20;
     public const double DefaultTemperature = 0.07;

@@ -20,7 +20,7 @@ namespace MaeDsl.IO;
 /// <para>A failure while writing (disk full, file-size limit, permissions) leaves the previous file untouched, deletes the
 /// temporary file and throws one <see cref="IOException"/> that names the target and says the previous file is kept.</para>
 /// </remarks>
-public static partial class AtomicFile
+internal static partial class AtomicFile
 {
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> cleanedFolders = new();
 

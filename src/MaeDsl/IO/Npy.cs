@@ -12,7 +12,7 @@ namespace MaeDsl.IO;
 /// the file's extension. The file is written to a temporary sibling and renamed on <see cref="Complete"/>; disposed
 /// before that (an error, a cancel), the temporary file is deleted and the target is untouched.
 /// </summary>
-public sealed class MatrixFileWriter : IDisposable
+internal sealed class MatrixFileWriter : IDisposable
 {
     /// <summary>The name of the one tensor of a .safetensors file.</summary>
     public const string SafetensorsName = "features";

@@ -13,7 +13,7 @@ namespace MaeDsl;
 /// the CPU (pinned when the device is CUDA, <see cref="PinFor"/>) until the step that uses them moves them
 /// (<see cref="To"/>). See docs/device.md.
 /// </summary>
-public static class Devices
+internal static class Devices
 {
     /// <summary>What --device accepts, as the error lines spell it.</summary>
     public const string Choices = "cpu, cuda, cuda:N or auto";

@@ -7,7 +7,7 @@ namespace MaeDsl.Model;
 /// Images to patch vectors and back, in the official element order: within a patch,
 /// row-in-patch, then column-in-patch, then channel (models_mae.py's 'nchpwq->nhwpqc'), for any channel count.
 /// </summary>
-public static class Patches
+internal static class Patches
 {
     /// <summary>[B, C, H, W] → [B, L, p²·C] with L = (H/p)·(W/p).</summary>
     public static Tensor Patchify(Tensor images, int patchSize)

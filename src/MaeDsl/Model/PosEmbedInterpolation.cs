@@ -10,7 +10,7 @@ namespace MaeDsl;
 /// bicubic interpolation (align_corners false) over the 2-D grid; the extra (cls) entries are kept unchanged.
 /// At the same grid size the embedding is returned unchanged.
 /// </summary>
-public static class PosEmbedInterpolation
+internal static class PosEmbedInterpolation
 {
     /// <summary>
     /// Resizes <paramref name="posEmbed"/> [1, extra + g², W] to [1, extra + newGrid², W].

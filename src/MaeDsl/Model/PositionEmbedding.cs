@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Model;
 
 /// <summary>The fixed 2D sin-cos position embeddings of the official util/pos_embed.py.</summary>
-public static class PositionEmbedding
+internal static class PositionEmbedding
 {
     /// <summary>
     /// [1 + g², width] in float64: row 0 (cls) is zero; the token at (h, w) is

@@ -33,7 +33,7 @@ namespace MaeDsl
 namespace MaeDsl.Model
 {
     /// <summary>The casts behind <see cref="Precision.Bf16"/>: each matmul-bearing layer goes through here.</summary>
-    public static class MixedPrecision
+    internal static class MixedPrecision
     {
         /// <summary>The layer itself in <see cref="Precision.Fp32"/>; else input, weight and bias cast to bfloat16 (with autograd) and a bfloat16 result.</summary>
         public static Tensor Linear(Linear layer, Tensor input, Precision precision)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Model;
 
 /// <summary>The MAE loss: mean squared error per patch, averaged over the removed patches only.</summary>
-public static class ReconstructionLoss
+internal static class ReconstructionLoss
 {
     /// <summary>
     /// target [B, L, p²C] (patchified images), pred [B, L, p²C], mask [B, L] (1 = removed) → scalar.

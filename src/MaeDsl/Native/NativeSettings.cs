@@ -22,7 +22,7 @@ namespace MaeDsl.Native;
 /// is loaded, with libtorch).</item>
 /// </list>
 /// </summary>
-public static class NativeSettings
+internal static class NativeSettings
 {
     /// <summary>The mmap threshold: blocks below it come from the heap and are reused (glibc's maximum, 32 MiB).</summary>
     public const int MmapThreshold = 32 << 20;

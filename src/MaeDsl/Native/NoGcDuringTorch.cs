@@ -15,7 +15,7 @@ namespace MaeDsl.Native;
 /// Units nest: an inner unit runs inside the outer one's region. Every path of MaeDsl that runs torch ops goes
 /// through here; callers never copy the region logic.
 /// </summary>
-public static class NoGcDuringTorch
+internal static class NoGcDuringTorch
 {
     /// <summary>Managed bytes the process may allocate during one unit before the runtime collects anyway (the least; a
     /// loader whose batches need more raises it, see <see cref="WaitForRoom"/>).</summary>

@@ -13,7 +13,7 @@ public sealed class TorchRuntimeException(string message, Exception? inner) : Ex
 /// failure into a message that names the real cause: on Debian 12 the system libstdc++ is too old
 /// for libLibTorchSharp.so (it needs GLIBCXX_3.4.32, from GCC 13).
 /// </summary>
-public static class TorchRuntime
+internal static class TorchRuntime
 {
     /// <summary>The libstdc++ symbol version TorchSharp 0.107's native shim needs.</summary>
     public const string RequiredGlibcxx = "GLIBCXX_3.4.32";

@@ -8,12 +8,7 @@ using System.Linq;
 
 namespace MaeDsl
 {
-#if MAEDSL_GENERATOR
-    internal
-#else
-    public
-#endif
-    static class MaeRules
+    internal static class MaeRules
     {
         public const string NotPartial = "MAE001";
         public const string HeadsDoNotDivideWidth = "MAE002";

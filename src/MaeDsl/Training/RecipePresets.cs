@@ -8,7 +8,7 @@ namespace MaeDsl.Training;
 /// and the `results` command's classifier budgets (fine-tune 3 epochs of 128, warmup 0.5; probe 4 epochs of 256,
 /// LARS lr 6.4, warmup 0.5).
 /// </summary>
-public static class RecipePresets
+internal static class RecipePresets
 {
     /// <summary>main_pretrain.py + PRETRAIN.md: 400 epochs, batch 64, blr 1.5e-4, 40 warmup epochs, min lr 0, wd 0.05, a checkpoint every 20 epochs.</summary>
     public static RunOptions OfficialPretrainRun { get; } = new()

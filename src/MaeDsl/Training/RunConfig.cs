@@ -20,7 +20,7 @@ namespace MaeDsl.Training;
 /// "lr" held the computed peak lr) and the classifiers' PascalCase (where "Lr" was the input and "lr" the computed lr);
 /// anything else is refused with one line that says why.
 /// </summary>
-public sealed record RunConfig
+internal sealed record RunConfig
 {
     public const int CurrentVersion = 2;
     public const string FileName = "config.json";

@@ -109,7 +109,7 @@ public sealed record RunOptions
 }
 
 /// <summary>The one validation message of every option: <c>--epochs = 0 is invalid: must be >= 1</c>.</summary>
-public static class OptionCheck
+internal static class OptionCheck
 {
     /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
     public static void Require(bool ok, string option, object? value, string expected)

@@ -17,7 +17,7 @@ namespace MaeDsl.Visualization;
 /// <param name="Masked">The input with removed patches set to <see cref="ReconstructionGrid.Grey"/>.</param>
 /// <param name="Reconstruction">The prediction for every patch (restored with each patch's mean/var under NormalizePixels).</param>
 /// <param name="Pasted">The reconstruction with the visible patches of the original pasted back.</param>
-public sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, FloatImage Reconstruction, FloatImage Pasted);
+internal sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, FloatImage Reconstruction, FloatImage Pasted);
 
 /// <summary>
 /// Reconstruction grids as in the official demo (demo/mae_visualize.ipynb): one row per image and four columns,
@@ -32,7 +32,7 @@ public sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, F
 /// values (as the loss computes it); the prediction is restored with the statistics of the corresponding patch
 /// of the input, <c>pred · sqrt(var + 1e−6) + mean</c>, and the file name and PNG caption say so.
 /// </remarks>
-public static class ReconstructionGrid
+internal static class ReconstructionGrid
 {
     /// <summary>The grey of removed patches in the masked-input column, in [0, 1].</summary>
     public const float Grey = 0.5f;

@@ -40,13 +40,13 @@ public sealed class FineTuner : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
     public Device Device { get; }
     public FineTuneOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     /// <summary>The layer-decay groups, one AdamW param group each, in the same order.</summary>
-    public IReadOnlyList<LayerDecayGroup> Groups { get; }
+    internal IReadOnlyList<LayerDecayGroup> Groups { get; }
     public AdamW Optimizer { get; }
-    public Mixup? Mixup { get; }
-    public RandomErasing? Erasing { get; }
+    internal Mixup? Mixup { get; }
+    internal RandomErasing? Erasing { get; }
 
     /// <summary>A classifier holding a copy of <paramref name="mae"/>'s encoder (the in-memory route).</summary>
     public static VitClassifier FromPretrained(MaskedAutoencoder mae, FineTuneOptions options) =>

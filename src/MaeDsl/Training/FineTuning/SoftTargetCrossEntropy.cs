@@ -9,7 +9,7 @@ namespace MaeDsl.Training.FineTuning;
 /// targets of <see cref="Mixup"/> (mixed, label-smoothed) it is the fine-tuning criterion of main_finetune.py; with
 /// smoothed one-hot targets (λ = 1) it equals timm's LabelSmoothingCrossEntropy.
 /// </summary>
-public static class SoftTargetCrossEntropy
+internal static class SoftTargetCrossEntropy
 {
     /// <summary>The loss of <paramref name="logits"/> [B, C] against soft <paramref name="targets"/> [B, C] (rows summing to 1).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets)

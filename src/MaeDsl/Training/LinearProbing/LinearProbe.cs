@@ -39,11 +39,11 @@ public sealed class LinearProbe : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
     public Device Device { get; }
     public LinearProbeOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     /// <summary>The only parameters the optimizer sees: head.1.weight and head.1.bias.</summary>
     public IReadOnlyList<Parameter> HeadParameters { get; }
-    public Lars Optimizer { get; }
+    internal Lars Optimizer { get; }
 
     /// <summary>The probe head: BatchNorm1d(width, affine=false, eps=1e-6) then Linear(width, numClasses) with trunc_normal(0.01) weight and zero bias.</summary>
     public static Sequential CreateHead(int width, int numClasses, long seed)

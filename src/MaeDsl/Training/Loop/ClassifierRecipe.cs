@@ -13,7 +13,7 @@ namespace MaeDsl.Training.Loop;
 /// engine_finetune.evaluate on the validation loader (resize + centre crop, every image), with the dataset sizes in
 /// config.json's "derived". FineTuner and LinearProbe differ only in what they pass in.
 /// </summary>
-public sealed class ClassifierRecipe : TrainingRecipe<Batch>
+internal sealed class ClassifierRecipe : TrainingRecipe<Batch>
 {
     readonly BatchLoader train, val;
     readonly ClassifierOptions options;

@@ -23,7 +23,7 @@ public sealed record StepMetrics(long Step, int Epoch, double EpochFraction, flo
 /// a Spectre.Console bar (epoch, step, loss, lr, images/s, ETA) on a terminal, plain lines when stdout is
 /// redirected. On resume, the CSV keeps the rows before the resumed step and drops the rest.
 /// </summary>
-public sealed class TrainingLog : IDisposable
+internal sealed class TrainingLog : IDisposable
 {
     public const string CsvFileName = "metrics.csv";
     public const string CsvHeader = "step,epoch,epoch_fraction,loss,lr,images_per_s,elapsed_s";

@@ -24,7 +24,7 @@ namespace MaeDsl.Training.Loop;
 /// and at the end). Where a run stands lives in <see cref="RunProgress"/>; test-only faults come in through
 /// <see cref="FaultHooks"/>. Every step, evaluation batch and checkpoint save runs in <see cref="NoGcDuringTorch"/>.
 /// </summary>
-public sealed class TrainingLoop
+internal sealed class TrainingLoop
 {
     public TrainingLoop(RunOptions run)
     {

@@ -13,7 +13,7 @@ namespace MaeDsl.Training.Loop;
 /// config.json, accumulation, clipping, the non-finite stop, checkpoints, logs, cancellation, the GC policy) is the loop's.
 /// </summary>
 /// <typeparam name="TBatch">What one iteration consumes (a [B, C, H, W] image tensor, a labelled <see cref="Data.Batch"/>); the loop disposes it after the step.</typeparam>
-public abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
+internal abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
 {
     /// <summary>config.json's "recipe": "pretrain", "finetune" or "linprobe".</summary>
     public abstract string Kind { get; }

@@ -18,7 +18,7 @@ namespace MaeDsl.Training.Optimization;
 ///   p  = p − lr · mu
 /// </code>
 /// </summary>
-public sealed class Lars : OptimizerHelper
+internal sealed class Lars : OptimizerHelper
 {
     /// <summary>Creates LARS over <paramref name="parameters"/> (lr 0, weight decay 0, momentum 0.9, trust 0.001 as util/lars.py).</summary>
     public Lars(IEnumerable<Parameter> parameters, double lr = 0, double weightDecay = 0, double momentum = 0.9, double trustCoefficient = 0.001)

@@ -9,7 +9,7 @@ namespace MaeDsl.Training.Optimization;
 /// One parameter group of layer-wise lr decay: every parameter of one layer id that shares one weight-decay
 /// setting. The official code names it <c>layer_{id}_decay</c> or <c>layer_{id}_no_decay</c>.
 /// </summary>
-public sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, double WeightDecay,
+internal sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, double WeightDecay,
     IReadOnlyList<(string Name, Parameter Parameter)> Parameters);
 
 /// <summary>
@@ -19,7 +19,7 @@ public sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, d
 /// <c>layer_decay^(num_layers − layer_id)</c>. 1-D parameters and the no-weight-decay names
 /// (pos_embed, cls_token) get weight decay 0.
 /// </summary>
-public static class LayerDecay
+internal static class LayerDecay
 {
     /// <summary>The names timm's VisionTransformer.no_weight_decay() returns (dist_token does not exist here).</summary>
     public static readonly IReadOnlySet<string> NoWeightDecayNames = new HashSet<string> { "pos_embed", "cls_token" };

@@ -12,7 +12,7 @@ namespace MaeDsl.Training.Optimization;
 /// decay; every other parameter gets <c>weight_decay</c>. The groups come in timm's order: no-decay first.
 /// Note that cls_token and mask_token ([1, 1, W]) are decayed, exactly as in the official code.
 /// </summary>
-public static class WeightDecay
+internal static class WeightDecay
 {
     /// <summary>Whether the official rule decays this parameter (it must be trainable).</summary>
     public static bool IsDecayed(string name, long[] shape, IReadOnlySet<string>? skipList = null) =>

@@ -16,7 +16,7 @@ namespace MaeDsl.Training.Pretraining;
 /// and the loss curve with the lr (<c>pictures/loss-curve.png</c>). At the end both are also copied to the run
 /// folder as <c>reconstruction.png</c> and <c>loss-curve.png</c>.
 /// </summary>
-public sealed class PretrainPictures : IDisposable
+internal sealed class PretrainPictures : IDisposable
 {
     readonly Tensor previewImages;
     readonly Tensor previewNoise;

@@ -54,7 +54,7 @@ public sealed class Pretrainer : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>); batches and masking noise move there in the step.</summary>
     public Device Device { get; }
     public PretrainOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     public AdamW Optimizer { get; }
     public CheckpointStore Store => Loop.Store;
