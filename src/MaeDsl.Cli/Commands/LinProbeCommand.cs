@@ -26,7 +26,7 @@ internal static class LinProbeCommand
             {
                 var probe = new LinearProbe(model, o);
                 return new ClassifierTrainer(probe, probe.Loop, "LARS", (train, test, norm, cancel) => probe.Run(train, test, norm, console: null, cancel: cancel));
-            }) { Workload = MaeDsl.Model.PrecisionWorkload.Encode }.SetAction(command, defaults, run, data);
+            }) { Workload = MaeDsl.PrecisionWorkload.Encode }.SetAction(command, defaults, run, data);
         return command;
     }
 }

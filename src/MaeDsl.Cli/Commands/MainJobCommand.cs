@@ -64,7 +64,7 @@ internal static class MainJobCommand
         if (settings.DataDir is { } dataDir) args.AddRange(["--data-dir", dataDir]);
         if (limit is { } n) args.AddRange(["--eval-limit", n.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         args.AddRange(["--threads", settings.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                       "--precision", MaeDsl.Model.MixedPrecision.Name(precision),
+                       "--precision", MaeDsl.MixedPrecision.Name(precision),
                        "--device", settings.Options.Run.Device]);   // the run's, as the main job evaluates
         Console.Out.Flush();
         Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; " +

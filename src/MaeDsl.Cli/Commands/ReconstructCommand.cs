@@ -88,7 +88,7 @@ internal static class ReconstructCommand
         for (int j = 0; j < k; j++)
         {
             using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -1, -1 - j));
-            var noise = MaeDsl.Model.Masking.DrawNoise(spec, n, g);
+            var noise = MaeDsl.Masking.DrawNoise(spec, n, g);
             var predChunks = new List<Tensor>();
             var maskChunks = new List<Tensor>();
             const int Chunk = 64;

@@ -15,7 +15,7 @@ internal sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iteratio
 /// <summary>The figures of one `bench` run.</summary>
 internal sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
     double TrainImagesPerCpuSecond, double EncodeImagesPerCpuSecond, double TrainFlopsPerImage, double EncodeFlopsPerImage, double GemmGflops,
-    MaeDsl.Model.AutoPrecisionDecision? Auto = null)
+    MaeDsl.AutoPrecisionDecision? Auto = null)
 {
     /// <summary>The fraction of the matmul rate the training iterations reach: train img/s × FLOP/img / GEMM FLOP/s.</summary>
     public double Efficiency => TrainImagesPerSecond * TrainFlopsPerImage / (GemmGflops * 1e9);
@@ -48,7 +48,7 @@ internal static class Bench
 {
     public static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Name(Precision p) => MaeDsl.Model.MixedPrecision.Name(p);
+    public static string Name(Precision p) => MaeDsl.MixedPrecision.Name(p);
 
     /// <summary>At least 4 significant digits, never an exponent: 2.25 → "2.250", 1115.3 → "1115", 0.81234 → "0.8123".</summary>
     public static string Sig(double x)
@@ -127,16 +127,16 @@ internal static class Bench
 
     /// <summary>What <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), and the
     /// line that reports it with both rates it measured.</summary>
-    public static (MaeDsl.Model.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
+    public static (MaeDsl.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
     {
-        var calibration = new MaeDsl.Model.PrecisionCalibration(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch);
+        var calibration = new MaeDsl.PrecisionCalibration(spec, MaeDsl.PrecisionWorkload.Pretrain, batch);
         var clock = Stopwatch.StartNew();
-        var decision = MaeDsl.Model.AutoPrecision.Decide(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch, PrecisionOption.CacheForTests.Value);
+        var decision = MaeDsl.AutoPrecision.Decide(spec, MaeDsl.PrecisionWorkload.Pretrain, batch, PrecisionOption.CacheForTests.Value);
         var m = decision.Measurement!;
         return (decision, string.Create(C, $"precision auto: {decision}; calibration ({calibration.Shape}; one encoder and one decoder block): " +
                                        $"fp32 {Sig(calibration.Batch / m.Fp32Seconds)} images/s, bf16 {Sig(calibration.Batch / m.Bf16Seconds)} images/s, " +
-                                       $"bf16 needs {MaeDsl.Model.AutoPrecision.Margin:0.0#}×; " +
-                                       $"{(decision.Source == MaeDsl.Model.PrecisionSource.Cached ? "from the cache" : "measured")} in {Sig(clock.Elapsed.TotalSeconds)} s"));
+                                       $"bf16 needs {MaeDsl.AutoPrecision.Margin:0.0#}×; " +
+                                       $"{(decision.Source == MaeDsl.PrecisionSource.Cached ? "from the cache" : "measured")} in {Sig(clock.Elapsed.TotalSeconds)} s"));
     }
 
     /// <summary>The pre-training stream, epoch after epoch.</summary>

@@ -70,7 +70,7 @@ internal static class EvaluationReport
             (i, batch) =>
             {
                 using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -2, i));
-                return MaeDsl.Model.Masking.DrawNoise(pretrained.Spec, batch, g);
+                return MaeDsl.Masking.DrawNoise(pretrained.Spec, batch, g);
             });
         string space = mse.NormalizePixels ? "per-patch normalised targets" : "normalised pixels";
         Console.WriteLine(FormattableString.Invariant(

@@ -36,7 +36,7 @@ internal static class Pretraining
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
         var group = DataParallel.Join();
-        var precision = DataParallel.Agree(PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.Model.PrecisionWorkload.Pretrain,
+        var precision = DataParallel.Agree(PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.PrecisionWorkload.Pretrain,
             s.Options.Run.BatchSize, s.Resume));
         s = s with { Options = s.Options with { Run = DataParallel.WithRanks(s.Options.Run) with { Precision = precision.Precision } } };
         var o = s.Options.Run;

@@ -91,13 +91,13 @@ internal sealed class Mixup
                 mixed = images.clone();
                 if (bx.Area > 0)
                 {
-                    var source = Model.MetaSubstitutes.FlipBatch(images).narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left);
+                    var source = MetaSubstitutes.FlipBatch(images).narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left);
                     mixed.narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left).copy_(source);
                 }
             }
             else
             {
-                mixed = images * lam + Model.MetaSubstitutes.FlipBatch(images) * (1.0 - lam);
+                mixed = images * lam + MetaSubstitutes.FlipBatch(images) * (1.0 - lam);
             }
         }
         var targets = MixupTarget(labels, NumClasses, lam, LabelSmoothing).to(images.device);

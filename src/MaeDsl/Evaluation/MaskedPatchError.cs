@@ -1,6 +1,5 @@
 // MaskedPatchError: the MSE on the removed patches, against a mean-visible-value baseline.
 using MaeDsl.Native;
-using MaeDsl.Model;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Evaluation;

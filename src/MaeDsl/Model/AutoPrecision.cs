@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MaeDsl.IO;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>What a calibration times: a pre-training step, a fine-tuning step, or the unmasked encode (inference, linear probe).</summary>
 internal enum PrecisionWorkload

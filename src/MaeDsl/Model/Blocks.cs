@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 // The ViT building blocks of timm 0.3.2, which the official MAE code is written for. Field names are
 // the official state_dict names (patch_embed.proj, blocks.N.norm1, attn.qkv, attn.proj, mlp.fc1, ...).

@@ -1,6 +1,5 @@
 // Devices: the device a model computes on (cpu, cuda, cuda:N, or libtorch's meta device in tests), resolved in one place, and the moves to it.
 using System.Globalization;
-using MaeDsl.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

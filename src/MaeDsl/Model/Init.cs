@@ -3,7 +3,7 @@ using MaeDsl.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// The official initialisations, drawn from an explicit generator. TorchSharp 0.107's own

@@ -2,7 +2,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// Which patches the encoder sees. Every strategy is expressed as per-patch noise [B, L]: the official

@@ -2,7 +2,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// libtorch's meta device runs an op only where a meta kernel is registered; its C++ build lacks some that PyTorch registers

@@ -1,7 +1,7 @@
 // Patches: patchify / unpatchify ([B, C, H, W] <-> [B, L, p*p*C]).
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// Images to patch vectors and back, in the official element order: within a patch,

@@ -1,7 +1,7 @@
 // PositionEmbedding: the fixed 2-D sin-cos position embedding of the official code.
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>The fixed 2D sin-cos position embeddings of the official util/pos_embed.py.</summary>
 internal static class PositionEmbedding

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// The calibration of <c>--precision auto</c>: the model's own step (<see cref="PrecisionWorkload"/>) on random images, at the

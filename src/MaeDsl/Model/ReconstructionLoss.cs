@@ -1,7 +1,7 @@
 // ReconstructionLoss: the MAE loss, MSE on the removed patches (optionally per-patch normalised targets).
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>The MAE loss: mean squared error per patch, averaged over the removed patches only.</summary>
 internal static class ReconstructionLoss

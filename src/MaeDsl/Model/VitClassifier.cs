@@ -1,5 +1,4 @@
 // VitClassifier: the official models_vit.VisionTransformer (the encoder + pooling + head) for fine-tuning and probing.
-using MaeDsl.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -117,9 +117,3 @@ internal static class OptionCheck
         if (!ok) throw new InvalidOptionException(option, FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"));
     }
 }
-
-/// <summary>An option out of range; <see cref="Message"/> is the one line for the user (no "(Parameter …)" suffix), <see cref="ArgumentException.ParamName"/> the option.</summary>
-public sealed class InvalidOptionException(string option, string message) : ArgumentException(message, option)
-{
-    public override string Message { get; } = message;
-}

@@ -1,6 +1,5 @@
 // ReconstructionGrid: the PNG of original | masked input | reconstruction | reconstruction with visible patches pasted.
 using MaeDsl.Data;
-using MaeDsl.Model;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;

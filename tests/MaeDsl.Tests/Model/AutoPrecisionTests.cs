@@ -2,7 +2,6 @@
 // line, config.json's record, the cache (hit, miss, invalidation by libtorch and threads, a corrupt file, racing writers,
 // where it lives) and the calibration's own contract (positive times, torch's generator untouched).
 using System.Text.Json.Nodes;
-using MaeDsl.Model;
 using TorchSharp;
 
 namespace MaeDsl.Tests.Model;

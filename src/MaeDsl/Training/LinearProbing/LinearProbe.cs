@@ -1,7 +1,6 @@
 // LinearProbe: the linear-probing recipe (main_linprobe.py) run by the training loop.
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
-using MaeDsl.Model;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Optimization;
 using TorchSharp;

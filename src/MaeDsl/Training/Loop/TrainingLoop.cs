@@ -79,7 +79,7 @@ internal sealed class TrainingLoop
         if (Group.Size != run.Ranks)
             throw new ArgumentException($"{name}: RunOptions.Ranks is {run.Ranks} but the process group has {Group.Size} ranks");
         if (run.Threads > 0) torch.set_num_threads(run.Threads);
-        MaeDsl.Model.MixedPrecision.Apply(recipe.Model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
+        MaeDsl.MixedPrecision.Apply(recipe.Model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
 
         var config = ConfigFor(recipe, run);
         var configJson = config.ToJson();

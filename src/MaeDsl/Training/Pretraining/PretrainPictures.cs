@@ -3,7 +3,6 @@ using MaeDsl.Data;
 using MaeDsl.IO;
 using MaeDsl.Native;
 using MaeDsl.Training.Loop;
-using MaeDsl.Model;
 using MaeDsl.Visualization;
 using static TorchSharp.torch;
 

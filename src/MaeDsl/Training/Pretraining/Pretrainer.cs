@@ -1,7 +1,6 @@
 // Pretrainer: the pre-training recipe (main_pretrain.py + engine_pretrain.py) run by the training loop.
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
-using MaeDsl.Model;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Optimization;
 using TorchSharp;
