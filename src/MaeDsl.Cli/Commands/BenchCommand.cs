@@ -31,7 +31,7 @@ internal static class BenchCommand
         };
         common.AddTo(command, common.Dataset, common.Device);   // it measures this CPU (and its matmul rate)
         foreach (var o in new Option[] { dataset, batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             var model = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations), w = parse.GetValue(warmup), g = parse.GetValue(gemmSize);

@@ -31,7 +31,7 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
 
     /// <summary>Sets the action of <paramref name="command"/>, whose options <paramref name="run"/> and <paramref name="data"/> added.</summary>
     public void SetAction(Command command, TOptions defaults, ClassifierRunArguments run, EvalArguments data) =>
-        command.SetAction((parse, cancel) => MaeDsl.Cli.Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             TOptions Build(EvalArguments.Loaded? loaded)
             {

@@ -32,7 +32,7 @@ internal static class EvaluateCommand
         command.Options.Add(outputOption);
         var precision = PrecisionOption.Create(" of both encoders' k-NN features and of the masked-patch MSE");
         command.Options.Add(precision);
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
             var device = common.ReadDevice(parse);

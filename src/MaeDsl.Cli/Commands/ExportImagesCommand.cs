@@ -16,7 +16,7 @@ internal static class ExportImagesCommand
         var limit = new Option<int?>("--limit") { Description = "Write N images, the first of each class (default: all)" };
         var output = new Option<string>("--output") { Description = "The ImageFolder root to write (class sub-folders are created)", Required = true };
         foreach (var o in new Option[] { split, limit, output }) command.Options.Add(o);
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             var model = common.ReadModel(parse);
             int? n = parse.GetValue(limit);

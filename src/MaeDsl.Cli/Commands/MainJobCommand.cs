@@ -27,7 +27,7 @@ internal static class MainJobCommand
         {
             if (parse.GetValue(args.Common.Model) is null && args.Common.DefaultModel is null)
                 return Task.FromResult(new HelpAction().Invoke(parse)); // nothing to run: say what there is
-            return Run.GuardedAsync(() =>
+            return OneLineErrors.GuardedAsync(() =>
             {
                 var clock = Stopwatch.StartNew();
                 var settings = args.Read(parse);
@@ -68,7 +68,7 @@ internal static class MainJobCommand
                        "--device", settings.Options.Run.Device]);   // the run's, as the main job evaluates
         Console.Out.Flush();
         Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; " +
-                                $"run the evaluation alone with: {Run.CommandLine(args)}");
+                                $"run the evaluation alone with: {OneLineErrors.CommandLine(args)}");
         return StopSignals.ExitCode;
     }
 }

@@ -24,7 +24,7 @@ internal static class ModelsCommand
     public static Command Create(bool useDefault = true)
     {
         var command = new Command("models", "List the registered models (what --model accepts): key, class, image, parameters, default, assembly.");
-        command.SetAction(parse => Run.Guarded(() => Print(MaeModels.All, useDefault ? MaeModels.Default : null)));
+        command.SetAction(parse => OneLineErrors.Guarded(() => Print(MaeModels.All, useDefault ? MaeModels.Default : null)));
         return command;
     }
 

@@ -59,7 +59,7 @@ internal static class ResultsCommand
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
             command.Options.Add(o);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var total = Stopwatch.StartNew();
