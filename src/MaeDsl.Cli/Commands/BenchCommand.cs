@@ -1,5 +1,5 @@
 // `bench`: pre-training and encoding throughput of a model (random tensors or real data), against the matmul rate of the
-// same precision; the last line is machine-readable (see Runs/Bench.cs, docs/benchmarks.md).
+// same precision; the last line is machine-readable (see Reports/Bench.cs, docs/benchmarks.md).
 using System.CommandLine;
 using MaeDsl.Training;
 
