@@ -56,7 +56,8 @@ internal static class OneLineErrors
     static Func<int> Stoppable(Func<int> body, string what) => () =>
     {
         try { return body(); }
-        catch (Exception e) when (e is OperationCanceledException || e is AggregateException a && a.Flatten().InnerExceptions.All(x => x is OperationCanceledException))
+        catch (Exception e) when (e is OperationCanceledException || e is AggregateException a && a.Flatten().InnerExceptions.All(x
+            => x is OperationCanceledException))
         {
             Console.Out.Flush();
             Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")}: {what}");
@@ -75,12 +76,14 @@ internal static class OneLineErrors
                 return 2;
             case RunStoppedException stopped:
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
+                Console.Error.WriteLine(
+                    $"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
                 if (ResumeCommand(stopped.Checkpoint) is { } command) Console.Error.WriteLine($"resume: {command}");
                 return StopSignals.ExitCode;
             case OperationCanceledException:
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } name ? $" ({name})" : "")} before the first step: {StopSignals.Says.BeforeWork}");
+                Console.Error.WriteLine(
+                    $"stopped{(StopSignals.SignalName is { } name ? $" ({name})" : "")} before the first step: {StopSignals.Says.BeforeWork}");
                 return StopSignals.ExitCode;
             case OutOfMemoryException:
                 Console.Error.WriteLine($"error: out of memory ({OneLine(e.Message)}): lower --batch or use a smaller model");

@@ -28,32 +28,50 @@ internal static class ResultsCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("results", "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and write docs/results.md with the raw logs");
+        var command = new Command("results",
+            "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and " +
+            "write docs/results.md with the raw logs");
         var output = new Option<string>("--logs") { Description = "Folder of the raw CSV logs", DefaultValueFactory = _ => Path.Combine("docs", "results") };
         var doc = new Option<string>("--doc") { Description = "The Markdown report", DefaultValueFactory = _ => Path.Combine("docs", "results.md") };
-        var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
-        var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
-        var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
+        var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)",
+            DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
+        var pretrained = new Option<string?>("--pretrained") {
+            Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
+        var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained",
+            DefaultValueFactory = _ => 0 };
         var finetuneEpochs = new Option<int>("--finetune-epochs") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.Epochs };
         var finetuneBatch = new Option<int>("--finetune-batch") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.BatchSize };
         var finetuneWarmup = new Option<double>("--finetune-warmup") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.WarmupEpochs };
         var linprobeEpochs = new Option<int>("--linprobe-epochs") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Epochs };
         var linprobeBatch = new Option<int>("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
-        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)", DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
+        var linprobeLr = new Option<double>("--linprobe-lr") { Description = "Absolute LARS lr (the paper's 6.4 = blr 0.1 × 16384 / 256)",
+            DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.Lr!.Value };
         var linprobeWarmup = new Option<double>("--linprobe-warmup") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.WarmupEpochs };
         var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
-        var labelledLimit = new Option<int?>("--labelled-limit") { Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, which also limits pre-training)" };
+        var labelledLimit = new Option<int?>("--labelled-limit") {
+            Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, " +
+            "which also limits pre-training)" };
         var ftDefaults = new FineTuneOptions();
-        var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Mixup };
-        var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => ftDefaults.Cutmix };
-        var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.RandomErasing };
-        var finetuneAa = new Option<string>("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = off)", DefaultValueFactory = _ => ftDefaults.AutoAugment };
-        var finetuneCrop = new Option<double>("--finetune-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
-        var scratchLayerDecay = new Option<double>("--scratch-layer-decay") { Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)", DefaultValueFactory = _ => 1.0 };
-        var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes", DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
+        var finetuneMixup = new Option<double>("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)",
+            DefaultValueFactory = _ => ftDefaults.Mixup };
+        var finetuneCutmix = new Option<double>("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)",
+            DefaultValueFactory = _ => ftDefaults.Cutmix };
+        var finetuneReprob = new Option<double>("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch",
+            DefaultValueFactory = _ => ftDefaults.RandomErasing };
+        var finetuneAa = new Option<string>("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = off)",
+            DefaultValueFactory = _ => ftDefaults.AutoAugment };
+        var finetuneCrop = new Option<double>("--finetune-min-crop-scale") {
+            Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => ftDefaults.MinCropScale };
+        var scratchLayerDecay = new Option<double>("--scratch-layer-decay") {
+            Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT " +
+            "recipe has none)", DefaultValueFactory = _ => 1.0 };
+        var linprobeCrop = new Option<double>("--linprobe-min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction for the linear probes",
+            DefaultValueFactory = _ => new LinearProbeOptions().MinCropScale };
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
-        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
+        // results keeps its pre-training in --work; fp32 throughout
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite,
+            pretrain.Control.Precision]);
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds, labelledLimit, testLimit,
                      finetuneEpochs, finetuneBatch, finetuneWarmup, finetuneMixup, finetuneCutmix, finetuneReprob, finetuneAa, finetuneCrop, scratchLayerDecay,
                      linprobeEpochs, linprobeBatch, linprobeLr, linprobeWarmup, linprobeCrop })
@@ -72,7 +90,8 @@ internal static class ResultsCommand
             OptionCheck.Require(parse.GetValue(finetuneEpochs) >= 1, "--finetune-epochs", parse.GetValue(finetuneEpochs), "must be >= 1");
             OptionCheck.Require(parse.GetValue(linprobeBatch) >= 2, "--linprobe-batch", parse.GetValue(linprobeBatch), "must be >= 2");
             OptionCheck.Require(parse.GetValue(finetuneBatch) >= 1, "--finetune-batch", parse.GetValue(finetuneBatch), "must be >= 1");
-            OptionCheck.Require(parse.GetValue(linprobeLr) > 0 && double.IsFinite(parse.GetValue(linprobeLr)), "--linprobe-lr", parse.GetValue(linprobeLr), "must be a finite number > 0");
+            OptionCheck.Require(parse.GetValue(linprobeLr) > 0 && double.IsFinite(parse.GetValue(linprobeLr)), "--linprobe-lr", parse.GetValue(linprobeLr),
+                "must be a finite number > 0");
             OptionCheck.Require(parse.GetValue(linprobeWarmup) >= 0, "--linprobe-warmup", parse.GetValue(linprobeWarmup), "must be >= 0");
             OptionCheck.Require(parse.GetValue(finetuneWarmup) >= 0, "--finetune-warmup", parse.GetValue(finetuneWarmup), "must be >= 0");
             OptionCheck.Require(parse.GetValue(finetuneMixup) >= 0, "--finetune-mixup", parse.GetValue(finetuneMixup), "must be >= 0");
@@ -80,12 +99,14 @@ internal static class ResultsCommand
             OptionCheck.Require(parse.GetValue(finetuneReprob) is >= 0 and <= 1, "--finetune-reprob", parse.GetValue(finetuneReprob), "must be in [0, 1]");
             OptionCheck.Require(parse.GetValue(finetuneCrop) is > 0 and <= 1, "--finetune-min-crop-scale", parse.GetValue(finetuneCrop), "must be in (0, 1]");
             OptionCheck.Require(parse.GetValue(linprobeCrop) is > 0 and <= 1, "--linprobe-min-crop-scale", parse.GetValue(linprobeCrop), "must be in (0, 1]");
-            OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay), "must be in (0, 1]");
+            OptionCheck.Require(parse.GetValue(scratchLayerDecay) is > 0 and <= 1, "--scratch-layer-decay", parse.GetValue(scratchLayerDecay),
+                "must be in (0, 1]");
             string outDir = Path.GetFullPath(parse.GetValue(output)!), workDir = Path.GetFullPath(parse.GetValue(work)!);
             OutputPath.CreateFolder(outDir, "--logs");
             OutputPath.CreateFolder(workDir, "--work");
             // --work is scratch: its pre-training is redone on every run (Overwrite)
-            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
+            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir,
+                "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
             long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
@@ -109,25 +130,30 @@ internal static class ResultsCommand
                 NumClasses = train.NumClasses, MinCropScale = parse.GetValue(linprobeCrop), EvalCropPct = cropPct, EvalPeriod = parse.GetValue(linprobeEpochs),
                 Run = RecipePresets.OfficialLinearProbeRun with
                 {
-                    Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr), WarmupEpochs = parse.GetValue(linprobeWarmup),
-                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount, Device = settings.Options.Run.Device,
+                    Epochs = parse.GetValue(linprobeEpochs), BatchSize = parse.GetValue(linprobeBatch), Lr = parse.GetValue(linprobeLr),
+                        WarmupEpochs = parse.GetValue(linprobeWarmup),
+                    Seed = s, CheckpointPeriod = parse.GetValue(linprobeEpochs), TensorBoard = false, Threads = settings.Threads,
+                        Workers = Environment.ProcessorCount, Device = settings.Options.Run.Device,
                 },
             };
             int fEpochs = parse.GetValue(finetuneEpochs);
             var ftOptions = new FineTuneOptions
             {
                 NumClasses = train.NumClasses, EvalCropPct = cropPct,
-                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch), WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s,
+                Run = RecipePresets.OfficialFineTuneRun with { Epochs = fEpochs, BatchSize = parse.GetValue(finetuneBatch),
+                    WarmupEpochs = parse.GetValue(finetuneWarmup), Seed = s,
                     TensorBoard = false, Threads = settings.Threads, Workers = Environment.ProcessorCount,
                     Device = settings.Options.Run.Device },
-                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob), AutoAugment = parse.GetValue(finetuneAa)!,
+                Mixup = parse.GetValue(finetuneMixup), Cutmix = parse.GetValue(finetuneCutmix), RandomErasing = parse.GetValue(finetuneReprob),
+                    AutoAugment = parse.GetValue(finetuneAa)!,
                 MinCropScale = parse.GetValue(finetuneCrop),
             };
             var scratchOptions = ftOptions with { LayerDecay = parse.GetValue(scratchLayerDecay) };
             ftOptions.Validate();
             scratchOptions.Validate();
             lpOptions.Validate();
-            string? labelledOption = parse.GetValue(labelledLimit) is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
+            string? labelledOption = parse.GetValue(labelledLimit) is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}"
+                : null;
             ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
             lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption);
 
@@ -139,12 +165,14 @@ internal static class ResultsCommand
             if (parse.GetValue(pretrained) is { } weights)
             {
                 if (!(parse.GetValue(pretrainSeconds) > 0))
-                    throw new ArgumentException("--pretrained needs --pretrain-seconds (the wall time of the pre-training that produced the weights) for the time-matched scratch run");
+                    throw new ArgumentException(
+                        "--pretrained needs --pretrain-seconds (the wall time of the pre-training that produced the weights) for the time-matched scratch run");
                 mae = settings.Build(s);
                 MaeDsl.Checkpoints.StateDicts.Load(mae, weights, strict: true);
                 pretrainTime = parse.GetValue(pretrainSeconds);
                 pretrainBudget = string.Create(CultureInfo.InvariantCulture, $"given weights, {pretrainTime:F0} s");
-                notes.Add(string.Create(CultureInfo.InvariantCulture, $"MAE pre-training: weights {weights} given with --pretrained; its wall time {pretrainTime:F0} s given with --pretrain-seconds."));
+                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"MAE pre-training: weights {weights} given with --pretrained; its wall time {pretrainTime:F0} s given with --pretrain-seconds."));
             }
             else
             {
@@ -156,7 +184,10 @@ internal static class ResultsCommand
                 pretrainBudget = string.Create(CultureInfo.InvariantCulture, $"{po.Epochs} epochs, {pretrainTime:F0} s");
                 CopyLogs(po.OutputDir, Path.Combine(outDir, "pretrain"));
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr {po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} s ({result.ImagesPerSecond:F0} images/s)."));
+                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr " +
+                        $"{po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, " +
+                        $"RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} " +
+                        $"s ({result.ImagesPerSecond:F0} images/s)."));
             }
             using var _mae = mae;
             var device = Devices.Resolve(po.Device);
@@ -196,12 +227,14 @@ internal static class ResultsCommand
                 Say($"linear probe, {name}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, LARS lr {o.Run.AbsoluteLr}");
                 var r = probe.Run(train, test, norm, cancel: cancel);
                 CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
-                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
+                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1,
+                    r.Final.Top5, dir));
             }
             {
                 var clock = Stopwatch.StartNew();
                 var (top1, top5, epochs) = PixelLogisticRegression.Fit(trainEval, testEval, train.NumClasses, s);
-                rows.Add(new ResultsRow("raw pixels", "logistic regression (linear on normalised pixels, AdamW)", $"{epochs} epochs", epochs, clock.Elapsed.TotalSeconds, top1, top5, ""));
+                rows.Add(new ResultsRow("raw pixels", "logistic regression (linear on normalised pixels, AdamW)", $"{epochs} epochs", epochs,
+                    clock.Elapsed.TotalSeconds, top1, top5, ""));
                 Say(string.Create(CultureInfo.InvariantCulture, $"logistic regression on pixels: {top1:F2}%"));
             }
 
@@ -209,7 +242,8 @@ internal static class ResultsCommand
             ClassifierRunResult FineTune(string dir, VitClassifier model, FineTuneOptions o)
             {
                 // about six evaluations per run, so eval.csv shows the curve (evaluation is not counted in the training time)
-                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1, o.Run.Epochs / 6) };
+                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1,
+                    o.Run.Epochs / 6) };
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
                 Say($"fine-tune {dir}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, lr {o.Run.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
@@ -218,13 +252,18 @@ internal static class ResultsCommand
                 return r;
             }
             var ftMae = FineTune("finetune-mae", FineTuner.FromPretrained(mae, ftOptions), ftOptions);
-            rows.Add(new ResultsRow("MAE pre-trained", "fine-tune", $"{fEpochs} epochs (+ pre-training {pretrainBudget})", fEpochs, ftMae.TrainSeconds, ftMae.Final.Top1, ftMae.Final.Top5, "finetune-mae"));
-            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2), scratchOptions);
-            rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs, ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
+            rows.Add(new ResultsRow("MAE pre-trained", "fine-tune", $"{fEpochs} epochs (+ pre-training {pretrainBudget})", fEpochs, ftMae.TrainSeconds,
+                ftMae.Final.Top1, ftMae.Final.Top5, "finetune-mae"));
+            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2),
+                scratchOptions);
+            rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs,
+                ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
             double secondsPerEpoch = ftScratch.TrainSeconds / fEpochs;
             int equalEpochs = Math.Max(fEpochs, (int)Math.Round((pretrainTime + ftMae.TrainSeconds) / secondsPerEpoch));
-            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
-            var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3), equalOptions);
+            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs,
+                WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
+            var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3),
+                equalOptions);
             rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", string.Create(CultureInfo.InvariantCulture,
                 $"{equalEpochs} epochs (same total wall time as pre-training + fine-tuning: {pretrainTime + ftMae.TrainSeconds:F0} s)"),
                 equalEpochs, ftEqual.TrainSeconds, ftEqual.Final.Top1, ftEqual.Final.Top5, "scratch-same-time"));
@@ -233,7 +272,8 @@ internal static class ResultsCommand
             string docPath = Path.GetFullPath(parse.GetValue(doc)!);
             var run = new ResultsRun(CommandLine(parse.Tokens.Select(t => t.Value)), settings.Model.ClassName, spec, description, pretrainTime, pretrainBudget,
                 notes, ftOptions, scratchOptions.LayerDecay, lpOptions, total.Elapsed.TotalSeconds,
-                Path.GetRelativePath(Environment.CurrentDirectory, outDir).Replace('\\', '/'), Environment.ProcessorCount, torch.get_num_threads(), DateTime.UtcNow);
+                Path.GetRelativePath(Environment.CurrentDirectory, outDir).Replace('\\', '/'), Environment.ProcessorCount, torch.get_num_threads(),
+                    DateTime.UtcNow);
             ResultsReport.Write(docPath, run, rows);
             Say($"wrote {docPath} and the logs in {outDir} ({total.Elapsed.TotalMinutes:F1} min)");
             return 0;

@@ -31,7 +31,8 @@ internal sealed class LooseImages : IImageDataset
         var found = Directory.GetFiles(fileOrFolder, "*", SearchOption.AllDirectories).Where(ImageFolder.IsImageFile)
             .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray();
         if (found.Length == 0)
-            throw new FileNotFoundException($"--images: {Path.GetFullPath(fileOrFolder)} holds no image file ({string.Join(", ", ImageFolder.Extensions)})", fileOrFolder);
+            throw new FileNotFoundException($"--images: {Path.GetFullPath(fileOrFolder)} holds no image file ({string.Join(", ", ImageFolder.Extensions)})",
+                fileOrFolder);
         return new LooseImages(found, channels);
     }
 
@@ -56,14 +57,16 @@ internal sealed class EvalOrNative(int size, Normalization normalization) : IIma
 }
 
 /// <summary>The images of a command: the dataset, a name for each item (its file, or split and index) and the transform to the model's input.</summary>
-internal sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description, DataSources? Data)
+internal sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description,
+    DataSources? Data)
 {
     /// <summary>
     /// --images (loose files) or --dataset (<paramref name="split"/>: "test" is the held-out split, else the training one), at
     /// <paramref name="imageSize"/> × <paramref name="channels"/>. The normalisation is the one the checkpoint recorded,
     /// else the dataset's (Fashion-MNIST's own; ImageNet's for RGB; for grey loose images, computed over them as for a grey ImageFolder).
     /// </summary>
-    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split, int? limit)
+    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split,
+        int? limit)
     {
         if (images is not null)
         {

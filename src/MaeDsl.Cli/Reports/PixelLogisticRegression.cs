@@ -26,7 +26,8 @@ internal static class PixelLogisticRegression
     }
 
     /// <summary>The same on feature tensors: <paramref name="x"/> [N, ...] (flattened), <paramref name="y"/> [N] int64 labels.</summary>
-    public static (double Top1, double Top5, int Epochs) Fit(Tensor x, Tensor y, Tensor xTest, Tensor yTest, int numClasses, long seed, int epochs = DefaultEpochs)
+    public static (double Top1, double Top5, int Epochs) Fit(Tensor x, Tensor y, Tensor xTest, Tensor yTest, int numClasses, long seed,
+        int epochs = DefaultEpochs)
     {
         if (epochs < 1) throw new ArgumentException($"epochs = {epochs} is invalid: must be >= 1");
         using var flat = x.flatten(1);

@@ -40,7 +40,8 @@ public sealed class StateDictMismatchException : Exception
     // "blocks.* 72, norm.* 2, cls_token (first: blocks.0.norm1.weight, blocks.0.norm1.bias, …)"
     static string Grouped(IReadOnlyList<string> keys)
     {
-        var groups = keys.GroupBy(k => k.Contains('.') ? k[..k.IndexOf('.')] + ".*" : k).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
+        var groups = keys.GroupBy(k => k.Contains('.') ? k[..k.IndexOf('.')] + ".*" : k).Select(g => g.Count() == 1 ? g.First()
+            : $"{g.Key} {g.Count()}").ToList();
         string listed = string.Join(", ", groups.Take(8)) + (groups.Count > 8 ? $", … {groups.Count - 8} more group(s)" : "");
         return keys.Count <= Few ? string.Join(", ", keys)
             : $"{listed} (first: {string.Join(", ", keys.Take(Few))}, …)";
@@ -74,7 +75,8 @@ public static class StateDicts
             ? tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value)
             : tensors;
 
-    /// <summary>A .safetensors file: the tensors and the "__metadata__" strings (validated whole, checksums checked: see <see cref="SafetensorsFile.Read"/>).</summary>
+    /// <summary>A .safetensors file: the tensors and the "__metadata__" strings (validated whole, checksums checked: see <see
+    /// cref="SafetensorsFile.Read"/>).</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadSafetensors(string path) => SafetensorsFile.Read(path);
 
     /// <summary>One tensor of a validated safetensors header: offsets are relative to the data section.</summary>
@@ -134,7 +136,8 @@ public static class StateDicts
     /// a floating-point tensor holding NaN or Inf, by key, so that a run never starts from (and blames its lr for) broken weights.
     /// Floating-point tensors of another width (F16, BF16, F64) are converted to the parameter's dtype.
     /// </summary>
-    static void CheckDtypesAndValues(nn.Module module, IReadOnlyDictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source, string sourceName)
+    static void CheckDtypesAndValues(nn.Module module, IReadOnlyDictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source,
+        string sourceName)
     {
         var wrongKind = new List<string>();
         var nonFinite = new List<string>();
@@ -154,9 +157,13 @@ public static class StateDicts
             }
         }
         if (wrongKind.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors whose dtype does not match {module.GetName()}'s ({wrongKind.Count}): {string.Join(", ", wrongKind)}; expected the model's dtype kind (a mislabelled or foreign file is not converted)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors whose dtype does not match {module.GetName()}'s ({wrongKind.Count}): {string.Join(", ", wrongKind)}; expected the " +
+                $"model's dtype kind (a mislabelled or foreign file is not converted)");
         if (nonFinite.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged or was saved from a diverged run)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged " +
+                $"or was saved from a diverged run)");
     }
 
     /// <summary>Refuses a module whose floating-point parameters or buffers hold NaN or Inf after a load from <paramref name="sourceName"/>, by key.</summary>
@@ -172,7 +179,9 @@ public static class StateDicts
             if (count > 0) nonFinite.Add($"{name} ({count} of {t.NumberOfElements} values)");
         }
         if (nonFinite.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged or was saved from a diverged run)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged " +
+                $"or was saved from a diverged run)");
     });
 
     // ---- writing ----

@@ -62,7 +62,8 @@ internal static class Bicubic
         return result;
     }
 
-    /// <summary>PIL's precompute_coeffs: for each output pixel the first input index, the tap count and the normalised weights (stride <c>KernelSize</c>).</summary>
+    /// <summary>PIL's precompute_coeffs: for each output pixel the first input index, the tap count and the normalised weights (stride
+    /// <c>KernelSize</c>).</summary>
     internal static (int[] First, int[] Taps, double[] Weights, int KernelSize) Coefficients(int inSize, int outSize)
     {
         double scale = (double)inSize / outSize;

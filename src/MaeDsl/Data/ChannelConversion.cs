@@ -33,7 +33,8 @@ internal static class ChannelConversion
             }
             return new FloatImage(1, image.Height, image.Width, data);
         }
-        throw new InvalidDataException($"{what}: cannot convert {image.Channels} channels to {channels}; supported are grey → RGB (repeat) and RGB → grey (luma).");
+        throw new InvalidDataException(
+            $"{what}: cannot convert {image.Channels} channels to {channels}; supported are grey → RGB (repeat) and RGB → grey (luma).");
     }
 }
 
@@ -49,7 +50,8 @@ internal sealed class ChannelConvertedDataset : IImageDataset
         Source = source ?? throw new ArgumentNullException(nameof(source));
         if (!ChannelConversion.CanConvert(source.Channels, channels))
             throw new ArgumentOutOfRangeException(nameof(channels),
-                $"ChannelConvertedDataset: cannot convert {source.Channels}-channel images ({source.GetType().Name}) to {channels} channels; supported are grey → RGB and RGB → grey.");
+                $"ChannelConvertedDataset: cannot convert {source.Channels}-channel images ({source.GetType().Name}) to {channels} channels; supported are " +
+                    $"grey → RGB and RGB → grey.");
         Channels = channels;
     }
 

@@ -13,7 +13,8 @@ public sealed class FloatImage
             throw new ArgumentException($"FloatImage: channels, height and width must be positive, got C={channels}, H={height}, W={width}.");
         ArgumentNullException.ThrowIfNull(data);
         if (data.Length != (long)channels * height * width)
-            throw new ArgumentException($"FloatImage: data has {data.Length} values, expected C×H×W = {channels}×{height}×{width} = {(long)channels * height * width}.", nameof(data));
+            throw new ArgumentException(
+                $"FloatImage: data has {data.Length} values, expected C×H×W = {channels}×{height}×{width} = {(long)channels * height * width}.", nameof(data));
         Channels = channels; Height = height; Width = width; Data = data;
     }
 
@@ -83,7 +84,8 @@ public sealed class SubsetDataset : IImageDataset
     /// <summary>The first <paramref name="count"/> items of <paramref name="source"/> (all if it has fewer).</summary>
     public static SubsetDataset Take(IImageDataset source, int count) => new(source, Enumerable.Range(0, Math.Min(count, source.Count)));
 
-    /// <summary>The first <paramref name="limit"/> items of <paramref name="source"/>, or <paramref name="source"/> itself when there is no limit or it holds no more.</summary>
+    /// <summary>The first <paramref name="limit"/> items of <paramref name="source"/>, or <paramref name="source"/> itself when there is no limit or it holds
+    /// no more.</summary>
     public static IImageDataset First(IImageDataset source, int? limit) =>
         limit is { } n && n < source.Count ? Take(source, n) : source;
 

@@ -42,7 +42,8 @@ internal sealed class Mixup
         if (mixupAlpha == 0 && cutmixAlpha == 0) throw new ArgumentException("Mixup: one of mixup alpha and cutmix alpha must be > 0.", nameof(mixupAlpha));
         if (prob is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(prob), prob, "Mixup: prob must be in [0, 1].");
         if (switchProb is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(switchProb), switchProb, "Mixup: switch prob must be in [0, 1].");
-        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Mixup: label smoothing must be in [0, 1).");
+        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
+            "Mixup: label smoothing must be in [0, 1).");
         NumClasses = numClasses;
         MixupAlpha = mixupAlpha;
         CutmixAlpha = cutmixAlpha;
@@ -68,10 +69,13 @@ internal sealed class Mixup
     public (Tensor Images, Tensor Targets, MixupDraw Draw) Apply(Tensor images, Tensor labels, Random? random = null)
     {
         random ??= this.random;
-        if (images.dim() != 4) throw new ArgumentException($"Mixup.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
+        if (images.dim() != 4) throw new ArgumentException($"Mixup.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].",
+            nameof(images));
         long b = images.shape[0];
-        if (b % 2 != 0) throw new ArgumentException($"Mixup.Apply: the batch size must be even (timm mixes image i with image B−1−i), got {b}.", nameof(images));
-        if (labels.dim() != 1 || labels.shape[0] != b) throw new ArgumentException($"Mixup.Apply: labels must be [{b}], got [{string.Join(", ", labels.shape)}].", nameof(labels));
+        if (b % 2 != 0) throw new ArgumentException($"Mixup.Apply: the batch size must be even (timm mixes image i with image B−1−i), got {b}.",
+            nameof(images));
+        if (labels.dim() != 1 || labels.shape[0] != b) throw new ArgumentException(
+            $"Mixup.Apply: labels must be [{b}], got [{string.Join(", ", labels.shape)}].", nameof(labels));
 
         var (lam, useCutmix) = DrawParameters(random);
         int h = (int)images.shape[2], w = (int)images.shape[3];
@@ -147,7 +151,8 @@ internal sealed class Mixup
     /// </summary>
     public static (CutBox Box, double Lambda) CutmixBoxAndLambda(int height, int width, double lambda, Random random)
     {
-        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"Mixup.CutmixBoxAndLambda: image size must be positive, got {height}×{width}.");
+        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height),
+            $"Mixup.CutmixBoxAndLambda: image size must be positive, got {height}×{width}.");
         if (lambda is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "Mixup.CutmixBoxAndLambda: λ must be in [0, 1].");
         double ratio = Math.Sqrt(1.0 - lambda);
         int cutH = (int)(height * ratio), cutW = (int)(width * ratio);

@@ -43,7 +43,8 @@ internal sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, 
     /// <summary>True when <paramref name="text"/> turns RandAugment off: null, empty or "none".</summary>
     public static bool IsOff(string? text) => string.IsNullOrWhiteSpace(text) || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Parses <paramref name="text"/>; null when it is off (<see cref="IsOff"/>). A bad string throws <see cref="FormatException"/> saying what is wrong.</summary>
+    /// <summary>Parses <paramref name="text"/>; null when it is off (<see cref="IsOff"/>). A bad string throws <see cref="FormatException"/> saying what is
+    /// wrong.</summary>
     public static RandAugmentConfig? Parse(string? text) =>
         TryParse(text, out var config, out string? error) ? config : throw new FormatException($"RandAugment config '{text}': {error}");
 
@@ -89,7 +90,8 @@ internal sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, 
 
         static string? Real(string value, double min, double max, Action<double> set)
         {
-            if (!double.TryParse(value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            if (!double.TryParse(value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture,
+                out double v) || !double.IsFinite(v))
                 return $"'{value}' is not a number";
             if (v < min || v > max) return FormattableString.Invariant($"{v} is outside [{min}, {max}]");
             set(v);
@@ -97,8 +99,12 @@ internal sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, 
         }
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"rand-m{Magnitude}-n{NumLayers}-mstd{(double.IsPositiveInfinity(MagnitudeStd) ? 101 : MagnitudeStd)}{(MagnitudeMax is { } mm ? $"-mmax{mm}" : "")}-inc{(Increasing ? 1 : 0)}-p{Probability}");
+    public override string ToString()
+    {
+        double mstd = double.IsPositiveInfinity(MagnitudeStd) ? 101 : MagnitudeStd;
+        string mmax = MagnitudeMax is { } mm ? $"-mmax{mm}" : "";
+        return string.Create(CultureInfo.InvariantCulture, $"rand-m{Magnitude}-n{NumLayers}-mstd{mstd}{mmax}-inc{(Increasing ? 1 : 0)}-p{Probability}");
+    }
 }
 
 /// <summary>
@@ -150,7 +156,8 @@ internal sealed class RandAugment : IImageTransform
     public RandAugmentConfig Config { get; }
     public byte[] Fill { get; }
 
-    /// <summary>timm's img_mean: <c>min(255, round(255 × mean))</c> per channel of <paramref name="normalization"/>, repeated to <paramref name="channels"/>.</summary>
+    /// <summary>timm's img_mean: <c>min(255, round(255 × mean))</c> per channel of <paramref name="normalization"/>, repeated to <paramref
+    /// name="channels"/>.</summary>
     public static byte[] FillFor(Normalization normalization, int channels)
     {
         ArgumentNullException.ThrowIfNull(normalization);
@@ -161,7 +168,8 @@ internal sealed class RandAugment : IImageTransform
 
     /// <summary>True for the operations whose argument timm negates at random.</summary>
     public static bool IsSigned(AugmentOp op) => op is AugmentOp.Rotate or AugmentOp.ShearX or AugmentOp.ShearY or AugmentOp.TranslateXRel
-        or AugmentOp.TranslateYRel or AugmentOp.ColorIncreasing or AugmentOp.ContrastIncreasing or AugmentOp.BrightnessIncreasing or AugmentOp.SharpnessIncreasing;
+        or AugmentOp.TranslateYRel or AugmentOp.ColorIncreasing or AugmentOp.ContrastIncreasing or AugmentOp.BrightnessIncreasing
+        or AugmentOp.SharpnessIncreasing;
 
     /// <summary>
     /// timm's LEVEL_TO_ARG: the argument of <paramref name="op"/> at <paramref name="magnitude"/> (already clipped), negated when
@@ -224,7 +232,8 @@ internal sealed class RandAugment : IImageTransform
     public void DrawOps(Random random, Span<Draw> draws)
     {
         ArgumentNullException.ThrowIfNull(random);
-        if (draws.Length != Config.NumLayers) throw new ArgumentException($"RandAugment.DrawOps: room for {draws.Length} draws, the config has {Config.NumLayers} layers.", nameof(draws));
+        if (draws.Length != Config.NumLayers) throw new ArgumentException(
+            $"RandAugment.DrawOps: room for {draws.Length} draws, the config has {Config.NumLayers} layers.", nameof(draws));
         var ops = Config.Ops;
         Span<int> chosen = stackalloc int[draws.Length];
         for (int i = 0; i < chosen.Length; i++) chosen[i] = random.Next(ops.Count);

@@ -84,7 +84,8 @@ internal sealed class RandomResizedCrop : IImageTransform
 /// <summary>Mirrors left-right with probability <see cref="P"/> (one draw per item).</summary>
 internal sealed class RandomHorizontalFlip(double p = 0.5) : IImageTransform
 {
-    public double P { get; } = p is >= 0 and <= 1 ? p : throw new ArgumentOutOfRangeException(nameof(p), $"RandomHorizontalFlip: p must be in [0, 1], got {p}.");
+    public double P { get; } = p is >= 0 and <= 1 ? p : throw new ArgumentOutOfRangeException(nameof(p),
+        $"RandomHorizontalFlip: p must be in [0, 1], got {p}.");
 
     public FloatImage Apply(FloatImage image, Random random)
     {
@@ -185,12 +186,14 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// (as the official code does); otherwise computed with <see cref="Compute"/> on up to
     /// <paramref name="maxItems"/> evenly spaced items.
     /// </summary>
-    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics (repeated per channel).</remarks>
+    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics
+    /// (repeated per channel).</remarks>
     public static Normalization For(IImageDataset dataset, int maxItems = 2000)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (IsFashionMnist(dataset))
-            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std, dataset.Channels).ToArray());
+            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std,
+                dataset.Channels).ToArray());
         return dataset.Channels == 3 ? ImageNet : Compute(dataset, maxItems);
     }
 

@@ -88,7 +88,8 @@ internal sealed class MatrixFileWriter : IDisposable
         }
     }
 
-    /// <summary>The .npy 1.0 header: magic, version, little-endian uint16 length, a Python dict literal padded with spaces to a multiple of 64 bytes, ending in '\n'.</summary>
+    /// <summary>The .npy 1.0 header: magic, version, little-endian uint16 length, a Python dict literal padded with spaces to a multiple of 64 bytes, ending in
+    /// '\n'.</summary>
     public static byte[] NpyHeader(long rows, long columns)
     {
         string dict = string.Create(CultureInfo.InvariantCulture, $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");

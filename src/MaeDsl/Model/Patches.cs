@@ -25,7 +25,9 @@ internal static class Patches
         if (g * g != patches.shape[1])
             throw new ArgumentException($"Unpatchify: patches must form a square grid, got L = {patches.shape[1]}", nameof(patches));
         if (patches.shape[2] != (long)patchSize * patchSize * channels)
-            throw new ArgumentException($"Unpatchify: patches must be [B, L, {patchSize * patchSize * channels}] for patch size {patchSize} and {channels} channels, got [{string.Join(", ", patches.shape)}]", nameof(patches));
+            throw new ArgumentException(
+                $"Unpatchify: patches must be [B, L, {patchSize * patchSize * channels}] for patch size {patchSize} and {channels} channels, got " +
+                $"[{string.Join(", ", patches.shape)}]", nameof(patches));
         using var grid = patches.reshape(b, g, g, patchSize, patchSize, channels);   // n h w p q c
         using var ordered = grid.permute(0, 5, 1, 3, 2, 4);                          // n c h p w q
         return ordered.reshape(b, channels, g * patchSize, g * patchSize);

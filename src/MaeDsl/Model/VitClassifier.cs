@@ -90,7 +90,8 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
     {
         if (mae.Spec.EncoderWidth != Spec.EncoderWidth || mae.Spec.EncoderDepth != Spec.EncoderDepth || mae.Spec.NumPatches != Spec.NumPatches
             || mae.Spec.PatchDim != Spec.PatchDim || mae.Spec.EncoderHeads != Spec.EncoderHeads || mae.Spec.EncoderMlpHidden != Spec.EncoderMlpHidden)
-            throw new ArgumentException($"CopyEncoderFrom: the MAE's encoder ({Describe(mae.Spec)}) does not fit this classifier's ({Describe(Spec)})", nameof(mae));
+            throw new ArgumentException($"CopyEncoderFrom: the MAE's encoder ({Describe(mae.Spec)}) does not fit this classifier's ({Describe(Spec)})",
+                nameof(mae));
         var mine = state_dict();
         using var _ = no_grad();
         foreach (var (name, source) in mae.EncoderTensors())

@@ -31,7 +31,9 @@ internal static class NativeSettings
     /// <summary>libgomp's busy-wait count before an idle thread sleeps (its default is 300,000).</summary>
     public const string GompSpinCount = "10000";
 
+#pragma warning disable IDE1006   // glibc's names of the mallopt(3) parameters
     const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
+#pragma warning restore IDE1006
     static int applied;
 
     /// <summary>Applies both settings once per process (a no-op off glibc Linux, or when the user chose).</summary>

@@ -71,8 +71,9 @@ internal static class NoGcDuringTorch
     public static long RegionBudget => Interlocked.Read(ref regionBudget);
 
     /// <summary>One line for a diagnostic report: the collections of each generation and the units' protection.</summary>
-    public static string Report() => FormattableString.Invariant(
-        $"gc: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} collections; torch units {Units}, unprotected {Unprotected}, region lost {Lost}");
+    public static string Report() =>
+        FormattableString.Invariant($"gc: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} collections; ") +
+        FormattableString.Invariant($"torch units {Units}, unprotected {Unprotected}, region lost {Lost}");
 
     public static T Run<T>(Func<T> unit)
     {

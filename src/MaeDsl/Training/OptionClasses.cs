@@ -37,7 +37,8 @@ internal static class OptionClasses
     const OptionClass T = OptionClass.Trajectory, B = OptionClass.Bookkeeping;
 
     /// <summary>Every settable property of the options records, by declaring type and name.</summary>
-    public static IReadOnlyDictionary<Type, IReadOnlyDictionary<string, OptionRule>> Properties { get; } = new Dictionary<Type, IReadOnlyDictionary<string, OptionRule>>
+    public static IReadOnlyDictionary<Type, IReadOnlyDictionary<string, OptionRule>> Properties { get; } = new Dictionary<Type, IReadOnlyDictionary<string,
+        OptionRule>>
     {
         [typeof(RunOptions)] = RunOptionDeclarations.All.ToDictionary(d => d.Property, d => new OptionRule(d.Name, d.Class)),
         [typeof(PretrainOptions)] = Rules(

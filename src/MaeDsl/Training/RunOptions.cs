@@ -36,7 +36,8 @@ public sealed record RunOptions
     public long Seed { get; init; }
     /// <summary>The run's folder (--output): config.json, metrics.csv, eval.csv, tensorboard/, checkpoints/.</summary>
     public string OutputDir { get; init; } = "output_dir";
-    /// <summary>A numbered checkpoint (and its .safetensors weights) is kept every this many epochs and at the end (--checkpoint-every); checkpoint-last is written every epoch.</summary>
+    /// <summary>A numbered checkpoint (and its .safetensors weights) is kept every this many epochs and at the end (--checkpoint-every); checkpoint-last is
+    /// written every epoch.</summary>
     public int CheckpointPeriod { get; init; } = 1;
     /// <summary>Write TensorBoard event files.</summary>
     public bool TensorBoard { get; init; } = true;
@@ -100,7 +101,8 @@ public sealed record RunOptions
     {
         foreach (var option in RunOptionDeclarations.All) option.Check(this);   // each option's own range, from its declaration
         string lrFrom = Lr is null ? FormattableString.Invariant($"--blr {BaseLr} × {EffectiveBatch} / 256") : "--lr";   // the other option of the conflict
-        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
+        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant(
+            $"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
         if (AllowChange is not null)
             foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
                 OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,
@@ -111,7 +113,8 @@ public sealed record RunOptions
 /// <summary>The one validation message of every option: <c>--epochs = 0 is invalid: must be >= 1</c>.</summary>
 internal static class OptionCheck
 {
-    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
+    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref
+    /// name="ok"/>.</summary>
     public static void Require(bool ok, string option, object? value, string expected)
     {
         if (!ok) throw new InvalidOptionException(option, FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"));

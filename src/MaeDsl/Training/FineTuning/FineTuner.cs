@@ -64,7 +64,8 @@ public sealed class FineTuner : IDisposable
         var model = new VitClassifier(spec, numClasses, globalPool, dropPath, seed: seed);
         try
         {
-            var report = PretrainedEncoder.Load(model, weightsPath, globalPool ? new[] { "head.weight", "head.bias", "fc_norm.weight", "fc_norm.bias" } : new[] { "head.weight", "head.bias" }, log);
+            var report = PretrainedEncoder.Load(model, weightsPath, globalPool ? new[] { "head.weight", "head.bias", "fc_norm.weight",
+                "fc_norm.bias" } : new[] { "head.weight", "head.bias" }, log);
             return (model, report);
         }
         catch
@@ -99,7 +100,8 @@ public sealed class FineTuner : IDisposable
     {
         normalization ??= Normalization.For(train);
         return new ClassifierRecipe("finetune", "fine-tune", Model, Optimizer, Model.parameters().Where(p => p.requires_grad).ToList(),
-            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization, Options.MinCropScale, Options.AutoAugment), normalization,
+            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization,
+                Options.MinCropScale, Options.AutoAugment), normalization,
             Loop.Shard).RunIn(Loop, console, cancel);
     }
 

@@ -17,7 +17,9 @@ internal static class SoftTargetCrossEntropy
         if (logits.dim() != 2)
             throw new ArgumentException($"SoftTargetCrossEntropy: logits must be [B, C], got [{string.Join(", ", logits.shape)}].", nameof(logits));
         if (!targets.shape.SequenceEqual(logits.shape))
-            throw new ArgumentException($"SoftTargetCrossEntropy: targets must have the logits' shape [{string.Join(", ", logits.shape)}], got [{string.Join(", ", targets.shape)}].", nameof(targets));
+            throw new ArgumentException(
+                $"SoftTargetCrossEntropy: targets must have the logits' shape [{string.Join(", ", logits.shape)}], got [{string.Join(", ", targets.shape)}].",
+                nameof(targets));
         return (-targets * nn.functional.log_softmax(logits, -1)).sum(-1).mean();
     }
 }

@@ -23,7 +23,9 @@ public sealed class LinearProbe : IDisposable
         options.Validate();
         ClassifierRecipe.RequireClasses(model, options, nameof(LinearProbe));
         if (model.Head is not Sequential)
-            throw new ArgumentException("LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.", nameof(model));
+            throw new ArgumentException(
+                "LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.",
+                nameof(model));
         Device = Devices.Resolve(options.Run.Device);
         Devices.MoveModel(model, Device);   // before the optimizer holds the parameters
         Model = model;
@@ -44,7 +46,8 @@ public sealed class LinearProbe : IDisposable
     public IReadOnlyList<Parameter> HeadParameters { get; }
     internal Lars Optimizer { get; }
 
-    /// <summary>The probe head: BatchNorm1d(width, affine=false, eps=1e-6) then Linear(width, numClasses) with trunc_normal(0.01) weight and zero bias.</summary>
+    /// <summary>The probe head: BatchNorm1d(width, affine=false, eps=1e-6) then Linear(width, numClasses) with trunc_normal(0.01) weight and zero
+    /// bias.</summary>
     public static Sequential CreateHead(int width, int numClasses, long seed)
     {
         var bn = nn.BatchNorm1d(width, eps: 1e-6, affine: false);
@@ -77,7 +80,8 @@ public sealed class LinearProbe : IDisposable
         var model = CreateModel(spec, options, seed);
         try
         {
-            var allowed = model.state_dict().Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("fc_norm.", StringComparison.Ordinal)).ToList();
+            var allowed = model.state_dict().Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("fc_norm.",
+                StringComparison.Ordinal)).ToList();
             return (model, PretrainedEncoder.Load(model, weightsPath, allowed, log));
         }
         catch

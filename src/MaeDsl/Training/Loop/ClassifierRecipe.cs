@@ -76,7 +76,8 @@ internal sealed class ClassifierRecipe : TrainingRecipe<Batch>
     {
         ["train_images"] = train.Dataset.Count, ["val_images"] = val.Dataset.Count,
         ["class_names"] = new JsonArray(train.Dataset.ClassNames.Select(n => (JsonNode?)n).ToArray()),
-        ["normalization"] = new JsonObject { ["mean"] = new JsonArray(normalization.Mean.Select(v => (JsonNode?)v).ToArray()), ["std"] = new JsonArray(normalization.Std.Select(v => (JsonNode?)v).ToArray()) },
+        ["normalization"] = new JsonObject { ["mean"] = new JsonArray(normalization.Mean.Select(v => (JsonNode?)v).ToArray()),
+            ["std"] = new JsonArray(normalization.Std.Select(v => (JsonNode?)v).ToArray()) },
     };
     public override int EvalPeriod => options.EvalPeriod;
     public override EvalResult Evaluate(CancellationToken cancel) =>

@@ -28,7 +28,8 @@ internal static class EvalLog
         try { File.AppendAllText(path, Format(row) + "\n"); }
         catch (Exception e) when (AtomicFile.IsWriteFailure(e))
         {
-            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
+            throw new IOException(
+                $"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
         }
     }
 

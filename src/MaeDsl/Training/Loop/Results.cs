@@ -25,7 +25,8 @@ internal sealed record TrainingResult(int Epochs, long Steps, float LastLoss, do
 }
 
 /// <summary>What a pre-training run reports.</summary>
-public sealed record PretrainResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint, TimeSpan Elapsed, double ImagesPerSecond);
+public sealed record PretrainResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint, TimeSpan Elapsed,
+    double ImagesPerSecond);
 
 /// <summary>What a fine-tune or linear-probe run reports.</summary>
 /// <param name="Final">The evaluation after the last epoch.</param>

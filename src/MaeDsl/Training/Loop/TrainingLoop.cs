@@ -69,7 +69,8 @@ internal sealed class TrainingLoop
     /// <param name="cancel">Stops the run after the current iteration (with accumulation: at the next optimizer step), writes a
     /// mid-epoch checkpoint and throws <see cref="RunStoppedException"/> naming it.</param>
     /// <param name="resumeFrom">The checkpoint to resume from; null: <see cref="RunOptions.Resume"/>.</param>
-    public TrainingResult Execute<TBatch>(TrainingRecipe<TBatch> recipe, TextWriter? console = null, CancellationToken cancel = default, string? resumeFrom = null)
+    public TrainingResult Execute<TBatch>(TrainingRecipe<TBatch> recipe, TextWriter? console = null, CancellationToken cancel = default,
+        string? resumeFrom = null)
         where TBatch : IDisposable
     {
         var run = resumeFrom is null ? Run : Run with { Resume = resumeFrom };
@@ -123,7 +124,8 @@ internal sealed class TrainingLoop
 
         clock.Stop();
         return new TrainingResult(run.Epochs, progress.GlobalStep, epochs.LastLoss, epochs.LastEpochMean, progress.LastCheckpoint!, clock.Elapsed,
-            epochs.StepsThisRun * run.BatchSize * run.Ranks / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals, evaluation.Last)
+            epochs.StepsThisRun * run.BatchSize * run.Ranks / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals,
+                evaluation.Last)
             { SkippedSteps = progress.SkippedSteps };
     }
 

@@ -32,8 +32,10 @@ internal static class LayerDecay
         if (name.StartsWith("blocks", StringComparison.Ordinal))
         {
             var parts = name.Split('.');
-            if (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var block))
-                throw new ArgumentException($"LayerDecay.LayerId: parameter '{name}' starts with 'blocks' but has no block index (expected 'blocks.<i>.…').", nameof(name));
+            if (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+                out var block))
+                throw new ArgumentException($"LayerDecay.LayerId: parameter '{name}' starts with 'blocks' but has no block index (expected 'blocks.<i>.…').",
+                    nameof(name));
             return block + 1;
         }
         return numLayers;
@@ -56,7 +58,8 @@ internal static class LayerDecay
         double weightDecay = 0.05, double layerDecay = 0.75, IReadOnlySet<string>? noWeightDecay = null)
     {
         if (depth < 0) throw new ArgumentOutOfRangeException(nameof(depth), depth, "LayerDecay.ParamGroups: depth must be ≥ 0.");
-        if (!(layerDecay > 0 && layerDecay <= 1)) throw new ArgumentOutOfRangeException(nameof(layerDecay), layerDecay, "LayerDecay.ParamGroups: layer_decay must be in (0, 1].");
+        if (!(layerDecay > 0 && layerDecay <= 1)) throw new ArgumentOutOfRangeException(nameof(layerDecay), layerDecay,
+            "LayerDecay.ParamGroups: layer_decay must be in (0, 1].");
         if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "LayerDecay.ParamGroups: weight decay must be ≥ 0.");
         noWeightDecay ??= NoWeightDecayNames;
         int numLayers = depth + 1;
@@ -69,7 +72,8 @@ internal static class LayerDecay
             bool noDecay = p.dim() == 1 || noWeightDecay.Contains(name);
             int layerId = LayerId(name, numLayers);
             if (layerId > numLayers)
-                throw new ArgumentException($"LayerDecay.ParamGroups: parameter '{name}' is in block {layerId - 1}, but the model has depth {depth}.", nameof(depth));
+                throw new ArgumentException($"LayerDecay.ParamGroups: parameter '{name}' is in block {layerId - 1}, but the model has depth {depth}.",
+                    nameof(depth));
             string groupName = $"layer_{layerId}_{(noDecay ? "no_decay" : "decay")}";
             if (!groups.TryGetValue(groupName, out var g))
             {

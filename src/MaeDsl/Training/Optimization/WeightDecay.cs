@@ -49,6 +49,7 @@ internal static class WeightDecay
     }
 
     /// <summary>AdamW over <see cref="ParamGroups"/> with the pre-training betas (0.9, 0.95) by default.</summary>
-    public static AdamW CreateOptimizer(nn.Module module, double lr, double weightDecay, double beta1 = 0.9, double beta2 = 0.95, IReadOnlySet<string>? skipList = null) =>
+    public static AdamW CreateOptimizer(nn.Module module, double lr, double weightDecay, double beta1 = 0.9, double beta2 = 0.95,
+        IReadOnlySet<string>? skipList = null) =>
         optim.AdamW(ParamGroups(module, weightDecay, lr, skipList), lr: lr, beta1: beta1, beta2: beta2, weight_decay: weightDecay);
 }

@@ -79,7 +79,9 @@ public sealed class Pretrainer : IDisposable
     public Tensor TrainingLoss(Tensor images, int epoch, int step)
     {
         if (images.dim() != 4 || images.shape[0] != Options.Run.BatchSize)
-            throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch {Options.Run.BatchSize}, drop_last)");
+            throw new InvalidOperationException(
+                $"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch " +
+                $"{Options.Run.BatchSize}, drop_last)");
         using var generator = new torch.Generator((ulong)MaskingSeed(Options.Run.Seed, epoch, step));
         var group = Loop.Group;   // the noise is drawn on the CPU, its generator's device: the same draw on every device
         // with several ranks, the noise of the global batch, of which this rank's images are the rows GlobalRows (DistributedShard)
