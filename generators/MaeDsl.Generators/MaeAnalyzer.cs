@@ -62,7 +62,8 @@ namespace MaeDsl.Generators
             foreach (var (index, problem) in problems)
             {
                 var type = models[index].Type;
-                var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type, context.CancellationToken) : ClassLocation(type);
+                var location = MaeAttributes.Read(type) is { } attributes ? LocationOf(problem, attributes, type,
+                    context.CancellationToken) : ClassLocation(type);
                 context.ReportDiagnostic(Create(problem, location));
             }
 
@@ -100,7 +101,8 @@ namespace MaeDsl.Generators
         }
 
         /// <summary>The argument a problem blames, else its attribute, else (no attribute, or none named) the class name.</summary>
-        private static Location LocationOf(SpecProblem problem, MaeAttributes attributes, INamedTypeSymbol type, System.Threading.CancellationToken cancellationToken)
+        private static Location LocationOf(SpecProblem problem, MaeAttributes attributes, INamedTypeSymbol type,
+            System.Threading.CancellationToken cancellationToken)
         {
             Location? location = null;
             if (attributes.Get(problem.Attribute) is { } data)
@@ -126,7 +128,8 @@ namespace MaeDsl.Generators
         /// <summary>The location of <c>Width = 1000</c> in <c>[Encoder(Depth = 12, Width = 1000)]</c>; null when not written.</summary>
         private static Location? ArgumentLocation(AttributeData data, string argument, System.Threading.CancellationToken cancellationToken)
         {
-            if (argument.Length == 0 || data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax || syntax.ArgumentList is null)
+            if (argument.Length == 0 || data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax
+                || syntax.ArgumentList is null)
                 return null;
             Location? found = null;
             foreach (var candidate in syntax.ArgumentList.Arguments)

@@ -41,7 +41,8 @@ namespace MaeDsl.Generators
                 if (result.first.ContainsKey(name)) result.Repeated.Add((name, data));
                 else result.first.Add(name, data);
                 foreach (var argument in data.NamedArguments)
-                    if (argument.Value.Kind == TypedConstantKind.Error || (argument.Value.Value is null && argument.Value.Type?.SpecialType != SpecialType.System_String))
+                    if (argument.Value.Kind == TypedConstantKind.Error || (argument.Value.Value is null
+                        && argument.Value.Type?.SpecialType != SpecialType.System_String))
                         result.HasBadValue = true; // a null Key or Description is "not given"
                 if (data.ConstructorArguments.Length > 0) result.HasBadValue = true;
             }
@@ -184,7 +185,8 @@ namespace MaeDsl.Generators
                 }
                 foreach (var reference in outer.DeclaringSyntaxReferences)
                 {
-                    if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax outerDeclaration && !outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    if (reference.GetSyntax(cancellationToken) is TypeDeclarationSyntax outerDeclaration
+                        && !outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     {
                         Add($"is nested in '{outer.Name}', which is not partial", $"declare '{outer.Name}' partial too, or move '{name}' out of it",
                             edit: MaeCodeFixProvider.AddPartial);

@@ -48,9 +48,14 @@ namespace MaeDsl.Generators
             string tensor = "global::TorchSharp.torch.Tensor";
 
             w.Line("/// <summary>");
-            w.Line($"/// A masked autoencoder for {I(spec.ImageSize)}×{I(spec.ImageSize)} images with {Plural(spec.Channels, "channel")} in {I(spec.PatchSize)}×{I(spec.PatchSize)} patches (L = {I(spec.NumPatches)}):");
-            w.Line($"/// {A(spec.EncoderDepth)} {I(spec.EncoderDepth)}-block, {I(spec.EncoderWidth)}-wide encoder sees {(spec.MaskTokensInEncoder ? $"all {I(spec.NumPatches)} patches, a mask token at each of the {I(spec.MaskedCount)} removed ones" : $"the {I(spec.VisibleCount)} visible patches")};");
-            w.Line($"/// {A(spec.DecoderDepth)} {I(spec.DecoderDepth)}-block, {I(spec.DecoderWidth)}-wide decoder reconstructs the {I(spec.MaskedCount)} removed ones ({StrategyText(spec.Masking)}, ratio {D(spec.MaskRatio)}).");
+            w.Line($"/// A masked autoencoder for {I(spec.ImageSize)}×{I(spec.ImageSize)} images with {Plural(spec.Channels, "channel")} in " +
+                $"{I(spec.PatchSize)}×{I(spec.PatchSize)} patches (L = {I(spec.NumPatches)}):");
+            string encoderSees = spec.MaskTokensInEncoder
+                ? $"all {I(spec.NumPatches)} patches, a mask token at each of the {I(spec.MaskedCount)} removed ones"
+                : $"the {I(spec.VisibleCount)} visible patches";
+            w.Line($"/// {A(spec.EncoderDepth)} {I(spec.EncoderDepth)}-block, {I(spec.EncoderWidth)}-wide encoder sees {encoderSees};");
+            w.Line($"/// {A(spec.DecoderDepth)} {I(spec.DecoderDepth)}-block, {I(spec.DecoderWidth)}-wide decoder reconstructs the {I(spec.MaskedCount)} " +
+                $"removed ones ({StrategyText(spec.Masking)}, ratio {D(spec.MaskRatio)}).");
             w.Line("/// </summary>");
             w.Line($"{model.Accessibility} partial class {id} : global::MaeDsl.MaskedAutoencoder");
             w.Open();
@@ -61,21 +66,26 @@ namespace MaeDsl.Generators
             Const(w, "Image channels.", "int", "Channels", I(spec.Channels));
             Const(w, $"Patches per side: {I(spec.ImageSize)} / {I(spec.PatchSize)}.", "int", "GridSize", I(spec.GridSize));
             Const(w, $"L, the number of patches: {I(spec.GridSize)} × {I(spec.GridSize)}.", "int", "NumPatches", I(spec.NumPatches));
-            Const(w, $"Pixels per patch, p²·C: {I(spec.PatchSize)} × {I(spec.PatchSize)} × {I(spec.Channels)} (the decoder's output per token).", "int", "PatchDim", I(spec.PatchDim));
-            Const(w, $"Patches the encoder sees unmasked at the declared ratio: (int)({I(spec.NumPatches)} × (1 − {D(spec.MaskRatio)})); a model built with a MaskingOverride has its own Spec.VisibleCount.", "int", "VisibleCount", I(spec.VisibleCount));
+            Const(w, $"Pixels per patch, p²·C: {I(spec.PatchSize)} × {I(spec.PatchSize)} × {I(spec.Channels)} (the decoder's output per token).", "int",
+                "PatchDim", I(spec.PatchDim));
+            Const(w, $"Patches the encoder sees unmasked at the declared ratio: (int)({I(spec.NumPatches)} × (1 − {D(spec.MaskRatio)})); a model built with " +
+                $"a MaskingOverride has its own Spec.VisibleCount.", "int", "VisibleCount", I(spec.VisibleCount));
             w.Line();
 
-            w.Line($"// ---- encoder: {Heads(spec.EncoderHeads, spec.EncoderHeadDim)}, MLP {I(spec.EncoderWidth)} → {I(spec.EncoderMlpHidden)} → {I(spec.EncoderWidth)} ----");
+            w.Line($"// ---- encoder: {Heads(spec.EncoderHeads, spec.EncoderHeadDim)}, MLP {I(spec.EncoderWidth)} → {I(spec.EncoderMlpHidden)} → " +
+                $"{I(spec.EncoderWidth)} ----");
             Const(w, "Encoder blocks (depth).", "int", "EncoderDepth", I(spec.EncoderDepth));
             Const(w, "Encoder token width (embed_dim).", "int", "EncoderWidth", I(spec.EncoderWidth));
             Const(w, "Encoder attention heads (num_heads).", "int", "EncoderHeads", I(spec.EncoderHeads));
             w.Line();
-            w.Line($"// ---- decoder: {Heads(spec.DecoderHeads, spec.DecoderHeadDim)}, MLP {I(spec.DecoderWidth)} → {I(spec.DecoderMlpHidden)} → {I(spec.DecoderWidth)} ----");
+            w.Line($"// ---- decoder: {Heads(spec.DecoderHeads, spec.DecoderHeadDim)}, MLP {I(spec.DecoderWidth)} → {I(spec.DecoderMlpHidden)} → " +
+                $"{I(spec.DecoderWidth)} ----");
             Const(w, "Decoder blocks (decoder_depth).", "int", "DecoderDepth", I(spec.DecoderDepth));
             Const(w, "Decoder token width (decoder_embed_dim).", "int", "DecoderWidth", I(spec.DecoderWidth));
             Const(w, "Decoder attention heads (decoder_num_heads).", "int", "DecoderHeads", I(spec.DecoderHeads));
             w.Line();
-            Const(w, $"Trainable parameters: {N(spec.EncoderParameterCount)} in the encoder, {N(spec.ParameterCount - spec.EncoderParameterCount)} in the mask token and decoder; the frozen sin-cos position embeddings ({N(spec.FrozenParameterCount)}) are not counted.",
+            Const(w, $"Trainable parameters: {N(spec.EncoderParameterCount)} in the encoder, {N(spec.ParameterCount - spec.EncoderParameterCount)} in the " +
+                $"mask token and decoder; the frozen sin-cos position embeddings ({N(spec.FrozenParameterCount)}) are not counted.",
                 "long", "ParameterCount", L(spec.ParameterCount));
             w.Line();
 
@@ -83,9 +93,12 @@ namespace MaeDsl.Generators
             w.Line($"public static global::MaeDsl.MaeSpec Specification {{ get; }} = new global::MaeDsl.MaeSpec(");
             w.Indent();
             w.Line($"ImageSize: {I(spec.ImageSize)}, PatchSize: {I(spec.PatchSize)}, Channels: {I(spec.Channels)},");
-            w.Line($"EncoderDepth: {I(spec.EncoderDepth)}, EncoderWidth: {I(spec.EncoderWidth)}, EncoderHeads: {I(spec.EncoderHeads)}, EncoderMlpRatio: {D(spec.EncoderMlpRatio)}, DropPath: {D(spec.DropPath)},");
-            w.Line($"DecoderDepth: {I(spec.DecoderDepth)}, DecoderWidth: {I(spec.DecoderWidth)}, DecoderHeads: {I(spec.DecoderHeads)}, DecoderMlpRatio: {D(spec.DecoderMlpRatio)},");
-            w.Line($"MaskRatio: {D(spec.MaskRatio)}, Masking: global::MaeDsl.MaskingStrategy.{spec.Masking}, MaskTokensInEncoder: {B(spec.MaskTokensInEncoder)},");
+            w.Line($"EncoderDepth: {I(spec.EncoderDepth)}, EncoderWidth: {I(spec.EncoderWidth)}, EncoderHeads: {I(spec.EncoderHeads)}, EncoderMlpRatio: " +
+                $"{D(spec.EncoderMlpRatio)}, DropPath: {D(spec.DropPath)},");
+            w.Line($"DecoderDepth: {I(spec.DecoderDepth)}, DecoderWidth: {I(spec.DecoderWidth)}, DecoderHeads: {I(spec.DecoderHeads)}, DecoderMlpRatio: " +
+                $"{D(spec.DecoderMlpRatio)},");
+            w.Line($"MaskRatio: {D(spec.MaskRatio)}, Masking: global::MaeDsl.MaskingStrategy.{spec.Masking}, MaskTokensInEncoder: " +
+                $"{B(spec.MaskTokensInEncoder)},");
             w.Line($"NormalizePixels: {B(spec.NormalizePixels)});");
             w.Outdent();
             w.Line();
@@ -96,7 +109,8 @@ namespace MaeDsl.Generators
             w.Line("/// guards; only the ratio or strategy of the removed patches differs (see <see cref=\"global::MaeDsl.MaskedAutoencoder.Spec\"/>).");
             w.Line("/// </summary>");
             w.Line("/// <param name=\"seed\">Seeds the initialisation and the masking noise; null draws a random one.</param>");
-            w.Line("/// <param name=\"masking\">The masking instead of the declared one, checked by MAE004 and MAE008 (an <see cref=\"global::System.ArgumentException\"/>); null keeps the declared one.</param>");
+            w.Line("/// <param name=\"masking\">The masking instead of the declared one, checked by MAE004 and MAE008 (an <see " +
+                "cref=\"global::System.ArgumentException\"/>); null keeps the declared one.</param>");
             w.Line($"public {id}(long? seed = null, global::MaeDsl.MaskingOverride? masking = null) : "
                    + $"base(nameof({id}), masking?.ApplyTo(Specification) ?? Specification, seed) {{ }}");
             w.Line();
@@ -105,7 +119,8 @@ namespace MaeDsl.Generators
                 ? "the mean squared error against per-patch normalised pixels (norm_pix_loss) on the removed patches"
                 : "the mean squared error on the removed patches";
             w.Line("/// <summary>");
-            w.Line($"/// Removes {I(spec.MaskedCount)} of the {I(spec.NumPatches)} patches ({StrategyText(spec.Masking)}), encodes {(spec.MaskTokensInEncoder ? "all of them with mask tokens" : $"the {I(spec.VisibleCount)} visible ones")} and");
+            w.Line($"/// Removes {I(spec.MaskedCount)} of the {I(spec.NumPatches)} patches ({StrategyText(spec.Masking)}), encodes " +
+                $"{(spec.MaskTokensInEncoder ? "all of them with mask tokens" : $"the {I(spec.VisibleCount)} visible ones")} and");
             w.Line($"/// reconstructs the removed ones; the loss is {loss}.");
             w.Line("/// The counts are the declared masking's: a model built with a MaskingOverride removes Spec.MaskedCount patches.");
             w.Line("/// </summary>");
@@ -133,7 +148,8 @@ namespace MaeDsl.Generators
             w.Close();
             w.Line();
 
-            w.Line($"/// <summary>The encoder on all {I(spec.NumPatches)} patches, no masking: features for downstream use, after the final norm, cls token first.</summary>");
+            w.Line($"/// <summary>The encoder on all {I(spec.NumPatches)} patches, no masking: features for downstream use, after the final norm, cls token " +
+                $"first.</summary>");
             w.Line($"/// <param name=\"images\">{images}, floating point.</param>");
             w.Line($"/// <returns>[B, {I(1 + spec.NumPatches)}, {I(spec.EncoderWidth)}]</returns>");
             w.Line($"public override {tensor} Encode({tensor} images)");
@@ -230,7 +246,8 @@ namespace MaeDsl.Generators
             var w = new Writer();
             string info = "global::MaeDsl.MaeModelInfo";
             w.Line("// <auto-generated/>");
-            w.Line($"// Generated by MaeDsl.Generators: the registry of the {Plural(registry.Entries.Count, "MAE model")} declared in this assembly, from their attributes");
+            w.Line($"// Generated by MaeDsl.Generators: the registry of the {Plural(registry.Entries.Count, "MAE model")} declared in this assembly, from " +
+                $"their attributes");
             w.Line("// ([MaeModel] gives a key, a description or the default model): change the attributes, not this file.");
             w.Line("#nullable enable");
             w.Line();

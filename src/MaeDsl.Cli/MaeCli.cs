@@ -1,5 +1,6 @@
 // The runner's entry point: `return MaeDsl.Cli.MaeCli.Run(args);` in an application's Program.cs gives it the
-// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered model.
+// commands pretrain, evaluate, finetune, linprobe, bench, results, export-images, models, reconstruct, embed, predict and the main job for every registered
+// model.
 using System.CommandLine;
 using System.Globalization;
 
@@ -68,7 +69,9 @@ public static class MaeCli
         {
             // A malformed command line is refused like any other input: one line, not the help page.
             string command = string.Join(' ', parse.CommandResult.Command.Name is var name && name == root.Name ? [] : new[] { name });
-            Console.Error.WriteLine($"error: {string.Join("; ", parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))))} (see '{(command.Length > 0 ? command + " " : "")}--help')");
+            string errors = string.Join("; ",
+                parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries))));
+            Console.Error.WriteLine($"error: {errors} (see '{(command.Length > 0 ? command + " " : "")}--help')");
             return 1;
         }
         int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel).ConfigureAwait(false);

@@ -45,7 +45,7 @@ static class AttentionBench
             var s = Interleaved(rounds,
                 Case(() => nn.functional.scaled_dot_product_attention(q32, k32, v32), g32),
                 Case(() => nn.functional.scaled_dot_product_attention(q16, k16, v16), g16),
-                Case(() => Model.MixedPrecision.Attention(q16, k16, v16), g16),
+                Case(() => MixedPrecision.Attention(q16, k16, v16), g16),
                 Case(() => Float32Softmax(q16, k16, v16), g16));
             string Ms(List<double> t) => $"{F(Median(t) * 1e3, 1)} ms (min {F(t.Min() * 1e3, 1)})";
             Console.WriteLine($"  {name,-20} {(backward ? "fwd+bwd" : "fwd"),-7}: sdpa fp32 {Ms(s[0])}, sdpa bf16 {Ms(s[1])}, explicit bf16 {Ms(s[2])}, explicit with a float32 softmax {Ms(s[3])}");

@@ -137,7 +137,7 @@ static class Gemms
             {
                 using var inner = NewDisposeScope();
                 // as the model computes it: libtorch's fused kernel in fp32, the explicit form in bf16
-                var o = dtype == float32 ? nn.functional.scaled_dot_product_attention(q, k, v) : Model.MixedPrecision.Attention(q, k, v);
+                var o = dtype == float32 ? nn.functional.scaled_dot_product_attention(q, k, v) : MixedPrecision.Attention(q, k, v);
                 if (backward) o.backward([grad]);
             };
         }));

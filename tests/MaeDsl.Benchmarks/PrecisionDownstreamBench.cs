@@ -65,13 +65,13 @@ static class PrecisionDownstreamBench
             var top1 = new Dictionary<(string, Precision, int), double>();
             foreach (var (protocol, precision, seed) in runs)
             {
-                string output = Path.Combine(root, $"{protocol}-{MaeDsl.Model.MixedPrecision.Name(precision)}-seed{seed}");
+                string output = Path.Combine(root, $"{protocol}-{MaeDsl.MixedPrecision.Name(precision)}-seed{seed}");
                 ClassifierRunResult? result = null;
                 double s = Seconds(() => result = protocol == "finetune"
                     ? FineTune(mae, train, test, finetuneEpochs, finetuneBatch, precision, seed, output)
                     : Probe(mae, train, test, probeEpochs, precision, seed, output));
                 top1[(protocol, precision, seed)] = result!.Final.Top1;
-                Console.WriteLine($"  {protocol} {MaeDsl.Model.MixedPrecision.Name(precision)} seed {seed}: top-1 {F(result.Final.Top1, 2)} %, " +
+                Console.WriteLine($"  {protocol} {MaeDsl.MixedPrecision.Name(precision)} seed {seed}: top-1 {F(result.Final.Top1, 2)} %, " +
                                   $"train loss {F(result.Evals[^1].TrainLoss, 4)}, {F(result.TrainSeconds, 0)} s training ({F(s, 0)} s with evaluation)");
             }
 

@@ -62,7 +62,7 @@ public class BenchTests
     public void Auto_times_what_auto_chooses_and_reports_both_rates(double fp32Seconds, string expected, string ratio)
     {
         using var dir = new TempDir();
-        using var injected = new InjectedPrecisionCache(dir.Path, 8, new MaeDsl.Model.PrecisionMeasurement(fp32Seconds, 0.1));
+        using var injected = new InjectedPrecisionCache(dir.Path, 8, new MaeDsl.PrecisionMeasurement(fp32Seconds, 0.1));
         var r = CliConsole.Run(["bench", "--model", "tiny", "--batch", "8", "--iterations", "2", "--warmup", "1", "--threads", "1",
                                 "--precision", "auto", "--gemm-size", "256"]);
         var line = LastLine(r);

@@ -3,7 +3,6 @@
 // so the tests stay fast, the decision stays the same within the run (resume tests stay bit-identical), and the user's cache
 // is never read or written. Tests of the decision itself inject their own cache (PrecisionOption.CacheForTests).
 using System.Runtime.CompilerServices;
-using MaeDsl.Model;
 
 namespace MaeDsl.Cli.Tests;
 
@@ -17,7 +16,7 @@ internal static class PrecisionCacheForTests
     {
         string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"maedsl-cli-tests-precision-{Environment.ProcessId}");
         Path = System.IO.Path.Combine(folder, "precision.json");
-        Environment.SetEnvironmentVariable(MaeDsl.Model.PrecisionCache.EnvironmentVariable, Path);
+        Environment.SetEnvironmentVariable(MaeDsl.PrecisionCache.EnvironmentVariable, Path);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -3,7 +3,6 @@
 // config.json; a resume in another precision is refused in one error line unless --allow-change precision.
 using System.Text.Json.Nodes;
 using MaeDsl.Cli.Tests.Faults;
-using MaeDsl.Model;
 
 namespace MaeDsl.Cli.Tests;
 

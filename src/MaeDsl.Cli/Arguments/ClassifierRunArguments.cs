@@ -12,12 +12,16 @@ namespace MaeDsl.Cli;
 /// </summary>
 internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string runName)
 {
-    public readonly Option<string?> Pretrained = new("--pretrained") { Description = "Pre-trained MAE weights (.safetensors or official .pth); omitted: a randomly initialised encoder" };
+    public readonly Option<string?> Pretrained = new("--pretrained") {
+        Description = "Pre-trained MAE weights (.safetensors or official .pth); omitted: a randomly initialised encoder" };
     public readonly DeclaredOptions Schedule = new(DeclaredOptions.DefaultsOf(defaults.Run), RunOptionDeclarations.Epochs, RunOptionDeclarations.Batch,
         RunOptionDeclarations.Accum, RunOptionDeclarations.Blr, RunOptionDeclarations.Lr, RunOptionDeclarations.WeightDecay, RunOptionDeclarations.MinLr,
         RunOptionDeclarations.WarmupEpochs);
-    public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)", DefaultValueFactory = _ => defaults.MinCropScale };
-    public readonly Option<string?> Output = new("--output") { Description = $"Output folder (default: runs/<model key>-{Kind(defaults)}-<UTC time>, or the resumed run's folder)" };
+    public readonly Option<double> MinCropScale = new("--min-crop-scale") {
+        Description = "RandomResizedCrop's smallest area fraction in the training transform (official 0.08)",
+        DefaultValueFactory = _ => defaults.MinCropScale };
+    public readonly Option<string?> Output = new("--output") {
+        Description = $"Output folder (default: runs/<model key>-{Kind(defaults)}-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = $"A checkpoint-*.ckpt of this {runName} run" };
     public readonly Option<bool> NoTensorBoard = new("--no-tensorboard");
     public readonly RunControlOptions Control = new();
@@ -96,14 +100,20 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         if (path is null) return null;
         if (string.Equals(Path.GetExtension(path), ".ckpt", StringComparison.OrdinalIgnoreCase))
         {
-            throw new ArgumentException($"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it ({CheckpointSource.WeightsBeside(path)})");
+            throw new ArgumentException(
+                $"--pretrained {path}: a training checkpoint (.ckpt, for --resume) is not a weights file; use the .safetensors written beside it " +
+                $"({CheckpointSource.WeightsBeside(path)})");
         }
         return path;
     }
 
     /// <summary>"lr 1.25E-004 (blr 1.00E-003 × 32 / 256)", or "(absolute, --lr)", and the <see cref="WarmupNote"/>.</summary>
-    public static string DescribeLr(ClassifierOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"lr {o.Run.AbsoluteLr:E2} ({(o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch}{(o.Run.Ranks > 1 ? $" ({o.Run.BatchSize} × {o.Run.AccumIter} × {o.Run.Ranks} ranks)" : "")} / 256" : "absolute, --lr")}){WarmupNote(o.Run)}");
+    public static string DescribeLr(ClassifierOptions o)
+    {
+        string ranks = o.Run.Ranks > 1 ? $" ({o.Run.BatchSize} × {o.Run.AccumIter} × {o.Run.Ranks} ranks)" : "";
+        string source = o.Run.Lr is null ? $"blr {o.Run.BaseLr:E2} × {o.Run.EffectiveBatch}{ranks} / 256" : "absolute, --lr";
+        return string.Create(CultureInfo.InvariantCulture, $"lr {o.Run.AbsoluteLr:E2} ({source}){WarmupNote(o.Run)}");
+    }
 
     /// <summary>", warmup 5 epochs, past the run's 1: the lr never finishes its warmup (as the official code)" when the warmup reaches the run's
     /// end (a recipe's default warmup with a short --epochs), else "".</summary>
@@ -111,5 +121,6 @@ internal sealed class ClassifierRunArguments(ClassifierOptions defaults, string 
         $", warmup {run.WarmupEpochs} epochs, past the run's {run.Epochs}: the lr never finishes its warmup (as the official code)");
 
     public static void PrintResult(ClassifierRunResult result, ClassifierOptions o) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in {Path.GetFullPath(o.Run.OutputDir)}"));
+        $"final top-1 {result.Final.Top1:F2}% top-5 {result.Final.Top5:F2}% (max {result.Best:F2}%), training {result.TrainSeconds:F0} s; logs in " +
+            $"{Path.GetFullPath(o.Run.OutputDir)}"));
 }

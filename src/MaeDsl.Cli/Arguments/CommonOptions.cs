@@ -17,15 +17,19 @@ internal sealed class CommonOptions(bool useDefault = true)
     };
     public readonly Option<string> Dataset = new("--dataset")
     {
-        Description = $"'{DataSources.FashionMnistName}' or the root of an ImageFolder (root/class_x/*.png; a sibling 'val' folder of a 'train' root is the held-out split)",
+        Description = $"'{DataSources.FashionMnistName}' or the root of an ImageFolder (root/class_x/*.png; a sibling 'val' folder of a 'train' root is the " +
+            $"held-out split)",
         DefaultValueFactory = _ => DataSources.FashionMnistName,
     };
     public readonly Option<string?> DataDir = new("--data-dir")
     {
-        Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist)",
+        Description = "Folder of the Fashion-MNIST IDX .gz files (default: $MAEDSL_FASHION_MNIST or /usr/share/datasets/fashion-mnist, from Debian's " +
+            "dataset-fashion-mnist)",
     };
-    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use N training images only: a class-balanced subset drawn with --seed, recorded in config.json (quick checks)" };
-    public readonly Option<long> Seed = new("--" + RunOptionDeclarations.Seed.Name) { Description = RunOptionDeclarations.Seed.Help, DefaultValueFactory = _ => 0 };
+    public readonly Option<int?> TrainLimit = new("--train-limit") {
+        Description = "Use N training images only: a class-balanced subset drawn with --seed, recorded in config.json (quick checks)" };
+    public readonly Option<long> Seed = new("--" + RunOptionDeclarations.Seed.Name) { Description = RunOptionDeclarations.Seed.Help,
+        DefaultValueFactory = _ => 0 };
     public readonly Option<int> Threads = new("--threads")
     {
         Description = "torch threads (torch.set_num_threads), at most the cores this process may use (the default)", DefaultValueFactory = _ => UsableCores,
@@ -47,7 +51,8 @@ internal sealed class CommonOptions(bool useDefault = true)
     /// <summary>The model named by --model, or the default one; an <see cref="ArgumentException"/> (one error line) otherwise.</summary>
     public MaeModelInfo ReadModel(ParseResult parse) => Resolve(parse.GetValue(Model), useDefault);
 
-    /// <summary>Whether a model is marked default (the command then runs without --model; two marked are refused by <see cref="Resolve(string?, bool)"/>).</summary>
+    /// <summary>Whether a model is marked default (the command then runs without --model; two marked are refused by <see cref="Resolve(string?,
+    /// bool)"/>).</summary>
     public bool HasDefaultModel => useDefault && MaeModels.DefaultsOf(MaeModels.All).Count > 0;
 
     /// <summary>The model <paramref name="name"/> names (key or class name), or the default model when it is null.</summary>

@@ -11,7 +11,8 @@ namespace MaeDsl.Cli;
 internal sealed class EvalArguments(bool useDefault = true)
 {
     public readonly CommonOptions Common = new(useDefault);
-    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
+    public readonly Option<int?> TestLimit = new("--test-limit") {
+        Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
 
     public void AddTo(Command command)
     {
@@ -36,12 +37,14 @@ internal sealed class EvalArguments(bool useDefault = true)
         OptionCheck.Require(testLimit is null or >= 1, "--test-limit", testLimit, "must be >= 1");
         var data = DataSources.Open(parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), spec.ImageSize, spec.Channels);
         if (data.Test is null)
-            throw new ArgumentException($"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
+            throw new ArgumentException(
+                $"{data.Description}: no held-out split to evaluate on (give the 'train' folder of an ImageFolder with a sibling 'val' folder).");
         long seed = parse.GetValue(Common.Seed);
         var (train, subset) = DataSources.LimitedTrain(data.Train, trainLimit, seed, resume);   // class-balanced, drawn with the run's seed
         var test = SubsetDataset.Balanced(data.Test, testLimit, seed);
         return new Loaded(model, data, train, test, data.EvalCropPct,
-            $"{data.Description}; using {train.Count} training and {test.Count} held-out images{(subset is null && testLimit is null ? "" : " (class-balanced subsets)")}")
+            $"{data.Description}; using {train.Count} training and {test.Count} held-out " +
+                $"images{(subset is null && testLimit is null ? "" : " (class-balanced subsets)")}")
         {
             TrainSubset = subset,
         };

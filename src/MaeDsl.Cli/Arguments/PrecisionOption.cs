@@ -1,9 +1,8 @@
 // --precision fp32|bf16|auto: the one declaration of the matmuls' number format, for the training commands (RunOptions.Precision),
 // bench and the inference commands (each command gets its own instance: an option belongs to one command), and the resolution
-// of auto by measurement once the command knows its model (MaeDsl.Model.AutoPrecision).
+// of auto by measurement once the command knows its model (MaeDsl.AutoPrecision).
 using System.CommandLine;
 using MaeDsl.Checkpoints;
-using MaeDsl.Model;
 using MaeDsl.Training;
 
 namespace MaeDsl.Cli;

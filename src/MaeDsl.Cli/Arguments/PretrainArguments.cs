@@ -17,13 +17,17 @@ internal sealed class PretrainArguments(bool useDefault = true)
     public readonly CommonOptions Common = new(useDefault);
     public readonly Option<string?> Recipe = new("--recipe")
     {
-        Description = $"Named defaults of the options below: '{RecipePresets.Tiny}' (the quickstart's short run) or '{RecipePresets.Official}' (PRETRAIN.md) (default: {RecipePresets.Tiny} for models of images under {OfficialImageSize} px, {RecipePresets.Official} otherwise)",
+        Description = $"Named defaults of the options below: '{RecipePresets.Tiny}' (the quickstart's short run) or '{RecipePresets.Official}' (PRETRAIN.md) " +
+            $"(default: {RecipePresets.Tiny} for models of images under {OfficialImageSize} px, {RecipePresets.Official} otherwise)",
     };
     public readonly DeclaredOptions Schedule = new(BothPresets, RunOptionDeclarations.Epochs, RunOptionDeclarations.Batch, RunOptionDeclarations.Accum,
         RunOptionDeclarations.Blr, RunOptionDeclarations.WarmupEpochs);
-    public readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of patches removed (default: the model's, 0.75 unless its [Masking] says otherwise)" };
-    public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction (official 0.2)", DefaultValueFactory = _ => 0.2 };
-    public readonly Option<string?> Output = new("--output") { Description = "Output folder (default: runs/<model key>-<UTC time>, or the resumed run's folder)" };
+    public readonly Option<double?> MaskRatio = new("--mask-ratio") {
+        Description = "Fraction of patches removed (default: the model's, 0.75 unless its [Masking] says otherwise)" };
+    public readonly Option<double> MinCropScale = new("--min-crop-scale") { Description = "RandomResizedCrop's smallest area fraction (official 0.2)",
+        DefaultValueFactory = _ => 0.2 };
+    public readonly Option<string?> Output = new("--output") {
+        Description = "Output folder (default: runs/<model key>-<UTC time>, or the resumed run's folder)" };
     public readonly Option<string?> Resume = new("--resume") { Description = "Continue from a checkpoint (.ckpt) written by this program" };
     public readonly RunControlOptions Control = new();
     public readonly DeclaredOptions Checkpoints = new(BothPresets, RunOptionDeclarations.CheckpointEvery);
@@ -47,7 +51,8 @@ internal sealed class PretrainArguments(bool useDefault = true)
     {
         var model = Common.ReadModel(parse);
         string? recipe = parse.GetValue(Recipe);
-        OptionCheck.Require(recipe is null or RecipePresets.Tiny or RecipePresets.Official, "--recipe", recipe, $"'{RecipePresets.Tiny}' or '{RecipePresets.Official}'");
+        OptionCheck.Require(recipe is null or RecipePresets.Tiny or RecipePresets.Official, "--recipe", recipe,
+            $"'{RecipePresets.Tiny}' or '{RecipePresets.Official}'");
         var preset = RecipePresets.Pretrain(recipe ?? (model.Spec.ImageSize < OfficialImageSize ? RecipePresets.Tiny : RecipePresets.Official));
         string? resume = parse.GetValue(Resume);
         ClassifierRunArguments.RequireResumable(resume);
@@ -69,7 +74,8 @@ internal sealed class PretrainArguments(bool useDefault = true)
         model.SpecWith(masking); // MAE004 for a ratio outside (0, 1) or one that leaves no visible patch
         double minScale = parse.GetValue(MinCropScale);
         OptionCheck.Require(minScale > 0 && minScale <= 1, "--min-crop-scale", minScale, "must be in (0, 1]");
-        return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume, Common.ReadTrainLimit(parse))
+        return new PretrainSettings(model, parse.GetValue(Common.Dataset)!, parse.GetValue(Common.DataDir), options, masking, minScale, threads, resume,
+            Common.ReadTrainLimit(parse))
         {
             Overwrite = parse.GetResult(Control.Overwrite) is not null && parse.GetValue(Control.Overwrite),
             BatchTyped = Schedule.Typed(RunOptionDeclarations.Batch, parse), AccumTyped = Schedule.Typed(RunOptionDeclarations.Accum, parse),
@@ -80,7 +86,7 @@ internal sealed class PretrainArguments(bool useDefault = true)
 /// <summary>A pre-training run as the command line describes it.</summary>
 /// <param name="Model">The registered model.</param>
 /// <param name="Masking">The run-time masking (--mask-ratio), null for the model's own.</param>
-public sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string? DataDir, PretrainOptions Options, MaskingOverride? Masking,
+internal sealed record PretrainSettings(MaeModelInfo Model, string Dataset, string? DataDir, PretrainOptions Options, MaskingOverride? Masking,
     double MinCropScale, int Threads, string? Resume, int? TrainLimit)
 {
     /// <summary>The spec of the model this run trains (the declared one with the run-time masking).</summary>

@@ -15,26 +15,35 @@ internal sealed class ProtocolArguments(int? finetuneEpochs = null, int? linprob
     static readonly FineTuneOptions Ft = new();
     public readonly Option<int?> LabelledLimit = new("--labelled-limit")
     {
-        Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, which also limits pre-training)",
+        Description = "k-NN, probes and fine-tuning use N labelled training images, a class-balanced subset drawn with --seed (default: --train-limit, " +
+            "which also limits pre-training)",
     };
-    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with --seed)" };
-    public readonly Option<int> FinetuneEpochs = new("--finetune-epochs") { DefaultValueFactory = _ => finetuneEpochs ?? RecipePresets.TinyFineTune.Run.Epochs };
+    public readonly Option<int?> TestLimit = new("--test-limit") { Description = "Evaluate on N held-out images only (a class-balanced subset drawn with " +
+        "--seed)" };
+    public readonly Option<int> FinetuneEpochs = new("--finetune-epochs") { DefaultValueFactory = _ => finetuneEpochs
+        ?? RecipePresets.TinyFineTune.Run.Epochs };
     public readonly Option<int> FinetuneBatch = new("--finetune-batch") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.BatchSize };
     public readonly Option<double> FinetuneWarmup = new("--finetune-warmup") { DefaultValueFactory = _ => RecipePresets.TinyFineTune.Run.WarmupEpochs };
-    public readonly Option<double> FinetuneMixup = new("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => Ft.Mixup };
-    public readonly Option<double> FinetuneCutmix = new("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = off)", DefaultValueFactory = _ => Ft.Cutmix };
-    public readonly Option<double> FinetuneReprob = new("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and scratch", DefaultValueFactory = _ => Ft.RandomErasing };
-    public readonly Option<string> FinetuneAa = new("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = off)", DefaultValueFactory = _ => Ft.AutoAugment };
+    public readonly Option<double> FinetuneMixup = new("--finetune-mixup") { Description = "Mixup alpha of fine-tuning and scratch (0 = " +
+        "off)", DefaultValueFactory = _ => Ft.Mixup };
+    public readonly Option<double> FinetuneCutmix = new("--finetune-cutmix") { Description = "CutMix alpha of fine-tuning and scratch (0 = " +
+        "off)", DefaultValueFactory = _ => Ft.Cutmix };
+    public readonly Option<double> FinetuneReprob = new("--finetune-reprob") { Description = "Random erasing probability of fine-tuning and " +
+        "scratch", DefaultValueFactory = _ => Ft.RandomErasing };
+    public readonly Option<string> FinetuneAa = new("--finetune-aa") { Description = "RandAugment of fine-tuning and scratch (timm's config string; none = " +
+        "off)", DefaultValueFactory = _ => Ft.AutoAugment };
     public readonly Option<double> FinetuneCrop = new("--finetune-min-crop-scale")
     {
         Description = "RandomResizedCrop's smallest area fraction for fine-tuning and scratch", DefaultValueFactory = _ => Ft.MinCropScale,
     };
     public readonly Option<double> ScratchLayerDecay = new("--scratch-layer-decay")
     {
-        Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT recipe has none)",
+        Description = "Layer decay of the from-scratch runs (default 1 = none: layer decay protects pre-trained layers, and the paper's from-scratch ViT " +
+            "recipe has none)",
         DefaultValueFactory = _ => 1.0,
     };
-    public readonly Option<int> LinprobeEpochs = new("--linprobe-epochs") { DefaultValueFactory = _ => linprobeEpochs ?? RecipePresets.TinyLinearProbe.Run.Epochs };
+    public readonly Option<int> LinprobeEpochs = new("--linprobe-epochs") { DefaultValueFactory = _ => linprobeEpochs
+        ?? RecipePresets.TinyLinearProbe.Run.Epochs };
     public readonly Option<int> LinprobeBatch = new("--linprobe-batch") { DefaultValueFactory = _ => RecipePresets.TinyLinearProbe.Run.BatchSize };
     public readonly Option<double> LinprobeLr = new("--linprobe-lr")
     {
@@ -66,7 +75,8 @@ internal sealed class ProtocolArguments(int? finetuneEpochs = null, int? linprob
         OptionCheck.Require(labelled is null or >= 1, "--labelled-limit", labelled, "must be >= 1");
         int fEpochs = parse.GetValue(FinetuneEpochs), lEpochs = parse.GetValue(LinprobeEpochs);
         OptionCheck.Require(lEpochs >= 1, "--linprobe-epochs", lEpochs, "must be >= 1");
-        OptionCheck.Require(fEpochs >= (allowNoFineTune ? 0 : 1), "--finetune-epochs", fEpochs, allowNoFineTune ? "must be >= 0 (0 = no fine-tuning)" : "must be >= 1");
+        OptionCheck.Require(fEpochs >= (allowNoFineTune ? 0 : 1), "--finetune-epochs", fEpochs,
+            allowNoFineTune ? "must be >= 0 (0 = no fine-tuning)" : "must be >= 1");
         OptionCheck.Require(parse.GetValue(LinprobeBatch) >= 2, "--linprobe-batch", parse.GetValue(LinprobeBatch), "must be >= 2");
         OptionCheck.Require(parse.GetValue(FinetuneBatch) >= 1, "--finetune-batch", parse.GetValue(FinetuneBatch), "must be >= 1");
         double lr = parse.GetValue(LinprobeLr);
@@ -87,7 +97,8 @@ internal sealed class ProtocolArguments(int? finetuneEpochs = null, int? linprob
             Run = RecipePresets.OfficialLinearProbeRun with
             {
                 Epochs = lEpochs, BatchSize = parse.GetValue(LinprobeBatch), Lr = lr, WarmupEpochs = parse.GetValue(LinprobeWarmup),
-                Seed = seed, CheckpointPeriod = lEpochs, TensorBoard = false, Threads = threads, Workers = Environment.ProcessorCount, Device = pretrainRun.Device,
+                Seed = seed, CheckpointPeriod = lEpochs, TensorBoard = false, Threads = threads, Workers = Environment.ProcessorCount,
+                Device = pretrainRun.Device,
             },
         };
         var fineTune = new FineTuneOptions

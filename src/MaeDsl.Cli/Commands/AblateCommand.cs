@@ -4,7 +4,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using MaeDsl.Data;
 using MaeDsl.Experiments;
-using MaeDsl.Model;
 using MaeDsl.Training;
 using MaeDsl.Training.Loop;
 using MaeDsl.Visualization;
@@ -40,7 +39,7 @@ internal static class AblateCommand
         command.Options.Add(points);
         protocols.AddTo(command);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var settings = pretrain.Read(parse);
@@ -48,11 +47,13 @@ internal static class AblateCommand
             string[]? values = parse.GetValue(points)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (values is not null && chosen.Count != 1) throw new ArgumentException("--points: give it with a single sweep");
             var notes = new List<string>();
-            var plan = chosen.Select(a => (Sweep: a, Points: Ablations.Points(a, settings.Model, MaeModels.All, settings.Options.Run.Epochs, values, notes))).ToList();
+            var plan = chosen.Select(a => (Sweep: a, Points: Ablations.Points(a, settings.Model, MaeModels.All, settings.Options.Run.Epochs, values,
+                notes))).ToList();
             string folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine("ablations", settings.Model.Key));
             TorchSharp.torch.set_num_threads(settings.Threads);
             var data = DataSources.Open(settings.Dataset, settings.DataDir, settings.Spec.ImageSize, settings.Spec.Channels);
-            if (data.Test is null) throw new ArgumentException($"--dataset: {data.Description} has no held-out split to measure on (an ImageFolder 'train' root needs a sibling 'val')");
+            if (data.Test is null) throw new ArgumentException($"--dataset: {data.Description} has no held-out split to measure on (an ImageFolder 'train' " +
+                $"root needs a sibling 'val')");
             var p = protocols.Read(parse, data.Train.NumClasses, data.EvalCropPct, settings.Options.Run, settings.Threads, allowNoFineTune: true);
             int labelled = SubsetDataset.Balanced(data.Train, p.LabelledLimit ?? settings.TrainLimit, settings.Options.Run.Seed).Count;
             string? labelledOption = p.LabelledLimit is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
@@ -80,11 +81,13 @@ internal static class AblateCommand
                     {
                         var point = sweepPoints[i];
                         current = "point " + point.Name;
-                        string head = $"[{sweep.Name} {i + 1}/{sweepPoints.Count}] {point.Name} ({point.Model.ClassName}, {point.Spec.MaskRatio} {point.Spec.Masking.ToString().ToLowerInvariant()} masking, {point.Epochs} epochs)";
+                        string head = $"[{sweep.Name} {i + 1}/{sweepPoints.Count}] {point.Name} ({point.Model.ClassName}, {point.Spec.MaskRatio} " +
+                            $"{point.Spec.Masking.ToString().ToLowerInvariant()} masking, {point.Epochs} epochs)";
                         AblationRow row;
                         if (runner.Finished(point) is { } done)
                         {
-                            Console.WriteLine(FormattableString.Invariant($"{head}: measured earlier: k-NN {done.Knn:F2}%, linear probe {done.LinearProbe:F2}%"));
+                            Console.WriteLine(head + FormattableString.Invariant(
+                                $": measured earlier: k-NN {done.Knn:F2}%, linear probe {done.LinearProbe:F2}%"));
                             row = done;
                         }
                         else
@@ -93,10 +96,11 @@ internal static class AblateCommand
                             try { row = runner.Run(point); }
                             catch (Exception e) when (!IsStop(e, cancel))
                             {
-                                string reason = Run.OneLine(Unwrap(e).Message);
+                                string reason = OneLineErrors.OneLine(Unwrap(e).Message);
                                 Console.Out.Flush();
                                 Console.Error.WriteLine($"point {point.Name} failed: {reason}");
-                                row = new AblationRow("", point.Name, point.Model.ClassName, point.X, point.Label, point.Epochs, 0, double.NaN, double.NaN, double.NaN,
+                                row = new AblationRow("", point.Name, point.Model.ClassName, point.X, point.Label, point.Epochs, 0, double.NaN, double.NaN,
+                                    double.NaN,
                                     double.NaN, double.NaN, double.NaN, double.NaN, settings.Threads, reason);
                                 failed++;
                             }
@@ -150,13 +154,15 @@ internal static class AblateCommand
             recorded = null;
         }
         else if (recorded is null && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !overwrite)
-            throw new IOException($"--output {folder} holds files but no {SettingsFile}: it is not a sweep folder; choose another (or --overwrite to empty it)");
+            throw new IOException($"--output {folder} holds files but no {SettingsFile}: it is not a sweep folder; choose another (or --overwrite to empty " +
+                $"it)");
         Precision precision;
         if (autoPrecision && recorded?["precision"]?.GetValue<string>() is { } kept)
             precision = kept == "bf16" ? Precision.Bf16 : Precision.Fp32;
         else
         {
-            var choice = PrecisionOption.Choose(autoPrecision, settings.Options.Run.Precision, settings.Spec, PrecisionWorkload.Pretrain, settings.Options.Run.BatchSize);
+            var choice = PrecisionOption.Choose(autoPrecision, settings.Options.Run.Precision, settings.Spec, PrecisionWorkload.Pretrain,
+                settings.Options.Run.BatchSize);
             Console.WriteLine($"precision of every run: {choice}");
             precision = choice.Precision;
         }
@@ -164,15 +170,18 @@ internal static class AblateCommand
         var identity = Identity(settings, protocols);
         if (recorded is not null)
         {
-            var differs = identity.Where(kv => !JsonNode.DeepEquals(kv.Value, recorded[kv.Key])).Select(kv => $"{kv.Key} {recorded[kv.Key]?.ToJsonString() ?? "unset"} there, {kv.Value?.ToJsonString()} here").ToList();
+            var differs = identity.Where(kv => !JsonNode.DeepEquals(kv.Value,
+                recorded[kv.Key])).Select(kv => $"{kv.Key} {recorded[kv.Key]?.ToJsonString() ?? "unset"} there, {kv.Value?.ToJsonString()} here").ToList();
             if (differs.Count > 0)
-                throw new ArgumentException($"--output {folder} holds a sweep with other settings ({string.Join("; ", differs)}): use another --output, the same settings, or --overwrite");
+                throw new ArgumentException($"--output {folder} holds a sweep with other settings ({string.Join("; ", differs)}): use another --output, the " +
+                    $"same settings, or --overwrite");
             Console.WriteLine($"continuing the sweep in {folder}");
         }
         else
         {
             Directory.CreateDirectory(folder);
-            MaeDsl.IO.AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(identity.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }))));
+            MaeDsl.IO.AtomicFile.Write(path,
+                s => s.Write(System.Text.Encoding.UTF8.GetBytes(identity.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }))));
         }
         return settings;
     }
@@ -184,7 +193,8 @@ internal static class AblateCommand
         JsonNode? N(double? v) => v is { } d ? JsonValue.Create(d) : null;
         return new JsonObject
         {
-            ["model"] = s.Model.Key, ["dataset"] = DataSources.Identity(s.Dataset), ["train_limit"] = s.TrainLimit, ["labelled_limit"] = p.LabelledLimit, ["test_limit"] = p.TestLimit,
+            ["model"] = s.Model.Key, ["dataset"] = DataSources.Identity(s.Dataset), ["train_limit"] = s.TrainLimit,
+            ["labelled_limit"] = p.LabelledLimit, ["test_limit"] = p.TestLimit,
             ["epochs"] = run.Epochs, ["batch"] = run.BatchSize, ["accum"] = run.AccumIter, ["blr"] = run.BaseLr, ["warmup_epochs"] = run.WarmupEpochs,
             ["min_crop_scale"] = s.MinCropScale, ["seed"] = run.Seed, ["precision"] = MixedPrecision.Name(run.Precision),
             ["linprobe"] = new JsonObject
@@ -207,14 +217,16 @@ internal static class AblateCommand
         MaeDsl.IO.AtomicFile.Write(stem + ".md", f => f.Write(System.Text.Encoding.UTF8.GetBytes(AblationResults.Markdown(sweep, rows, baselines))));
         if (rows.Any(r => !r.Failed))
             AblationPlot.Save(stem + ".png", sweep, rows, baselines,
-                FormattableString.Invariant($"{s.Model.ClassName}, {s.Options.Run.Epochs} pre-training epochs per point (length: its own), {s.Threads} threads"));
+                FormattableString.Invariant(
+                    $"{s.Model.ClassName}, {s.Options.Run.Epochs} pre-training epochs per point (length: its own), {s.Threads} threads"));
     }
 
     /// <summary>masks.png (Fig. 6): eight held-out images under random 75%, block 50% and 75%, and grid 75% masking where the grid allows it.</summary>
     static void DrawMasks(string folder, PretrainSettings s, DataSources data)
     {
         var specs = new List<MaeSpec>();
-        foreach (var (ratio, strategy) in new (double, MaskingStrategy)[] { (0.75, MaskingStrategy.Random), (0.5, MaskingStrategy.Block), (0.75, MaskingStrategy.Block), (0.75, MaskingStrategy.Grid) })
+        foreach (var (ratio, strategy) in new (double, MaskingStrategy)[] { (0.75, MaskingStrategy.Random), (0.5, MaskingStrategy.Block), (0.75,
+            MaskingStrategy.Block), (0.75, MaskingStrategy.Grid) })
         {
             try { specs.Add(s.Model.SpecWith(MaskingOverride.For(s.Model.Spec, ratio, strategy))); }
             catch (ArgumentException) { }   // grid masking on an odd grid: the note says so

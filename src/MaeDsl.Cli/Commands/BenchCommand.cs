@@ -1,5 +1,5 @@
 // `bench`: pre-training and encoding throughput of a model (random tensors or real data), against the matmul rate of the
-// same precision; the last line is machine-readable (see Runs/Bench.cs, docs/benchmarks.md).
+// same precision; the last line is machine-readable (see Reports/Bench.cs, docs/benchmarks.md).
 using System.CommandLine;
 using MaeDsl.Training;
 
@@ -18,7 +18,8 @@ internal static class BenchCommand
                                            "against the matmul rate of the same precision. Last line: bench model=… precision=… batch=… threads=… " +
                                            "train_img_per_s=… encode_img_per_s=… gflop_per_img=… gemm_gflops=… efficiency=… auto=…");
         var common = new CommonOptions(useDefault);
-        var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call", DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
+        var batch = new Option<int>("--batch") { Description = "Images per training iteration and per encode call",
+            DefaultValueFactory = _ => RecipePresets.TinyPretrain.Run.BatchSize };
         var iterations = new Option<int>("--iterations") { Description = "Timed training iterations (and encode calls)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations before the timed ones", DefaultValueFactory = _ => 3 };
         var precision = PrecisionOption.Create(
@@ -27,11 +28,12 @@ internal static class BenchCommand
         // bench's own --dataset: none (one random batch) unless given; the training commands' defaults to fashion-mnist
         var dataset = new Option<string?>("--dataset")
         {
-            Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root (default: one random batch)",
+            Description = $"Time the iterations on real data through the pre-training loader: '{DataSources.FashionMnistName}' or an ImageFolder root " +
+                $"(default: one random batch)",
         };
         common.AddTo(command, common.Dataset, common.Device);   // it measures this CPU (and its matmul rate)
         foreach (var o in new Option[] { dataset, batch, iterations, warmup, precision, gemmSize }) command.Options.Add(o);
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             var model = common.ReadModel(parse);
             int b = parse.GetValue(batch), n = parse.GetValue(iterations), w = parse.GetValue(warmup), g = parse.GetValue(gemmSize);
@@ -45,7 +47,8 @@ internal static class BenchCommand
             int? limit = common.ReadTrainLimit(parse);
             string? data = parse.GetValue(dataset);
             if (data is not null && data != DataSources.FashionMnistName && !Directory.Exists(data))
-                throw new DirectoryNotFoundException($"--dataset '{data}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+                throw new DirectoryNotFoundException(
+                    $"--dataset '{data}' is neither '{DataSources.FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
             OptionCheck.Require(data is null || limit is null || limit >= b, "--train-limit", limit, $"must be at least --batch {b} (a full batch)");
             common.ApplyThreads(parse);
             var settings = new BenchSettings(model, b, n, w, threads, p,

@@ -27,11 +27,11 @@ internal sealed record ClassifierCommand<TOptions>(string Title, Func<TOptions, 
     Func<VitClassifier, TOptions, ClassifierTrainer> Trainer) where TOptions : ClassifierOptions
 {
     /// <summary>The step --precision auto times: a classifier's (fine-tuning), or the frozen encoder's forward (linear probing).</summary>
-    public MaeDsl.Model.PrecisionWorkload Workload { get; init; } = MaeDsl.Model.PrecisionWorkload.Classifier;
+    public MaeDsl.PrecisionWorkload Workload { get; init; } = MaeDsl.PrecisionWorkload.Classifier;
 
     /// <summary>Sets the action of <paramref name="command"/>, whose options <paramref name="run"/> and <paramref name="data"/> added.</summary>
     public void SetAction(Command command, TOptions defaults, ClassifierRunArguments run, EvalArguments data) =>
-        command.SetAction((parse, cancel) => MaeDsl.Cli.Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             TOptions Build(EvalArguments.Loaded? loaded)
             {

@@ -13,15 +13,20 @@ internal static class EmbedCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("embed", "Write the frozen encoder's features of every image (N × width float32, .npy or .safetensors) and an index of the images in the same order");
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training weights: a .ckpt or .safetensors written by pretrain, or an official .pth (the encoder is enough)", Required = true };
+        var command = new Command("embed",
+            "Write the frozen encoder's features of every image (N × width float32, .npy or .safetensors) and an index of the images in the same order");
+        var checkpoint = new Option<string>("--checkpoint") {
+            Description = "Pre-training weights: a .ckpt or .safetensors written by pretrain, or an official .pth (the encoder is enough)", Required = true };
         var images = new Option<string?>("--images") { Description = "An image file or a folder of images. Default: the training split of --dataset" };
-        var pool = new Option<string>("--pool") { Description = "cls: the cls token; mean: the mean of the patch tokens (both after the encoder's final norm)", DefaultValueFactory = _ => "cls" };
+        var pool = new Option<string>("--pool") { Description = "cls: the cls token; mean: the mean of the patch tokens (both after the encoder's final norm)",
+            DefaultValueFactory = _ => "cls" };
         pool.AcceptOnlyFromAmong("cls", "mean");
         var limit = new Option<int?>("--limit") { Description = ImageInputs.LimitHelp("Embed", "--seed") };
         var seed = new Option<long?>("--seed") { Description = "Seed of the --limit subset (default: the checkpoint's run seed; 0 when it records none)" };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
-        var output = new Option<string>("--output") { Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv", DefaultValueFactory = _ => "features.npy" };
+        var output = new Option<string>("--output") {
+            Description = "features.npy (NumPy) or features.safetensors (tensor 'features'); the index goes to <name>.index.csv",
+            DefaultValueFactory = _ => "features.npy" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
@@ -54,10 +59,13 @@ internal static class EmbedCommand
             Devices.MoveModel(model, device);
             var spec = model.Spec;
             model.Precision = PrecisionOption.Decide(parse, precision, spec, batchSize);
-            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
-                spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n, parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0);
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null),
+                parse.GetValue(common.DataDir),
+                spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "train", n, parse.GetValue(seed)
+                    ?? source.Config?.Run.Seed ?? 0);
             int count = inputs.Images.Count;
-            Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} × {spec.EncoderWidth} float32");
+            Console.WriteLine($"embed: {info.ClassName} from {source.Path}; {inputs.Description}; {poolKind.ToString().ToLowerInvariant()} pooling, {count} " +
+                $"× {spec.EncoderWidth} float32");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)
             {
                 PinnedFor = device,

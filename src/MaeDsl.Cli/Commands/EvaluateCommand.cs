@@ -11,12 +11,14 @@ internal static class EvaluateCommand
 {
     public static Option<int?> EvalLimitOption() => new("--eval-limit")
     {
-        Description = "Use only N training and N held-out images for k-NN and MSE, class-balanced subsets drawn with the run's seed (default: all; the big presets need it on a CPU)",
+        Description = "Use only N training and N held-out images for k-NN and MSE, class-balanced subsets drawn with the run's seed (default: all; the big " +
+            "presets need it on a CPU)",
     };
 
     public static Command Create()
     {
-        var command = new Command("evaluate", "k-NN accuracy (pre-trained vs random-init encoder vs raw pixels) and masked-patch MSE vs the mean-visible baseline, from a checkpoint.");
+        var command = new Command("evaluate",
+            "k-NN accuracy (pre-trained vs random-init encoder vs raw pixels) and masked-patch MSE vs the mean-visible baseline, from a checkpoint.");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt written by this program (it names its model)", Required = true };
         var common = new CommonOptions();
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
@@ -25,21 +27,23 @@ internal static class EvaluateCommand
         var limit = EvalLimitOption();
         var outputOption = new Option<string?>("--output")
         {
-            Description = "Folder for results.json and the pictures (default: the checkpoint's run folder, when it is in runs/x/checkpoints; required otherwise)",
+            Description = "Folder for results.json and the pictures (default: the checkpoint's run folder, when it is in runs/x/checkpoints; required " +
+                "otherwise)",
         };
         command.Options.Add(checkpoint);
         command.Options.Add(limit);
         command.Options.Add(outputOption);
         var precision = PrecisionOption.Create(" of both encoders' k-NN features and of the masked-patch MSE");
         command.Options.Add(precision);
-        command.SetAction(parse => Run.Guarded(() =>
+        command.SetAction(parse => OneLineErrors.Guarded(() =>
         {
             common.ApplyThreads(parse);
             var device = common.ReadDevice(parse);
             PrecisionOption.Read(parse, precision);   // checked before any work; auto is measured once the model is known
             string path = Path.GetFullPath(parse.GetValue(checkpoint)!);
             if (Directory.Exists(path))
-                throw new ArgumentException($"--checkpoint {path}: a folder; give a .ckpt file written by this program (e.g. runs/x/checkpoints/checkpoint-last.ckpt)");
+                throw new ArgumentException(
+                    $"--checkpoint {path}: a folder; give a .ckpt file written by this program (e.g. runs/x/checkpoints/checkpoint-last.ckpt)");
             int? evalLimit = parse.GetValue(limit);
             OptionCheck.Require(evalLimit is null or >= 1, "--eval-limit", evalLimit, "must be >= 1");
             string output = parse.GetValue(outputOption) is { } given ? Path.GetFullPath(given)

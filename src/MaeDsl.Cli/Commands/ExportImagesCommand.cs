@@ -9,14 +9,17 @@ internal static class ExportImagesCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("export-images", "Write N images of a dataset (balanced over its classes, in dataset order) as an ImageFolder (class folders of PNGs) at the model's image size and channels.");
+        var command = new Command("export-images",
+            "Write N images of a dataset (balanced over its classes, in dataset order) as an ImageFolder (class folders of PNGs) at the model's image size " +
+            "and channels.");
         var common = new CommonOptions(useDefault);
         common.AddTo(command, common.TrainLimit, common.Seed, common.Threads, common.Device);
-        var split = new Option<string>("--split") { Description = "'train' or 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling)", DefaultValueFactory = _ => "train" };
+        var split = new Option<string>("--split") { Description = "'train' or 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling)",
+            DefaultValueFactory = _ => "train" };
         var limit = new Option<int?>("--limit") { Description = "Write N images, the first of each class (default: all)" };
         var output = new Option<string>("--output") { Description = "The ImageFolder root to write (class sub-folders are created)", Required = true };
         foreach (var o in new Option[] { split, limit, output }) command.Options.Add(o);
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             var model = common.ReadModel(parse);
             int? n = parse.GetValue(limit);
@@ -28,7 +31,8 @@ internal static class ExportImagesCommand
             string root = Path.GetFullPath(parse.GetValue(output)!);
             if (File.Exists(root)) throw new IOException($"--output {root} is a file; give a folder");
             if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Count() is var entries and > 0)
-                throw new IOException($"--output {root} is not empty ({entries} entries): an export into it would mix with what is there; give a new or empty folder");
+                throw new IOException(
+                    $"--output {root} is not empty ({entries} entries): an export into it would mix with what is there; give a new or empty folder");
             OutputPath.CreateFolder(root, "--output");
             int written;
             StopSignals.Says = new StopSignals.Wording("stopping the export after the current image (again to exit at once)", "the export is partial");
@@ -36,12 +40,15 @@ internal static class ExportImagesCommand
             catch (ImageExport.ExportStoppedException stopped)
             {
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")}: the export is partial: {stopped.Written} of {stopped.Total} images in {root} " +
+                Console.Error.WriteLine(
+                    $"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")}: the export is partial: {stopped.Written} of {stopped.Total} images in " +
+                    $"{root} " +
                                         "(every file whole, the classes in turn); export again into a new or empty folder for the full set");
                 return StopSignals.ExitCode;
             }
             finally { StopSignals.Says = StopSignals.Training; }
-            Console.WriteLine($"wrote {written} images of {model.Spec.ImageSize}×{model.Spec.ImageSize}×{model.Spec.Channels} ({source.NumClasses} classes) for {model.ClassName} to {root}");
+            Console.WriteLine($"wrote {written} images of {model.Spec.ImageSize}×{model.Spec.ImageSize}×{model.Spec.Channels} ({source.NumClasses} classes) " +
+                $"for {model.ClassName} to {root}");
             return 0;
         }));
         return command;

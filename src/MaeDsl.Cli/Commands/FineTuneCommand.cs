@@ -25,9 +25,11 @@ internal static class FineTuneCommand
         var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => defaults.Mixup };
         var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => defaults.Cutmix };
         var reprob = new Option<double>("--reprob") { Description = "Random erasing probability", DefaultValueFactory = _ => defaults.RandomErasing };
-        var aa = new Option<string>("--aa") { Description = $"RandAugment, timm's config string ({MaeDsl.Data.RandAugmentConfig.Grammar})", DefaultValueFactory = _ => defaults.AutoAugment };
+        var aa = new Option<string>("--aa") { Description = $"RandAugment, timm's config string ({MaeDsl.Data.RandAugmentConfig.Grammar})",
+            DefaultValueFactory = _ => defaults.AutoAugment };
         var clsToken = new Option<bool>("--cls-token") { Description = "Classify from the cls token + norm instead of global pooling + fc_norm" };
-        var vitBase = new Option<bool>("--vit-base-recipe") { Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
+        var vitBase = new Option<bool>("--vit-base-recipe") {
+            Description = "FINETUNE.md's ViT-B recipe: blr 5e-4, layer decay 0.65 (overrides --blr/--layer-decay)" };
         var data = new EvalArguments(useDefault);
         run.AddTo(command, data, layerDecay, dropPath, clipGrad[RunOptionDeclarations.ClipGrad], smoothing, mixup, cutmix, reprob, aa, clsToken, vitBase);
 

@@ -6,7 +6,8 @@ using MaeDsl.Training.LinearProbing;
 
 namespace MaeDsl.Cli;
 
-/// <summary><c>linprobe</c>: linear probing of a frozen pre-trained encoder with the official main_linprobe.py recipe (see <see cref="LinearProbeOptions"/>).</summary>
+/// <summary><c>linprobe</c>: linear probing of a frozen pre-trained encoder with the official main_linprobe.py recipe (see <see
+/// cref="LinearProbeOptions"/>).</summary>
 internal static class LinProbeCommand
 {
     public static Command Create(bool useDefault = true)
@@ -25,8 +26,9 @@ internal static class LinProbeCommand
             Trainer: (model, o) =>
             {
                 var probe = new LinearProbe(model, o);
-                return new ClassifierTrainer(probe, probe.Loop, "LARS", (train, test, norm, cancel) => probe.Run(train, test, norm, console: null, cancel: cancel));
-            }) { Workload = MaeDsl.Model.PrecisionWorkload.Encode }.SetAction(command, defaults, run, data);
+                return new ClassifierTrainer(probe, probe.Loop, "LARS", (train, test, norm, cancel) => probe.Run(train, test, norm, console: null,
+                    cancel: cancel));
+            }) { Workload = MaeDsl.PrecisionWorkload.Encode }.SetAction(command, defaults, run, data);
         return command;
     }
 }

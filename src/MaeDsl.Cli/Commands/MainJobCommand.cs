@@ -27,7 +27,7 @@ internal static class MainJobCommand
         {
             if (parse.GetValue(args.Common.Model) is null && !args.Common.HasDefaultModel)
                 return Task.FromResult(new HelpAction().Invoke(parse)); // nothing to run: say what there is
-            return Run.GuardedAsync(() =>
+            return OneLineErrors.GuardedAsync(() =>
             {
                 var clock = Stopwatch.StartNew();
                 var settings = args.Read(parse);
@@ -39,15 +39,19 @@ internal static class MainJobCommand
                 using var randomInit = settings.Build(settings.Options.Run.Seed);
                 randomInit.Precision = model.Precision;   // the k-NN encodes both in the run's --precision (the loop set the trained one's)
                 EvaluationReport.Figures figures;
-                StopSignals.Says = new StopSignals.Wording("stopping the evaluation; the pre-training checkpoint is kept (again to exit at once)", "the pre-training checkpoint is kept");
-                try { figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir, cancel); }
+                StopSignals.Says = new StopSignals.Wording("stopping the evaluation; the pre-training checkpoint is kept (again to exit at once)",
+                    "the pre-training checkpoint is kept");
+                try { figures = EvaluationReport.Run(model, randomInit, trained.Data, settings.Options.Run.Seed, limit, settings.Options.Run.OutputDir,
+                    cancel); }
                 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                 {
                     return EvaluationStopped(settings, trained.Result.LastCheckpoint, limit, model.Precision);
                 }
                 finally { StopSignals.Says = StopSignals.Training; }
-                Console.WriteLine(FormattableString.Invariant(
-                    $"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));
+                Console.WriteLine(
+                    FormattableString.Invariant($"time: pre-training {trained.Elapsed.TotalSeconds:F0} s, evaluation {figures.Elapsed.TotalSeconds:F0} s, ") +
+                    FormattableString.Invariant(
+                        $"total {clock.Elapsed.TotalSeconds:F0} s wall, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F0} s CPU"));
                 Console.WriteLine($"output: {settings.Options.Run.OutputDir}");
                 Console.WriteLine(EvaluationReport.KnnLine(figures));
                 return 0;
@@ -64,11 +68,13 @@ internal static class MainJobCommand
         if (settings.DataDir is { } dataDir) args.AddRange(["--data-dir", dataDir]);
         if (limit is { } n) args.AddRange(["--eval-limit", n.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         args.AddRange(["--threads", settings.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                       "--precision", MaeDsl.Model.MixedPrecision.Name(precision),
+                       "--precision", MaeDsl.MixedPrecision.Name(precision),
                        "--device", settings.Options.Run.Device]);   // the run's, as the main job evaluates
         Console.Out.Flush();
-        Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is kept; " +
-                                $"run the evaluation alone with: {Run.CommandLine(args)}");
+        Console.Error.WriteLine(
+            $"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} during the evaluation: pre-training is complete, its checkpoint {checkpoint} is " +
+            $"kept; " +
+                                $"run the evaluation alone with: {OneLineErrors.CommandLine(args)}");
         return StopSignals.ExitCode;
     }
 }

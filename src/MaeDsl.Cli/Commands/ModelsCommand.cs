@@ -24,7 +24,7 @@ internal static class ModelsCommand
     public static Command Create(bool useDefault = true)
     {
         var command = new Command("models", "List the registered models (what --model accepts): key, class, image, parameters, default, assembly.");
-        command.SetAction(parse => Run.Guarded(() => Print(MaeModels.All, useDefault)));
+        command.SetAction(parse => OneLineErrors.Guarded(() => Print(MaeModels.All, useDefault)));
         return command;
     }
 
@@ -52,7 +52,8 @@ internal static class ModelsCommand
         console.Write(table);
         var problems = MaeModels.Conflicts(all).Select(c => $"{c}: --model with such a key is ambiguous; change the key in one of them").ToList();
         if (MaeModels.DefaultsOf(all) is { Count: > 1 } defaults && showDefault)
-            problems.Add($"{MaeModels.Describe(defaults)} are each marked [MaeModel(Default = true)]: a command without --model is ambiguous; keep it on one of them");
+            problems.Add($"{MaeModels.Describe(defaults)} are each marked [MaeModel(Default = true)]: a command without --model is ambiguous; keep it on " +
+                $"one of them");
         if (problems.Count == 0) return 0;
         Console.Error.WriteLine($"error: {string.Join("; ", problems)} (MAE013)");
         return 1;

@@ -18,12 +18,14 @@ internal static class PredictCommand
         var command = new Command("predict", "Classify images with a fine-tuned checkpoint: the top-k classes and probabilities of each image, as a CSV");
         var checkpoint = new Option<string>("--checkpoint") { Description = "A .ckpt (or its .safetensors) written by finetune or linprobe", Required = true };
         var images = new Option<string?>("--images") { Description = "An image file or a folder of images. Default: the --split split of --dataset" };
-        var split = new Option<string>("--split") { Description = "With --dataset: 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling) or 'train'", DefaultValueFactory = _ => "test" };
+        var split = new Option<string>("--split") { Description = "With --dataset: 'test' (Fashion-MNIST's t10k, an ImageFolder's 'val' sibling) or " +
+            "'train'", DefaultValueFactory = _ => "test" };
         var limit = new Option<int?>("--limit") { Description = ImageInputs.LimitHelp("Classify", "--seed") };
         var seed = new Option<long?>("--seed") { Description = "Seed of the --limit subset (default: the checkpoint's run seed; 0 when it records none)" };
         var top = new Option<int>("--top") { Description = "Classes per image", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
-        var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank", DefaultValueFactory = _ => "predictions.csv" };
+        var output = new Option<string>("--output") { Description = "The CSV: image, then class and probability for each rank",
+            DefaultValueFactory = _ => "predictions.csv" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
@@ -63,7 +65,8 @@ internal static class PredictCommand
                 names = Enumerable.Range(0, model.NumClasses).Select(i => $"class_{i}").ToArray();
             }
             k = Math.Min(k, model.NumClasses);
-            var inputs = ImageInputs.Open(imagePath, source.Dataset(parse, common.Dataset, imagePath is not null), parse.GetValue(common.DataDir), model.Spec.ImageSize, model.Spec.Channels,
+            var inputs = ImageInputs.Open(imagePath, source.Dataset(parse, common.Dataset, imagePath is not null), parse.GetValue(common.DataDir),
+                model.Spec.ImageSize, model.Spec.Channels,
                 CheckpointSource.RecordedNormalization(config), which, n, parse.GetValue(seed) ?? config?.Run.Seed ?? 0);
             Console.WriteLine($"predict: {source.ModelName} from {source.Path} ({model.NumClasses} classes); {inputs.Description}");
             var loader = new BatchLoader(inputs.Images, batchSize, inputs.Transform, shuffle: false, dropLast: false, prefetch: 2, workers: 1)

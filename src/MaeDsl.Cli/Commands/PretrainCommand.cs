@@ -8,10 +8,11 @@ internal static class PretrainCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("pretrain", "Pre-train a model (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
+        var command = new Command("pretrain",
+            "Pre-train a model (checkpoints, metrics.csv, TensorBoard events, reconstruction grid, loss curve), without evaluation.");
         var args = new PretrainArguments(useDefault);
         args.AddTo(command);
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             var settings = args.Read(parse);
             var trained = Pretraining.Run(settings, cancel, PrecisionOption.IsAuto(parse, args.Control.Precision));

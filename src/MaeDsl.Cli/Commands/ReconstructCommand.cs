@@ -15,16 +15,21 @@ internal static class ReconstructCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("reconstruct", "Draw original | masked | reconstruction | reconstruction + visible patches for each image, with K seeded masks per image");
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training weights: a .ckpt or .safetensors written by pretrain, or an official mae_visualize_*.pth", Required = true };
-        var images = new Option<string?>("--images") { Description = "An image file or a folder of images (any size and channel count; converted as the data pipeline does). Default: the held-out split of --dataset" };
+        var command = new Command("reconstruct",
+            "Draw original | masked | reconstruction | reconstruction + visible patches for each image, with K seeded masks per image");
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training weights: a .ckpt or .safetensors written by pretrain, or an " +
+            "official mae_visualize_*.pth", Required = true };
+        var images = new Option<string?>("--images") { Description = "An image file or a folder of images (any size and channel count; converted as the " +
+            "data pipeline does). Default: the held-out split of --dataset" };
         var limit = new Option<int>("--limit") { Description = ImageInputs.LimitHelp("Draw", "--seed") + " (default: 8)", DefaultValueFactory = _ => 8 };
         var masks = new Option<int>("--masks-per-image") { Description = "Masks drawn per image (one row each)", DefaultValueFactory = _ => 1 };
         var ratio = new Option<double?>("--mask-ratio") { Description = "Fraction of patches removed (default: the checkpoint's)" };
         var masking = new Option<string?>("--masking") { Description = "random, block or grid (default: the checkpoint's)" };
         masking.AcceptOnlyFromAmong("random", "block", "grid");
-        var seed = new Option<long?>("--seed") { Description = "Seed of the masks and of the --limit subset (default: the checkpoint's run seed, as its own pictures; 0 when it records none)" };
-        var output = new Option<string>("--output") { Description = "The PNG to write (a NormalizePixels model's gets -normpix-restored in its name)", DefaultValueFactory = _ => "reconstruction.png" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of the masks and of the --limit subset (default: the checkpoint's run seed, as its own " +
+            "pictures; 0 when it records none)" };
+        var output = new Option<string>("--output") { Description = "The PNG to write (a NormalizePixels model's gets -normpix-restored in its " +
+            "name)", DefaultValueFactory = _ => "reconstruction.png" };
         var common = new CommonOptions(useDefault);
         common.Dataset.Description = DataSources.CheckpointDatasetHelp;
         common.Dataset.DefaultValueFactory = null;   // omitted: the checkpoint's recorded dataset (ForCheckpoint), not a parsed default
@@ -55,12 +60,15 @@ internal static class ReconstructCommand
             model.Precision = PrecisionOption.Decide(parse, precision, spec, n);
             Devices.MoveModel(model, device);
             long runSeed = parse.GetValue(seed) ?? source.Config?.Run.Seed ?? 0;
-            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null), parse.GetValue(common.DataDir),
+            var inputs = ImageInputs.Open(parse.GetValue(images), source.Dataset(parse, common.Dataset, parse.GetValue(images) is not null),
+                parse.GetValue(common.DataDir),
                 spec.ImageSize, spec.Channels, CheckpointSource.RecordedNormalization(source.Config), "test", n, runSeed);
             Console.WriteLine($"reconstruct: {info.ClassName} from {source.Path}; {inputs.Description}; " +
-                string.Create(CultureInfo.InvariantCulture, $"{spec.Masking.ToString().ToLowerInvariant()} masking, ratio {spec.MaskRatio}, {k} mask(s) per image, seed {runSeed}"));
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{spec.Masking.ToString().ToLowerInvariant()} masking, ratio {spec.MaskRatio}, {k} mask(s) per image, seed {runSeed}"));
             if (spec.NormalizePixels)
-                Console.WriteLine("NormalizePixels: the model predicts per-patch normalised pixels; each removed patch is de-normalised with the true mean and variance " +
+                Console.WriteLine("NormalizePixels: the model predicts per-patch normalised pixels; each removed patch is de-normalised with the true mean " +
+                    "and variance " +
                                   "of that patch of the original image (borrowed from the target), as the PNG's caption says");
             string written = NoGcDuringTorch.Run(() => Draw(model, spec, inputs, k, runSeed, outputPath));
             Console.WriteLine($"output: {written}");
@@ -88,7 +96,7 @@ internal static class ReconstructCommand
         for (int j = 0; j < k; j++)
         {
             using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -1, -1 - j));
-            var noise = MaeDsl.Model.Masking.DrawNoise(spec, n, g);
+            var noise = MaeDsl.Masking.DrawNoise(spec, n, g);
             var predChunks = new List<Tensor>();
             var maskChunks = new List<Tensor>();
             const int Chunk = 64;

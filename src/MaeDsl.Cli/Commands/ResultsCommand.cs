@@ -28,21 +28,27 @@ internal static class ResultsCommand
 {
     public static Command Create(bool useDefault = true)
     {
-        var command = new Command("results", "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and write docs/results.md with the raw logs");
+        var command = new Command("results",
+            "Pre-train as the main job, then measure the MAE encoder against a random one and raw pixels (k-NN, linear probe, fine-tune vs scratch) and " +
+            "write docs/results.md with the raw logs");
         var output = new Option<string>("--logs") { Description = "Folder of the raw CSV logs", DefaultValueFactory = _ => Path.Combine("docs", "results") };
         var doc = new Option<string>("--doc") { Description = "The Markdown report", DefaultValueFactory = _ => Path.Combine("docs", "results.md") };
-        var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
-        var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds its wall time" };
-        var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced --pretrained", DefaultValueFactory = _ => 0 };
+        var work = new Option<string>("--work") { Description = "Scratch folder of checkpoints (not " +
+            "committed)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "maedsl-results") };
+        var pretrained = new Option<string?>("--pretrained") { Description = "Skip pre-training: these MAE weights (.safetensors), with --pretrain-seconds " +
+            "its wall time" };
+        var pretrainSeconds = new Option<double>("--pretrain-seconds") { Description = "Wall time of the run that produced " +
+            "--pretrained", DefaultValueFactory = _ => 0 };
         var protocols = new ProtocolArguments();
         // the pre-training options of the main job (same names and defaults: --model/--variant, --dataset, --epochs, --batch, --blr, --train-limit, ...)
         var pretrain = new PretrainArguments(useDefault);
-        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange, pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
+        pretrain.AddTo(command, except: [pretrain.Output, pretrain.Resume, pretrain.CheckpointEvery, pretrain.Control.AllowChange,
+            pretrain.Control.Overwrite, pretrain.Control.Precision]); // results keeps its pre-training in --work; fp32 throughout
         foreach (var o in new Option[] { output, doc, work, pretrained, pretrainSeconds })
             command.Options.Add(o);
         protocols.AddTo(command);
 
-        command.SetAction((parse, cancel) => Run.GuardedAsync(() =>
+        command.SetAction((parse, cancel) => OneLineErrors.GuardedAsync(() =>
         {
             MaeDsl.Native.TorchRuntime.EnsureLoaded();
             var total = Stopwatch.StartNew();
@@ -52,7 +58,8 @@ internal static class ResultsCommand
             OutputPath.CreateFolder(outDir, "--logs");
             OutputPath.CreateFolder(workDir, "--work");
             // --work is scratch: its pre-training is redone on every run (Overwrite)
-            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir, "pretrain"), TensorBoard = false } } };
+            settings = settings with { Overwrite = true, Options = settings.Options with { Run = settings.Options.Run with { OutputDir = Path.Combine(workDir,
+                "pretrain"), TensorBoard = false } } };
             var spec = settings.Spec;
             long s = settings.Options.Run.Seed;
             torch.set_num_threads(settings.Threads);
@@ -74,8 +81,10 @@ internal static class ResultsCommand
             var (lpOptions, ftOptions, scratchOptions) = (p.LinearProbe, p.FineTune!, p.Scratch!);
             int fEpochs = ftOptions.Run.Epochs;
             string? labelledOption = p.LabelledLimit is { } l ? $"--labelled-limit {l}" : settings.TrainLimit is { } t ? $"--train-limit {t}" : null;
-            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.FinetuneBatch) is { Implicit: false }, batchOption: "--finetune-batch");
-            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.LinprobeBatch) is { Implicit: false }, batchOption: "--linprobe-batch");
+            ftOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.FinetuneBatch) is { Implicit: false },
+                batchOption: "--finetune-batch");
+            lpOptions.Run.RequireOptimizerSteps(train.Count, labelledOption, batchTyped: parse.GetResult(protocols.LinprobeBatch) is { Implicit: false },
+                batchOption: "--linprobe-batch");
 
             // ---- 1. MAE pre-training exactly as the main job (or given weights) ----
             MaskedAutoencoder mae;
@@ -85,12 +94,14 @@ internal static class ResultsCommand
             if (parse.GetValue(pretrained) is { } weights)
             {
                 if (!(parse.GetValue(pretrainSeconds) > 0))
-                    throw new ArgumentException("--pretrained needs --pretrain-seconds (the wall time of the pre-training that produced the weights) for the time-matched scratch run");
+                    throw new ArgumentException(
+                        "--pretrained needs --pretrain-seconds (the wall time of the pre-training that produced the weights) for the time-matched scratch run");
                 mae = settings.Build(s);
                 MaeDsl.Checkpoints.StateDicts.Load(mae, weights, strict: true);
                 pretrainTime = parse.GetValue(pretrainSeconds);
                 pretrainBudget = string.Create(CultureInfo.InvariantCulture, $"given weights, {pretrainTime:F0} s");
-                notes.Add(string.Create(CultureInfo.InvariantCulture, $"MAE pre-training: weights {weights} given with --pretrained; its wall time {pretrainTime:F0} s given with --pretrain-seconds."));
+                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"MAE pre-training: weights {weights} given with --pretrained; its wall time {pretrainTime:F0} s given with --pretrain-seconds."));
             }
             else
             {
@@ -102,7 +113,10 @@ internal static class ResultsCommand
                 pretrainBudget = string.Create(CultureInfo.InvariantCulture, $"{po.Epochs} epochs, {pretrainTime:F0} s");
                 CopyLogs(po.OutputDir, Path.Combine(outDir, "pretrain"));
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr {po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} s ({result.ImagesPerSecond:F0} images/s)."));
+                    $"MAE pre-training (the main job's recipe): {po.Epochs} epochs × {result.Steps / po.Epochs} iterations of {po.BatchSize}, lr " +
+                        $"{po.AbsoluteLr:G3} (blr {po.BaseLr:G3}), warmup {po.WarmupEpochs} epoch(s), AdamW (0.9, 0.95), wd {po.WeightDecay}, " +
+                        $"RandomResizedCrop ({settings.MinCropScale}–1) + flip; mean loss of the last epoch {result.MeanLossLastEpoch:F4}; {pretrainTime:F0} " +
+                        $"s ({result.ImagesPerSecond:F0} images/s)."));
             }
             using var _mae = mae;
             var device = Devices.Resolve(po.Device);
@@ -142,12 +156,14 @@ internal static class ResultsCommand
                 Say($"linear probe, {name}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, LARS lr {o.Run.AbsoluteLr}");
                 var r = probe.Run(train, test, norm, cancel: cancel);
                 CopyLogs(o.Run.OutputDir, Path.Combine(outDir, dir));
-                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1, r.Final.Top5, dir));
+                rows.Add(new ResultsRow(name, "linear probe (BN + linear, LARS)", $"{o.Run.Epochs} epochs", o.Run.Epochs, r.TrainSeconds, r.Final.Top1,
+                    r.Final.Top5, dir));
             }
             {
                 var clock = Stopwatch.StartNew();
                 var (top1, top5, epochs) = PixelLogisticRegression.Fit(trainEval, testEval, train.NumClasses, s);
-                rows.Add(new ResultsRow("raw pixels", "logistic regression (linear on normalised pixels, AdamW)", $"{epochs} epochs", epochs, clock.Elapsed.TotalSeconds, top1, top5, ""));
+                rows.Add(new ResultsRow("raw pixels", "logistic regression (linear on normalised pixels, AdamW)", $"{epochs} epochs", epochs,
+                    clock.Elapsed.TotalSeconds, top1, top5, ""));
                 Say(string.Create(CultureInfo.InvariantCulture, $"logistic regression on pixels: {top1:F2}%"));
             }
 
@@ -155,7 +171,8 @@ internal static class ResultsCommand
             ClassifierRunResult FineTune(string dir, VitClassifier model, FineTuneOptions o)
             {
                 // about six evaluations per run, so eval.csv shows the curve (evaluation is not counted in the training time)
-                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1, o.Run.Epochs / 6) };
+                o = o with { Run = o.Run with { OutputDir = Path.Combine(workDir, dir), CheckpointPeriod = o.Run.Epochs }, EvalPeriod = Math.Max(1,
+                    o.Run.Epochs / 6) };
                 using var _ = model;
                 using var tuner = new FineTuner(model, o);
                 Say($"fine-tune {dir}: {o.Run.Epochs} epochs, batch {o.Run.BatchSize}, lr {o.Run.AbsoluteLr:E2}, layer decay {o.LayerDecay}");
@@ -164,13 +181,18 @@ internal static class ResultsCommand
                 return r;
             }
             var ftMae = FineTune("finetune-mae", FineTuner.FromPretrained(mae, ftOptions), ftOptions);
-            rows.Add(new ResultsRow("MAE pre-trained", "fine-tune", $"{fEpochs} epochs (+ pre-training {pretrainBudget})", fEpochs, ftMae.TrainSeconds, ftMae.Final.Top1, ftMae.Final.Top5, "finetune-mae"));
-            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2), scratchOptions);
-            rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs, ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
+            rows.Add(new ResultsRow("MAE pre-trained", "fine-tune", $"{fEpochs} epochs (+ pre-training {pretrainBudget})", fEpochs, ftMae.TrainSeconds,
+                ftMae.Final.Top1, ftMae.Final.Top5, "finetune-mae"));
+            var ftScratch = FineTune("scratch-same-epochs", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 2),
+                scratchOptions);
+            rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", $"{fEpochs} epochs (same fine-tune budget)", fEpochs,
+                ftScratch.TrainSeconds, ftScratch.Final.Top1, ftScratch.Final.Top5, "scratch-same-epochs"));
             double secondsPerEpoch = ftScratch.TrainSeconds / fEpochs;
             int equalEpochs = Math.Max(fEpochs, (int)Math.Round((pretrainTime + ftMae.TrainSeconds) / secondsPerEpoch));
-            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs, WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
-            var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3), equalOptions);
+            var equalOptions = scratchOptions with { Run = scratchOptions.Run with { Epochs = equalEpochs,
+                WarmupEpochs = Math.Min(ftOptions.Run.WarmupEpochs * equalEpochs / fEpochs, equalEpochs - 1) } };
+            var ftEqual = FineTune("scratch-same-time", new VitClassifier(spec, train.NumClasses, ftOptions.GlobalPool, ftOptions.DropPath, seed: s + 3),
+                equalOptions);
             rows.Add(new ResultsRow("randomly initialised", "fine-tune (from scratch)", string.Create(CultureInfo.InvariantCulture,
                 $"{equalEpochs} epochs (same total wall time as pre-training + fine-tuning: {pretrainTime + ftMae.TrainSeconds:F0} s)"),
                 equalEpochs, ftEqual.TrainSeconds, ftEqual.Final.Top1, ftEqual.Final.Top5, "scratch-same-time"));
@@ -179,7 +201,8 @@ internal static class ResultsCommand
             string docPath = Path.GetFullPath(parse.GetValue(doc)!);
             var run = new ResultsRun(CommandLine(parse.Tokens.Select(t => t.Value)), settings.Model.ClassName, spec, description, pretrainTime, pretrainBudget,
                 notes, ftOptions, scratchOptions.LayerDecay, lpOptions, total.Elapsed.TotalSeconds,
-                Path.GetRelativePath(Environment.CurrentDirectory, outDir).Replace('\\', '/'), Environment.ProcessorCount, torch.get_num_threads(), DateTime.UtcNow);
+                Path.GetRelativePath(Environment.CurrentDirectory, outDir).Replace('\\', '/'), Environment.ProcessorCount, torch.get_num_threads(),
+                    DateTime.UtcNow);
             ResultsReport.Write(docPath, run, rows);
             Say($"wrote {docPath} and the logs in {outDir} ({total.Elapsed.TotalMinutes:F1} min)");
             return 0;

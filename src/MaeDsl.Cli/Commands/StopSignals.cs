@@ -1,6 +1,8 @@
-// Ctrl-C (SIGINT), SIGTERM and SIGHUP (a dropped SSH session or closed terminal, handled as SIGTERM): the first asks a training command to stop after its current step (it then writes a
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP (a dropped SSH session or closed terminal, handled as SIGTERM): the first asks a training command to stop after its
+// current step (it then writes a
 // mid-epoch checkpoint and prints the command that resumes), or embed/predict to stop after the current batch (writing
-// nothing); a second one, or one during a command that cannot stop cleanly, exits at once with one line. System.CommandLine's own handling (and its termination timeout) is off.
+// nothing); a second one, or one during a command that cannot stop cleanly, exits at once with one line. System.CommandLine's own handling (and its termination
+// timeout) is off.
 using System.Runtime.InteropServices;
 
 namespace MaeDsl.Cli;
@@ -34,7 +36,8 @@ internal sealed class StopSignals : IDisposable
     internal sealed record Wording(string Finishing, string AtOnce, string BeforeWork = "nothing was done");
 
     /// <summary>The training commands' wording: a checkpoint is written, and is the resume point; a stop before the first step keeps nothing.</summary>
-    internal static readonly Wording Training = new("finishing the current step, then writing a checkpoint (again to exit at once)", "the last checkpoint written is the resume point",
+    internal static readonly Wording Training = new("finishing the current step, then writing a checkpoint (again to exit at once)",
+        "the last checkpoint written is the resume point",
         "nothing was trained and nothing is kept (no checkpoint was written yet)");
 
     /// <summary>The wording of the running cooperative command (<see cref="Training"/> unless it sets its own).</summary>

@@ -31,8 +31,9 @@ internal sealed class AblationRunner(PretrainSettings settings, Protocols protoc
     /// <summary>The run folder of what a point pre-trains: e.g. <c>runs/tiny-4ep</c>, <c>runs/tiny-ratio0.5-4ep</c>, <c>runs/tiny-block-4ep</c>.</summary>
     public string RunFolder(AblationPoint p)
     {
-        string masking = p.Masking is null ? ""
-            : FormattableString.Invariant($"{(p.Masking.Ratio is { } r ? $"-ratio{r}" : "")}{(p.Masking.Strategy is { } s and not MaeDsl.MaskingStrategy.Random ? $"-{s.ToString().ToLowerInvariant()}" : "")}");
+        string ratio = p.Masking?.Ratio is { } r ? FormattableString.Invariant($"-ratio{r}") : "";
+        string strategy = p.Masking?.Strategy is { } s and not MaskingStrategy.Random ? "-" + s.ToString().ToLowerInvariant() : "";
+        string masking = ratio + strategy;
         return Path.Combine(folder, "runs", $"{p.Model.Key}{masking}-{p.Epochs}ep");
     }
 
@@ -143,7 +144,10 @@ internal sealed class AblationRunner(PretrainSettings settings, Protocols protoc
     double FineTuneTop1(VitClassifier model, FineTuneOptions o, string dir)
     {
         manual_seed(Seed);   // drop path, mixup and the loader's draws: the same in a resumed sweep as in an uninterrupted one
-        o = o with { Run = o.Run with { OutputDir = Fresh(dir), CheckpointPeriod = o.Run.Epochs, Precision = settings.Options.Run.Precision }, EvalPeriod = o.Run.Epochs };
+        o = o with
+        {
+            Run = o.Run with { OutputDir = Fresh(dir), CheckpointPeriod = o.Run.Epochs, Precision = settings.Options.Run.Precision }, EvalPeriod = o.Run.Epochs,
+        };
         using var tuner = new FineTuner(model, o);
         return tuner.Run(labelled, test, data.Normalization, TextWriter.Null, cancel).Final.Top1;
     }
@@ -172,7 +176,8 @@ internal sealed class AblationRunner(PretrainSettings settings, Protocols protoc
             scratch = FineTuneTop1(vit, o, Path.Combine(folder, "runs", "baseline-scratch"));
         }
         var b = new AblationBaselines(knnPixels, logistic, knnRandom, probeRandom, scratch, clock.Elapsed.TotalSeconds);
-        Say(FormattableString.Invariant($"  raw pixels: k-NN {knnPixels:F2}%, logistic regression {logistic:F2}%; random encoder: k-NN {knnRandom:F2}%, linear probe {probeRandom:F2}%") +
+        Say(FormattableString.Invariant($"  raw pixels: k-NN {knnPixels:F2}%, logistic regression {logistic:F2}%; ") +
+            FormattableString.Invariant($"random encoder: k-NN {knnRandom:F2}%, linear probe {probeRandom:F2}%") +
             (double.IsFinite(scratch) ? FormattableString.Invariant($", from scratch {scratch:F2}%") : ""));
         AblationResults.Save(path, b);
         return b;

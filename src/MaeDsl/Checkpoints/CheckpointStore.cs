@@ -258,7 +258,8 @@ public sealed class CheckpointStore
                 throw new InvalidDataException($"{path}: the checkpoint is damaged: its checksum footer is not readable ({e.Message})", e);
             }
             if (footer.ModelEnd <= 0 || footer.OptimizerEnd < footer.ModelEnd || footer.OptimizerEnd != length - 16 - size)
-                throw new InvalidDataException($"{path}: the checkpoint is damaged: its checksum footer gives sections that do not fit a file of {length} bytes");
+                throw new InvalidDataException(
+                    $"{path}: the checkpoint is damaged: its checksum footer gives sections that do not fit a file of {length} bytes");
             return footer;
         }
     }
@@ -293,7 +294,8 @@ public sealed class CheckpointStore
         {
             FileKinds.RequireRegular(path, "checkpoint (.ckpt)");
             if (AtomicFile.IsTemporary(path))
-                throw new InvalidDataException($"{path}: the temporary file of an interrupted write, not a checkpoint; expected {LastFileName} or checkpoint-NNNN.ckpt beside it");
+                throw new InvalidDataException(
+                    $"{path}: the temporary file of an interrupted write, not a checkpoint; expected {LastFileName} or checkpoint-NNNN.ckpt beside it");
             var stream = File.OpenRead(path);
             CheckpointFile? opened = null;
             try
@@ -323,7 +325,8 @@ public sealed class CheckpointStore
                 throw new InvalidDataException($"{path}: not a MaeDsl checkpoint (a .ckpt written by CheckpointStore starts with '{Magic}')");
             int version = reader.ReadInt32();
             if (version != FormatVersion && version != UnverifiedVersion)
-                throw new InvalidDataException($"{path}: checkpoint format version {version}, this build reads versions {UnverifiedVersion} and {FormatVersion}");
+                throw new InvalidDataException(
+                    $"{path}: checkpoint format version {version}, this build reads versions {UnverifiedVersion} and {FormatVersion}");
             if (version == FormatVersion && footer is null)
                 throw new InvalidDataException($"{path}: the checkpoint is truncated or damaged: it lacks the checksum footer it was written with " +
                                                $"(a file of {file.Length} bytes); use an earlier checkpoint");
@@ -339,8 +342,10 @@ public sealed class CheckpointStore
         // An unreadable header: when the file has checksums, say from them that it is damaged.
         InvalidDataException Damaged(string what, Exception? inner = null)
         {
-            if (footer is not null && digesting.Position <= footer.ModelEnd && digesting.ReadTo(footer.ModelEnd) && digesting.TakeDigest() != footer.ModelDigest)
-                return new InvalidDataException($"{path}: the checkpoint is damaged: its header does not match the checksum written with it ({what}); use an earlier checkpoint", inner);
+            if (footer is not null && digesting.Position <= footer.ModelEnd && digesting.ReadTo(footer.ModelEnd)
+                && digesting.TakeDigest() != footer.ModelDigest)
+                return new InvalidDataException(
+                    $"{path}: the checkpoint is damaged: its header does not match the checksum written with it ({what}); use an earlier checkpoint", inner);
             return new InvalidDataException($"{path}: {what}", inner);
         }
 
@@ -387,7 +392,8 @@ public sealed class CheckpointStore
             {
                 bool reached = digesting.Position <= footer.OptimizerEnd && digesting.ReadTo(footer.OptimizerEnd);
                 if (!reached || digesting.TakeDigest() != footer.OptimizerDigest)
-                    throw new InvalidDataException($"{path}: the checkpoint is damaged: its optimizer state (bytes {footer.ModelEnd}–{footer.OptimizerEnd}) does not match " +
+                    throw new InvalidDataException(
+                        $"{path}: the checkpoint is damaged: its optimizer state (bytes {footer.ModelEnd}–{footer.OptimizerEnd}) does not match " +
                                                    "the checksum written with it (the file changed after it was written); use an earlier checkpoint", failure);
             }
             if (failure is EndOfStreamException) throw new InvalidDataException($"{path}: the checkpoint is truncated", failure);

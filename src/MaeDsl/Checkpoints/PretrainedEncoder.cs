@@ -11,7 +11,7 @@ namespace MaeDsl.Checkpoints;
 /// checks, as the official code asserts, that exactly the allowed keys (the head, and fc_norm with global pooling)
 /// are missing.
 /// </summary>
-public static class PretrainedEncoder
+internal static class PretrainedEncoder
 {
     /// <summary>
     /// Loads <paramref name="weightsPath"/>'s encoder into <paramref name="model"/> by name (pos_embed interpolated,
@@ -43,11 +43,13 @@ public static class PretrainedEncoder
                     }
                 }
                 var report = StateDicts.Load(model, checkpoint, strict: false, weightsPath);
-                log?.Invoke($"Loaded {weightsPath}: {report.Loaded.Count} keys; missing keys: [{string.Join(", ", report.Missing)}]; unexpected keys: {report.Unexpected.Count}");
+                log?.Invoke($"Loaded {weightsPath}: {report.Loaded.Count} keys; missing keys: [{string.Join(", ", report.Missing)}]; unexpected keys: " +
+                    $"{report.Unexpected.Count}");
                 var missing = report.Missing.ToHashSet();
                 if (!missing.SetEquals(allowedMissing))
                     throw new StateDictMismatchException(
-                        $"{weightsPath} is not a pre-trained encoder for {model.GetName()}: the missing keys must be exactly [{string.Join(", ", allowedMissing)}] " +
+                        $"{weightsPath} is not a pre-trained encoder for {model.GetName()}: the missing keys must be exactly " +
+                            $"[{string.Join(", ", allowedMissing)}] " +
                         $"(as the official code asserts), got [{string.Join(", ", report.Missing)}].");
                 return report;
             }

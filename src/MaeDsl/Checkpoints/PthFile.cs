@@ -52,7 +52,8 @@ internal static class PthFile
         foreach (DictionaryEntry kv in model)
             if (kv.Value is Tensor t) tensors[(string)kv.Key] = t;
         if (tensors.Count == 0)
-            throw new InvalidDataException($"{path}: holds no tensors at the top level nor under 'model' (keys: {string.Join(", ", root.Keys.Cast<object>())})");
+            throw new InvalidDataException(
+                $"{path}: holds no tensors at the top level nor under 'model' (keys: {string.Join(", ", root.Keys.Cast<object>())})");
         return new PthCheckpoint(tensors, root);
     }
 
@@ -76,7 +77,8 @@ internal static class PthFile
     /// <summary>PyBridge's internal TensorConstructorArgs (what skipTensorRead returns): read by reflection.</summary>
     readonly struct PthTensor(object args)
     {
-        static readonly Type? ArgsType = typeof(PyTorchUnpickler).GetNestedType("TensorConstructorArgs", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
+        static readonly Type? ArgsType = typeof(PyTorchUnpickler).GetNestedType("TensorConstructorArgs",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
         static T Get<T>(object o, string name) => (T)ArgsType!.GetProperty(name)!.GetValue(o)!;
         public static bool Is(object o) => ArgsType is not null && ArgsType.IsInstanceOfType(o);
         public long[]? Shape => Get<long[]?>(args, nameof(Shape));
@@ -143,7 +145,9 @@ internal static class PthFile
         var shape = t.Shape ?? [];
         var stride = t.Stride ?? [];
         if (shape.Any(d => d < 0) || stride.Any(d => d < 0) || t.StorageOffset < 0 || stride.Length != shape.Length)
-            throw new InvalidDataException($"{Where()} has shape [{string.Join(", ", shape)}], stride [{string.Join(", ", stride)}] and storage offset {t.StorageOffset}; expected non-negative values and one stride per dimension");
+            throw new InvalidDataException(
+                $"{Where()} has shape [{string.Join(", ", shape)}], stride [{string.Join(", ", stride)}] and storage offset {t.StorageOffset}; expected " +
+                $"non-negative values and one stride per dimension");
         long needed;
         try
         {
@@ -157,12 +161,15 @@ internal static class PthFile
         }
         catch (OverflowException)
         {
-            throw new InvalidDataException($"{Where()} has shape [{string.Join(", ", shape)}] of {t.DType}, whose size overflows a 64-bit integer; expected a shape that fits the file");
+            throw new InvalidDataException(
+                $"{Where()} has shape [{string.Join(", ", shape)}] of {t.DType}, whose size overflows a 64-bit integer; expected a shape that fits the file");
         }
         if (!storageSizes.TryGetValue(t.ArchiveIndex, out long available))
             throw new InvalidDataException($"{Where()} refers to storage {t.ArchiveIndex}, which the archive does not hold; expected an entry of the archive");
         if (needed > available)
-            throw new InvalidDataException($"{Where()} of {t.DType} and shape [{string.Join(", ", shape)}] needs {needed} bytes of storage, but its storage in the archive holds {available}");
+            throw new InvalidDataException(
+                $"{Where()} of {t.DType} and shape [{string.Join(", ", shape)}] needs {needed} bytes of storage, but its storage in the archive holds " +
+                $"{available}");
     }
 
     static long PthElementSize(ScalarType type) => type switch

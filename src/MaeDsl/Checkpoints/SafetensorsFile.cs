@@ -47,10 +47,12 @@ internal static class SafetensorsFile
             }
             if (recorded is not null)
                 foreach (var e in layout.Entries)
-                    if (e.End == e.Begin && (!recorded.TryGetValue(e.Name, out var digest) || digest != Checksums.Of(ReadOnlySpan<byte>.Empty))) damaged.Add(e.Name);
+                    if (e.End == e.Begin && (!recorded.TryGetValue(e.Name, out var digest) || digest != Checksums.Of(ReadOnlySpan<byte>.Empty))) damaged.Add(
+                        e.Name);
             if (damaged.Count > 0)
                 throw new InvalidDataException($"{path}: the weights are damaged: {(damaged.Count > 1 ? "tensors" : "tensor")} {Checksums.Few(damaged)} " +
-                                               $"{(damaged.Count > 1 ? "do" : "does")} not match the checksum written with {(damaged.Count > 1 ? "them" : "it")} " +
+                                               $"{(damaged.Count > 1 ? "do" : "does")} not match the checksum written with " +
+                                                   $"{(damaged.Count > 1 ? "them" : "it")} " +
                                                "(the file changed after it was written); use another copy or an earlier checkpoint");
         }
         catch
@@ -71,13 +73,16 @@ internal static class SafetensorsFile
     {
         long fileLength = stream.Length;
         if (fileLength < 8)
-            throw new InvalidDataException($"{path}: not a safetensors file (it has {fileLength} bytes; expected an 8-byte header length, a JSON header and the data)");
+            throw new InvalidDataException(
+                $"{path}: not a safetensors file (it has {fileLength} bytes; expected an 8-byte header length, a JSON header and the data)");
         stream.Position = 0;
         var lengthBytes = new byte[8];
         stream.ReadExactly(lengthBytes);
         ulong headerLength = BitConverter.ToUInt64(lengthBytes);
         if (headerLength < 2 || headerLength > (ulong)Math.Min(fileLength - 8, 100_000_000))
-            throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength} does not fit a file of {fileLength} bytes; expected 2 ≤ length ≤ {Math.Min(fileLength - 8, 100_000_000)})");
+            throw new InvalidDataException(
+                $"{path}: not a safetensors file (header length {headerLength} does not fit a file of {fileLength} bytes; expected 2 ≤ length ≤ " +
+                $"{Math.Min(fileLength - 8, 100_000_000)})");
         var header = new byte[headerLength];
         stream.ReadExactly(header);
         long dataStart = 8 + (long)headerLength, dataLength = fileLength - dataStart;
@@ -88,7 +93,9 @@ internal static class SafetensorsFile
         try { json = JsonDocument.Parse(header); }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: the safetensors header ({headerLength} bytes) is not well-formed JSON (cut off or damaged: {e.Message}); expected one JSON object of tensors", e);
+            throw new InvalidDataException(
+                $"{path}: the safetensors header ({headerLength} bytes) is not well-formed JSON (cut off or damaged: {e.Message}); expected one JSON object " +
+                $"of tensors", e);
         }
         using (json)
         {
@@ -118,12 +125,15 @@ internal static class SafetensorsFile
         {
             if (e.Begin != expected)
                 throw new InvalidDataException(e.Begin < expected
-                    ? $"{path}: tensor '{e.Name}' at data offsets [{e.Begin}, {e.End}] overlaps the tensor before it (which ends at {expected}); expected contiguous, non-overlapping offsets"
+                    ? $"{path}: tensor '{e.Name}' at data offsets [{e.Begin}, {e.End}] overlaps the tensor before it (which ends at {expected}); expected " +
+                        $"contiguous, non-overlapping offsets"
                     : $"{path}: tensor '{e.Name}' starts at data offset {e.Begin}, leaving a gap after offset {expected}; expected contiguous offsets");
             expected = e.End;
         }
         if (expected != dataLength)
-            throw new InvalidDataException($"{path}: the tensors cover {expected} bytes of a data section of {dataLength} bytes; expected them to cover it exactly (truncated or padded file)");
+            throw new InvalidDataException(
+                $"{path}: the tensors cover {expected} bytes of a data section of {dataLength} bytes; expected them to cover it exactly (truncated or padded " +
+                $"file)");
         return new StateDicts.SafetensorsLayout(dataStart, ordered, metadata);
     }
 
@@ -138,7 +148,8 @@ internal static class SafetensorsFile
             throw new InvalidDataException($"{Where()} has no dtype string; expected one of {string.Join(", ", SafetensorsTypes.Keys)}");
         string dtypeName = dtypeNode.GetString()!;
         if (!SafetensorsTypes.TryGetValue(dtypeName, out var dtype))
-            throw new InvalidDataException($"{Where()} has dtype '{dtypeName}', which MaeDsl does not read; expected one of {string.Join(", ", SafetensorsTypes.Keys)}");
+            throw new InvalidDataException(
+                $"{Where()} has dtype '{dtypeName}', which MaeDsl does not read; expected one of {string.Join(", ", SafetensorsTypes.Keys)}");
         long[] shape = Integers(v, "shape", Where(), -1);
         long[] offsets = Integers(v, "data_offsets", Where(), 2);
         foreach (var d in shape)
@@ -152,13 +163,17 @@ internal static class SafetensorsFile
         }
         catch (OverflowException)
         {
-            throw new InvalidDataException($"{Where()} has shape [{string.Join(", ", shape)}] of {dtypeName}, whose size overflows a 64-bit integer; expected a shape that fits the file");
+            throw new InvalidDataException(
+                $"{Where()} has shape [{string.Join(", ", shape)}] of {dtypeName}, whose size overflows a 64-bit integer; expected a shape that fits the file");
         }
         long begin = offsets[0], end = offsets[1];
         if (begin < 0 || end < begin || end > dataLength)
-            throw new InvalidDataException($"{Where()} has data offsets [{begin}, {end}]; expected 0 ≤ begin ≤ end ≤ {dataLength} (the data section, after the header)");
+            throw new InvalidDataException(
+                $"{Where()} has data offsets [{begin}, {end}]; expected 0 ≤ begin ≤ end ≤ {dataLength} (the data section, after the header)");
         if (end - begin != bytes)
-            throw new InvalidDataException($"{Where()} of dtype {dtypeName} and shape [{string.Join(", ", shape)}] needs {bytes} bytes, but its data offsets [{begin}, {end}] hold {end - begin}");
+            throw new InvalidDataException(
+                $"{Where()} of dtype {dtypeName} and shape [{string.Join(", ", shape)}] needs {bytes} bytes, but its data offsets [{begin}, {end}] hold " +
+                $"{end - begin}");
         return new StateDicts.SafetensorsEntry(name, dtype, shape, begin, end);
     }
 

@@ -42,7 +42,8 @@ public sealed class StateDictMismatchException : Exception
     static string Grouped(IReadOnlyList<string> keys)
     {
         static string Key(string k) => k.IndexOf(' ') is int space and > 0 ? k[..space] : k;
-        var groups = keys.GroupBy(k => Key(k).Contains('.') ? Key(k)[..Key(k).IndexOf('.')] + ".*" : Key(k)).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
+        var groups = keys.GroupBy(k => Key(k).Contains('.') ? Key(k)[..Key(k).IndexOf('.')]
+            + ".*" : Key(k)).Select(g => g.Count() == 1 ? g.First() : $"{g.Key} {g.Count()}").ToList();
         string listed = string.Join(", ", groups.Take(8)) + (groups.Count > 8 ? $", … {groups.Count - 8} more group(s)" : "");
         return keys.Count <= Few ? string.Join(", ", keys)
             : $"{listed} (first: {string.Join(", ", keys.Take(Few))}, …)";
@@ -76,7 +77,8 @@ public static class StateDicts
             ? tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value)
             : tensors;
 
-    /// <summary>A .safetensors file: the tensors and the "__metadata__" strings (validated whole, checksums checked: see <see cref="SafetensorsFile.Read"/>).</summary>
+    /// <summary>A .safetensors file: the tensors and the "__metadata__" strings (validated whole, checksums checked: see <see
+    /// cref="SafetensorsFile.Read"/>).</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) ReadSafetensors(string path) => SafetensorsFile.Read(path);
 
     /// <summary>One tensor of a validated safetensors header: offsets are relative to the data section.</summary>
@@ -136,7 +138,8 @@ public static class StateDicts
     /// a floating-point tensor holding NaN or Inf, by key, so that a run never starts from (and blames its lr for) broken weights.
     /// Floating-point tensors of another width (F16, BF16, F64) are converted to the parameter's dtype.
     /// </summary>
-    static void CheckDtypesAndValues(nn.Module module, IReadOnlyDictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source, string sourceName)
+    static void CheckDtypesAndValues(nn.Module module, IReadOnlyDictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source,
+        string sourceName)
     {
         var wrongKind = new List<string>();
         var nonFinite = new List<string>();
@@ -156,9 +159,13 @@ public static class StateDicts
             }
         }
         if (wrongKind.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors whose dtype does not match {module.GetName()}'s ({wrongKind.Count}): {string.Join(", ", wrongKind)}; expected the model's dtype kind (a mislabelled or foreign file is not converted)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors whose dtype does not match {module.GetName()}'s ({wrongKind.Count}): {string.Join(", ", wrongKind)}; expected the " +
+                $"model's dtype kind (a mislabelled or foreign file is not converted)");
         if (nonFinite.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged or was saved from a diverged run)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged " +
+                $"or was saved from a diverged run)");
     }
 
     /// <summary>Refuses a module whose floating-point parameters or buffers hold NaN or Inf after a load from <paramref name="sourceName"/>, by key.</summary>
@@ -174,7 +181,9 @@ public static class StateDicts
             if (count > 0) nonFinite.Add($"{name} ({count} of {t.NumberOfElements} values)");
         }
         if (nonFinite.Count > 0)
-            throw new InvalidDataException($"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged or was saved from a diverged run)");
+            throw new InvalidDataException(
+                $"{sourceName}: tensors holding NaN or Inf ({nonFinite.Count}): {string.Join(", ", nonFinite)}; expected finite weights (the file is damaged " +
+                $"or was saved from a diverged run)");
     });
 
     // ---- writing ----

@@ -8,7 +8,7 @@ namespace MaeDsl.Data;
 /// An 8-bit image, planar (channel, row, column) like <see cref="FloatImage"/>; 1 channel (PIL's "L") or 3 ("RGB").
 /// <see cref="Pixels"/> may be longer than <see cref="Length"/> (a pooled buffer); only the first <see cref="Length"/> bytes count.
 /// </summary>
-public sealed class ByteImage
+internal sealed class ByteImage
 {
     public ByteImage(int channels, int height, int width, byte[]? pixels = null)
     {
@@ -38,7 +38,7 @@ public sealed class ByteImage
 /// a pixel whose source point lies outside the image takes the fill). Operations on a 1-channel image are Pillow's on
 /// an "L" image (Color is then the identity). In-place operations change <c>image</c>; the others write <c>output</c>.
 /// </summary>
-public static class AugmentOps
+internal static class AugmentOps
 {
     // ---- point operations (lookup tables per channel) ----
 
@@ -187,7 +187,8 @@ public static class AugmentOps
     /// <summary>Pillow's rgb2l: <c>(19595 R + 38470 G + 7471 B + 0x8000) &gt;&gt; 16</c>.</summary>
     public static byte Luma(byte r, byte g, byte b) => (byte)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
 
-    /// <summary>Image.blend(degenerate, image, factor) into <paramref name="image"/>: <c>d + α (v − d)</c> in float32, truncated, clipped when extrapolating.</summary>
+    /// <summary>Image.blend(degenerate, image, factor) into <paramref name="image"/>: <c>d + α (v − d)</c> in float32, truncated, clipped when
+    /// extrapolating.</summary>
     static void Blend(ByteImage degenerate, ByteImage image, double factor)
     {
         float alpha = (float)factor;
@@ -226,10 +227,12 @@ public static class AugmentOps
     public static void ShearY(ByteImage image, double factor, ReadOnlySpan<byte> fill, ByteImage output) => Affine(image, 1, 0, 0, factor, 1, 0, fill, output);
 
     /// <summary>timm's translate_x_abs: source x = x + pixels (the content moves left for positive pixels).</summary>
-    public static void TranslateX(ByteImage image, double pixels, ReadOnlySpan<byte> fill, ByteImage output) => Affine(image, 1, 0, pixels, 0, 1, 0, fill, output);
+    public static void TranslateX(ByteImage image, double pixels, ReadOnlySpan<byte> fill, ByteImage output) => Affine(image, 1, 0, pixels, 0, 1, 0, fill,
+        output);
 
     /// <summary>timm's translate_y_abs: source y = y + pixels.</summary>
-    public static void TranslateY(ByteImage image, double pixels, ReadOnlySpan<byte> fill, ByteImage output) => Affine(image, 1, 0, 0, 0, 1, pixels, fill, output);
+    public static void TranslateY(ByteImage image, double pixels, ReadOnlySpan<byte> fill, ByteImage output) => Affine(image, 1, 0, 0, 0, 1, pixels, fill,
+        output);
 
     /// <summary>Python's <c>round(x, 15)</c> (exact decimal rounding; .NET's "F15" formats the exact value).</summary>
     static double Round15(double x) => double.Parse(x.ToString("F15", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -240,7 +243,8 @@ public static class AugmentOps
     /// </summary>
     public static void Affine(ByteImage image, double a, double b, double c, double d, double e, double f, ReadOnlySpan<byte> fill, ByteImage output)
     {
-        if (fill.Length != image.Channels) throw new ArgumentException($"AugmentOps.Affine: {fill.Length} fill values for {image.Channels} channels.", nameof(fill));
+        if (fill.Length != image.Channels) throw new ArgumentException($"AugmentOps.Affine: {fill.Length} fill values for {image.Channels} channels.",
+            nameof(fill));
         int h = image.Height, w = image.Width, plane = image.Plane;
         var src = image.Pixels; var dst = output.Pixels;
         Span<int> xs = stackalloc int[4];

@@ -62,7 +62,8 @@ public sealed class BatchLoader
 
     /// <param name="dataset">The items.</param>
     /// <param name="batchSize">Items per batch.</param>
-    /// <param name="transform">Per-item transform (e.g. <see cref="Transforms.Pretrain"/>); null keeps the images as they are (they must then all have the same size).</param>
+    /// <param name="transform">Per-item transform (e.g. <see cref="Transforms.Pretrain"/>); null keeps the images as they are (they must then all have the same
+    /// size).</param>
     /// <param name="shuffle">Shuffle each epoch (training) or keep dataset order (evaluation).</param>
     /// <param name="dropLast">Drop the last incomplete batch.</param>
     /// <param name="seed">The run seed all streams are derived from.</param>
@@ -78,7 +79,9 @@ public sealed class BatchLoader
         BatchSize = batchSize; Transform = transform; Shuffle = shuffle; DropLast = dropLast; Seed = seed;
         Prefetch = prefetch; Workers = workers == 0 ? Environment.ProcessorCount : workers;
         if (dropLast && dataset.Count < batchSize)
-            throw new ArgumentException($"BatchLoader: the dataset has {dataset.Count} items, fewer than one batch of {batchSize} with dropLast: every epoch would be empty.", nameof(batchSize));
+            throw new ArgumentException(
+                $"BatchLoader: the dataset has {dataset.Count} items, fewer than one batch of {batchSize} with dropLast: every epoch would be empty.",
+                nameof(batchSize));
         // the batch buffers must fit an array and the memory before any work (--batch 60000 with a 224-px model does not)
         if (BufferSizes.OutputSide(transform) is int side)
             BufferSizes.CheckBatch(batchSize, dataset.Channels, side, side, copies: Prefetch + 2);
@@ -114,7 +117,7 @@ public sealed class BatchLoader
     /// This process's part of every epoch in data-parallel training (PyTorch's DistributedSampler): rank r serves positions
     /// r, r + Size, … of the epoch's order, padded to a multiple of Size. Default: the whole order.
     /// </summary>
-    public DistributedShard Shard { get; init; } = DistributedShard.Whole;
+    internal DistributedShard Shard { get; init; } = DistributedShard.Whole;
 
     /// <summary>The items this process serves per epoch: the dataset's, or its shard's.</summary>
     int ItemsPerEpoch => Shard.Length(Dataset.Count);
@@ -239,7 +242,8 @@ public sealed class BatchLoader
                         }
                         if (image.Channels != shape[1] || image.Height != shape[2] || image.Width != shape[3])
                             throw new InvalidDataException(
-                                $"{Dataset.Describe(index)}: after the transform it is {image.ShapeText}, other items of batch {b} of epoch {epoch} are {shape[1]}×{shape[2]}×{shape[3]}. " +
+                                $"{Dataset.Describe(index)}: after the transform it is {image.ShapeText}, other items of batch {b} of epoch {epoch} are " +
+                                    $"{shape[1]}×{shape[2]}×{shape[3]}. " +
                                 "Images of different sizes need a transform that crops/resizes to one size (e.g. Transforms.Pretrain or Transforms.Eval).");
                         Array.Copy(image.Data, 0, pixels!, (long)k * image.Data.Length, image.Data.Length);
                     });

@@ -7,7 +7,7 @@ namespace MaeDsl.Data;
 /// support widened by the scale factor when shrinking (antialiasing), weights normalised to sum 1, pixel
 /// centres at +0.5, horizontal pass first, then vertical.
 /// </summary>
-public static class Bicubic
+internal static class Bicubic
 {
     const double A = -0.5;
     const double Support = 2.0;
@@ -62,7 +62,8 @@ public static class Bicubic
         return result;
     }
 
-    /// <summary>PIL's precompute_coeffs: for each output pixel the first input index, the tap count and the normalised weights (stride <c>KernelSize</c>).</summary>
+    /// <summary>PIL's precompute_coeffs: for each output pixel the first input index, the tap count and the normalised weights (stride
+    /// <c>KernelSize</c>).</summary>
     internal static (int[] First, int[] Taps, double[] Weights, int KernelSize) Coefficients(int inSize, int outSize)
     {
         double scale = (double)inSize / outSize;

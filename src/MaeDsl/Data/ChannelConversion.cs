@@ -5,7 +5,7 @@ namespace MaeDsl.Data;
 /// Channel conversion with ImageFolder's rules, for float images: grey → RGB by repetition, RGB → grey by luma
 /// 0.299 R + 0.587 G + 0.114 B (exactly the grey value when R = G = B). Other combinations are refused.
 /// </summary>
-public static class ChannelConversion
+internal static class ChannelConversion
 {
     /// <summary>True if <paramref name="from"/> channels can be converted to <paramref name="to"/>.</summary>
     public static bool CanConvert(int from, int to) => from == to || (from, to) is (1, 3) or (3, 1);
@@ -33,7 +33,8 @@ public static class ChannelConversion
             }
             return new FloatImage(1, image.Height, image.Width, data);
         }
-        throw new InvalidDataException($"{what}: cannot convert {image.Channels} channels to {channels}; supported are grey → RGB (repeat) and RGB → grey (luma).");
+        throw new InvalidDataException(
+            $"{what}: cannot convert {image.Channels} channels to {channels}; supported are grey → RGB (repeat) and RGB → grey (luma).");
     }
 }
 
@@ -41,7 +42,7 @@ public static class ChannelConversion
 /// Another dataset seen with a different channel count (e.g. Fashion-MNIST as RGB for a 3-channel ViT-B/16),
 /// converted per item by <see cref="ChannelConversion"/>.
 /// </summary>
-public sealed class ChannelConvertedDataset : IImageDataset
+internal sealed class ChannelConvertedDataset : IImageDataset
 {
     /// <summary>Wraps <paramref name="source"/> so that <see cref="Get"/> returns <paramref name="channels"/> channels.</summary>
     public ChannelConvertedDataset(IImageDataset source, int channels)
@@ -49,7 +50,8 @@ public sealed class ChannelConvertedDataset : IImageDataset
         Source = source ?? throw new ArgumentNullException(nameof(source));
         if (!ChannelConversion.CanConvert(source.Channels, channels))
             throw new ArgumentOutOfRangeException(nameof(channels),
-                $"ChannelConvertedDataset: cannot convert {source.Channels}-channel images ({source.GetType().Name}) to {channels} channels; supported are grey → RGB and RGB → grey.");
+                $"ChannelConvertedDataset: cannot convert {source.Channels}-channel images ({source.GetType().Name}) to {channels} channels; supported are " +
+                    $"grey → RGB and RGB → grey.");
         Channels = channels;
     }
 

@@ -15,7 +15,7 @@ namespace MaeDsl.Data;
 /// Per-item randomness keyed by the dataset index (augmentation) is then identical; randomness drawn per batch (masking
 /// noise) must be drawn for the global batch and its rows <see cref="GlobalRows"/> taken to match.
 /// </remarks>
-public readonly record struct DistributedShard
+internal readonly record struct DistributedShard
 {
     /// <param name="rank">This process's rank, 0 … size − 1.</param>
     /// <param name="size">The number of ranks (≥ 1).</param>

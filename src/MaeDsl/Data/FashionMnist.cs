@@ -71,7 +71,8 @@ public sealed class FashionMnist : IImageDataset
                 $"not a folder; expected the folder that holds the IDX .gz files (default {DefaultFolder}).");
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException(
-                $"Fashion-MNIST folder '{folder}'{(fromVariable ? $" (from {FolderVariable})" : "")} does not exist. Install Debian's package {DebianPackage} " +
+                $"Fashion-MNIST folder '{folder}'{(fromVariable ? $" (from {FolderVariable})" : "")} does not exist. Install Debian's package " +
+                    $"{DebianPackage} " +
                 $"(it puts the files in {DefaultFolder}); on Debian 12 run `sudo bash eng/install-native-deps.sh` from the repository root, " +
                 $"or pass the folder that holds the IDX .gz files (or set {FolderVariable}).");
         string prefix = train ? "train" : "t10k";
@@ -131,7 +132,9 @@ public sealed class FashionMnist : IImageDataset
             // the header is not trusted: what it announces must be in the file before the buffer is allocated
             long headerBytes = 4 + 4L * rank;
             if (stream == file && file.Length - headerBytes != total)
-                throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims)}] announce {total} data bytes, the file holds {file.Length - headerBytes} ({(file.Length - headerBytes < total ? "truncated IDX file" : "extra bytes after the data")}).");
+                throw new InvalidDataException(
+                    $"{path}: IDX sizes [{string.Join(", ", dims)}] announce {total} data bytes, the file holds {file.Length - headerBytes} " +
+                    $"({(file.Length - headerBytes < total ? "truncated IDX file" : "extra bytes after the data")}).");
             // a gzip stream's size is known only once it is read (ISIZE is only the last member's, mod 2^32): the buffer grows
             // with the data actually decompressed, so a header that lies about the sizes never allocates more than the file holds
             var data = ReadData(stream, total, path, $"{total} data bytes for sizes [{string.Join(", ", dims)}]");

@@ -13,7 +13,8 @@ public sealed class FloatImage
             throw new ArgumentException($"FloatImage: channels, height and width must be positive, got C={channels}, H={height}, W={width}.");
         ArgumentNullException.ThrowIfNull(data);
         if (data.Length != (long)channels * height * width)
-            throw new ArgumentException($"FloatImage: data has {data.Length} values, expected C×H×W = {channels}×{height}×{width} = {(long)channels * height * width}.", nameof(data));
+            throw new ArgumentException(
+                $"FloatImage: data has {data.Length} values, expected C×H×W = {channels}×{height}×{width} = {(long)channels * height * width}.", nameof(data));
         Channels = channels; Height = height; Width = width; Data = data;
     }
 
@@ -83,7 +84,8 @@ public sealed class SubsetDataset : IImageDataset
     /// <summary>The first <paramref name="count"/> items of <paramref name="source"/> (all if it has fewer).</summary>
     public static SubsetDataset Take(IImageDataset source, int count) => new(source, Enumerable.Range(0, Math.Min(count, source.Count)));
 
-    /// <summary>The first <paramref name="limit"/> items of <paramref name="source"/>, or <paramref name="source"/> itself when there is no limit or it holds no more.</summary>
+    /// <summary>The first <paramref name="limit"/> items of <paramref name="source"/>, or <paramref name="source"/> itself when there is no limit or it holds
+    /// no more.</summary>
     public static IImageDataset First(IImageDataset source, int? limit) =>
         limit is { } n && n < source.Count ? Take(source, n) : source;
 
@@ -120,7 +122,7 @@ public sealed class SubsetDataset : IImageDataset
     /// <summary>The dataset this is a view of.</summary>
     public IImageDataset Source => source;
     /// <summary>The index in <see cref="Source"/> of item <paramref name="index"/>.</summary>
-    public int SourceIndex(int index) => indices[Check(index)];
+    internal int SourceIndex(int index) => indices[Check(index)];
     public int Count => indices.Length;
     public int Channels => source.Channels;
     public int? Height => source.Height;

@@ -55,7 +55,8 @@ public sealed class ImageFolder : IImageDataset
         ArgumentNullException.ThrowIfNull(root);
         if (channels is not (1 or 3))
             throw new ArgumentOutOfRangeException(nameof(channels),
-                $"ImageFolder '{root}': cannot convert images to {channels} channels; supported are 1 (grey; RGB by luma 0.299/0.587/0.114) and 3 (RGB; grey repeated). Alpha is always dropped.");
+                $"ImageFolder '{root}': cannot convert images to {channels} channels; supported are 1 (grey; RGB by luma 0.299/0.587/0.114) and 3 (RGB; grey " +
+                    $"repeated). Alpha is always dropped.");
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"ImageFolder: root folder '{root}' does not exist (expected root/<class>/<image files>).");
         Root = Path.GetFullPath(root);
@@ -68,14 +69,16 @@ public sealed class ImageFolder : IImageDataset
             else Skip(dir, $"{FileKinds.Describe(kind)} to a folder, not followed");
         }
         if (classList.Count == 0)
-            throw new DirectoryNotFoundException($"ImageFolder: '{Root}' has no class sub-folders (expected root/<class>/<image files>){(skipped.Count > 0 ? "; " + SkipSummary : "")}.");
+            throw new DirectoryNotFoundException(
+                $"ImageFolder: '{Root}' has no class sub-folders (expected root/<class>/<image files>){(skipped.Count > 0 ? "; " + SkipSummary : "")}.");
         if (classes is not null)
         {
             var known = classes.ToHashSet(StringComparer.Ordinal);
             var extra = classList.Where(c => !known.Contains(c)).ToList();
             if (extra.Count > 0)
                 throw new InvalidDataException(
-                    $"ImageFolder '{Root}': class folder{(extra.Count > 1 ? "s" : "")} {string.Join(", ", extra.Take(5).Select(c => $"'{c}'"))}{(extra.Count > 5 ? $" and {extra.Count - 5} more" : "")} " +
+                    $"ImageFolder '{Root}': class folder{(extra.Count > 1 ? "s" : "")} " +
+                        $"{string.Join(", ", extra.Take(5).Select(c => $"'{c}'"))}{(extra.Count > 5 ? $" and {extra.Count - 5} more" : "")} " +
                     $"{(extra.Count > 1 ? "are" : "is")} not among the {classes.Count} classes of the training split ({Few(classes)}); " +
                     "a held-out split may lack classes of the training split but not add any (its labels would not exist in training)");
             var present = classList.ToHashSet(StringComparer.Ordinal);
@@ -100,7 +103,8 @@ public sealed class ImageFolder : IImageDataset
             }
             if (list.Count == before)
                 throw new FileNotFoundException(
-                    $"ImageFolder: class folder '{classDir}' holds no image file (extensions: {string.Join(", ", Extensions)}){(skipped.Count > 0 ? "; " + SkipSummary : "")}.", classDir);
+                    $"ImageFolder: class folder '{classDir}' holds no image file (extensions: " +
+                        $"{string.Join(", ", Extensions)}){(skipped.Count > 0 ? "; " + SkipSummary : "")}.", classDir);
         }
         samples = list.ToArray();
     }
@@ -114,7 +118,8 @@ public sealed class ImageFolder : IImageDataset
     /// <summary>An entry of the tree that was passed over, and why.</summary>
     public sealed record SkippedEntry(string Path, string Reason);
 
-    /// <summary>Every entry passed over while listing (folder symlinks, special files, dangling links, unreadable folders; with checkImages, broken or oversized images).</summary>
+    /// <summary>Every entry passed over while listing (folder symlinks, special files, dangling links, unreadable folders; with checkImages, broken or
+    /// oversized images).</summary>
     public IReadOnlyList<SkippedEntry> Skipped => skipped;
 
     /// <summary>One line for the user: how many entries were skipped, by reason, and the first of them; null when none was.</summary>
@@ -233,7 +238,9 @@ public sealed class ImageFolder : IImageDataset
         if (info.Width < 1 || info.Height < 1)
             throw new InvalidDataException($"{path}: the header gives a {info.Width}×{info.Height} image; expected positive sizes.");
         if (pixels > MaxPixels)
-            throw new InvalidDataException($"{path}: the header gives a {info.Width}×{info.Height} image ({pixels:N0} pixels), more than ImageFolder.MaxPixels = {MaxPixels:N0}; refused before decoding.");
+            throw new InvalidDataException(
+                $"{path}: the header gives a {info.Width}×{info.Height} image ({pixels:N0} pixels), more than ImageFolder.MaxPixels = {MaxPixels:N0}; " +
+                $"refused before decoding.");
         return (info.Width, info.Height);
     }
 

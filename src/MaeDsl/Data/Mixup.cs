@@ -5,13 +5,13 @@ using static TorchSharp.torch;
 namespace MaeDsl.Data;
 
 /// <summary>A CutMix box in pixel coordinates: rows [Top, Bottom), columns [Left, Right).</summary>
-public readonly record struct CutBox(int Top, int Bottom, int Left, int Right)
+internal readonly record struct CutBox(int Top, int Bottom, int Left, int Right)
 {
     public int Area => (Bottom - Top) * (Right - Left);
 }
 
 /// <summary>What one call of <see cref="Mixup.Apply"/> drew: λ (after the CutMix area correction), and the box when CutMix was used.</summary>
-public readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? Box);
+internal readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? Box);
 
 /// <summary>
 /// Mixup and CutMix in batch mode, as timm's <c>Mixup</c> that main_finetune.py uses (mixup 0.8, cutmix 1.0,
@@ -22,7 +22,7 @@ public readonly record struct MixupDraw(double Lambda, bool UsedCutmix, CutBox? 
 /// <c>1 − box area / (H·W)</c>. Targets are <c>λ·smooth(y) + (1−λ)·smooth(flip(y))</c> with
 /// smooth = one-hot with on 1 − s + s/C and off s/C. Only the official "batch" mode is implemented.
 /// </summary>
-public sealed class Mixup
+internal sealed class Mixup
 {
     readonly Random random;
 
@@ -42,7 +42,8 @@ public sealed class Mixup
         if (mixupAlpha == 0 && cutmixAlpha == 0) throw new ArgumentException("Mixup: one of mixup alpha and cutmix alpha must be > 0.", nameof(mixupAlpha));
         if (prob is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(prob), prob, "Mixup: prob must be in [0, 1].");
         if (switchProb is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(switchProb), switchProb, "Mixup: switch prob must be in [0, 1].");
-        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Mixup: label smoothing must be in [0, 1).");
+        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
+            "Mixup: label smoothing must be in [0, 1).");
         NumClasses = numClasses;
         MixupAlpha = mixupAlpha;
         CutmixAlpha = cutmixAlpha;
@@ -68,10 +69,13 @@ public sealed class Mixup
     public (Tensor Images, Tensor Targets, MixupDraw Draw) Apply(Tensor images, Tensor labels, Random? random = null)
     {
         random ??= this.random;
-        if (images.dim() != 4) throw new ArgumentException($"Mixup.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
+        if (images.dim() != 4) throw new ArgumentException($"Mixup.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].",
+            nameof(images));
         long b = images.shape[0];
-        if (b % 2 != 0) throw new ArgumentException($"Mixup.Apply: the batch size must be even (timm mixes image i with image B−1−i), got {b}.", nameof(images));
-        if (labels.dim() != 1 || labels.shape[0] != b) throw new ArgumentException($"Mixup.Apply: labels must be [{b}], got [{string.Join(", ", labels.shape)}].", nameof(labels));
+        if (b % 2 != 0) throw new ArgumentException($"Mixup.Apply: the batch size must be even (timm mixes image i with image B−1−i), got {b}.",
+            nameof(images));
+        if (labels.dim() != 1 || labels.shape[0] != b) throw new ArgumentException(
+            $"Mixup.Apply: labels must be [{b}], got [{string.Join(", ", labels.shape)}].", nameof(labels));
 
         var (lam, useCutmix) = DrawParameters(random);
         int h = (int)images.shape[2], w = (int)images.shape[3];
@@ -91,13 +95,13 @@ public sealed class Mixup
                 mixed = images.clone();
                 if (bx.Area > 0)
                 {
-                    var source = Model.MetaSubstitutes.FlipBatch(images).narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left);
+                    var source = MetaSubstitutes.FlipBatch(images).narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left);
                     mixed.narrow(2, bx.Top, bx.Bottom - bx.Top).narrow(3, bx.Left, bx.Right - bx.Left).copy_(source);
                 }
             }
             else
             {
-                mixed = images * lam + Model.MetaSubstitutes.FlipBatch(images) * (1.0 - lam);
+                mixed = images * lam + MetaSubstitutes.FlipBatch(images) * (1.0 - lam);
             }
         }
         var targets = MixupTarget(labels, NumClasses, lam, LabelSmoothing).to(images.device);
@@ -147,7 +151,8 @@ public sealed class Mixup
     /// </summary>
     public static (CutBox Box, double Lambda) CutmixBoxAndLambda(int height, int width, double lambda, Random random)
     {
-        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"Mixup.CutmixBoxAndLambda: image size must be positive, got {height}×{width}.");
+        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height),
+            $"Mixup.CutmixBoxAndLambda: image size must be positive, got {height}×{width}.");
         if (lambda is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "Mixup.CutmixBoxAndLambda: λ must be in [0, 1].");
         double ratio = Math.Sqrt(1.0 - lambda);
         int cutH = (int)(height * ratio), cutW = (int)(width * ratio);

@@ -6,7 +6,7 @@ using System.Globalization;
 namespace MaeDsl.Data;
 
 /// <summary>The operations of timm's RandAugment sets, named as in timm's <c>NAME_TO_OP</c>.</summary>
-public enum AugmentOp
+internal enum AugmentOp
 {
     AutoContrast, Equalize, Invert, Rotate,
     Posterize, PosterizeIncreasing, Solarize, SolarizeIncreasing, SolarizeAdd,
@@ -25,7 +25,7 @@ public enum AugmentOp
 /// reads any <c>inc</c> section as true (it tests <c>bool("0")</c>): here those are refused or, for <c>inc0</c>, mean the
 /// plain set. timm's <c>t</c> section (weighted or 3-Augment sets) is refused.
 /// </remarks>
-public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, double MagnitudeStd = 0, int? MagnitudeMax = null,
+internal sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, double MagnitudeStd = 0, int? MagnitudeMax = null,
     bool Increasing = false, double Probability = 0.5)
 {
     /// <summary>main_finetune.py's <c>--aa</c> default.</summary>
@@ -43,7 +43,8 @@ public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, do
     /// <summary>True when <paramref name="text"/> turns RandAugment off: null, empty or "none".</summary>
     public static bool IsOff(string? text) => string.IsNullOrWhiteSpace(text) || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Parses <paramref name="text"/>; null when it is off (<see cref="IsOff"/>). A bad string throws <see cref="FormatException"/> saying what is wrong.</summary>
+    /// <summary>Parses <paramref name="text"/>; null when it is off (<see cref="IsOff"/>). A bad string throws <see cref="FormatException"/> saying what is
+    /// wrong.</summary>
     public static RandAugmentConfig? Parse(string? text) =>
         TryParse(text, out var config, out string? error) ? config : throw new FormatException($"RandAugment config '{text}': {error}");
 
@@ -89,7 +90,8 @@ public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, do
 
         static string? Real(string value, double min, double max, Action<double> set)
         {
-            if (!double.TryParse(value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            if (!double.TryParse(value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture,
+                out double v) || !double.IsFinite(v))
                 return $"'{value}' is not a number";
             if (v < min || v > max) return FormattableString.Invariant($"{v} is outside [{min}, {max}]");
             set(v);
@@ -97,8 +99,12 @@ public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, do
         }
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"rand-m{Magnitude}-n{NumLayers}-mstd{(double.IsPositiveInfinity(MagnitudeStd) ? 101 : MagnitudeStd)}{(MagnitudeMax is { } mm ? $"-mmax{mm}" : "")}-inc{(Increasing ? 1 : 0)}-p{Probability}");
+    public override string ToString()
+    {
+        double mstd = double.IsPositiveInfinity(MagnitudeStd) ? 101 : MagnitudeStd;
+        string mmax = MagnitudeMax is { } mm ? $"-mmax{mm}" : "";
+        return string.Create(CultureInfo.InvariantCulture, $"rand-m{Magnitude}-n{NumLayers}-mstd{mstd}{mmax}-inc{(Increasing ? 1 : 0)}-p{Probability}");
+    }
 }
 
 /// <summary>
@@ -116,7 +122,7 @@ public sealed record RandAugmentConfig(int Magnitude = 10, int NumLayers = 2, do
 /// img_mean, <c>round(255 × normalisation mean)</c>, (124, 116, 104) for ImageNet's. A 1-channel image (Fashion-MNIST)
 /// gets Pillow's "L"-mode results: every operation on the grey plane, Color the identity, fill <c>round(255 × its mean)</c>.
 /// </remarks>
-public sealed class RandAugment : IImageTransform
+internal sealed class RandAugment : IImageTransform
 {
     /// <summary>timm's _LEVEL_DENOM: magnitude 10 is the full strength of an operation.</summary>
     public const double LevelDenominator = 10.0;
@@ -150,7 +156,8 @@ public sealed class RandAugment : IImageTransform
     public RandAugmentConfig Config { get; }
     public byte[] Fill { get; }
 
-    /// <summary>timm's img_mean: <c>min(255, round(255 × mean))</c> per channel of <paramref name="normalization"/>, repeated to <paramref name="channels"/>.</summary>
+    /// <summary>timm's img_mean: <c>min(255, round(255 × mean))</c> per channel of <paramref name="normalization"/>, repeated to <paramref
+    /// name="channels"/>.</summary>
     public static byte[] FillFor(Normalization normalization, int channels)
     {
         ArgumentNullException.ThrowIfNull(normalization);
@@ -161,7 +168,8 @@ public sealed class RandAugment : IImageTransform
 
     /// <summary>True for the operations whose argument timm negates at random.</summary>
     public static bool IsSigned(AugmentOp op) => op is AugmentOp.Rotate or AugmentOp.ShearX or AugmentOp.ShearY or AugmentOp.TranslateXRel
-        or AugmentOp.TranslateYRel or AugmentOp.ColorIncreasing or AugmentOp.ContrastIncreasing or AugmentOp.BrightnessIncreasing or AugmentOp.SharpnessIncreasing;
+        or AugmentOp.TranslateYRel or AugmentOp.ColorIncreasing or AugmentOp.ContrastIncreasing or AugmentOp.BrightnessIncreasing
+        or AugmentOp.SharpnessIncreasing;
 
     /// <summary>
     /// timm's LEVEL_TO_ARG: the argument of <paramref name="op"/> at <paramref name="magnitude"/> (already clipped), negated when
@@ -224,7 +232,8 @@ public sealed class RandAugment : IImageTransform
     public void DrawOps(Random random, Span<Draw> draws)
     {
         ArgumentNullException.ThrowIfNull(random);
-        if (draws.Length != Config.NumLayers) throw new ArgumentException($"RandAugment.DrawOps: room for {draws.Length} draws, the config has {Config.NumLayers} layers.", nameof(draws));
+        if (draws.Length != Config.NumLayers) throw new ArgumentException(
+            $"RandAugment.DrawOps: room for {draws.Length} draws, the config has {Config.NumLayers} layers.", nameof(draws));
         var ops = Config.Ops;
         Span<int> chosen = stackalloc int[draws.Length];
         for (int i = 0; i < chosen.Length; i++) chosen[i] = random.Next(ops.Count);

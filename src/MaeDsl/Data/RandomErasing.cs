@@ -11,7 +11,7 @@ namespace MaeDsl.Data;
 /// aspect ratio in [0.3, 1/0.3]; <c>h = round(√(area·aspect))</c>, <c>w = round(√(area/aspect))</c>; the first box
 /// with <c>h &lt; H</c> and <c>w &lt; W</c> is placed uniformly and erased.
 /// </summary>
-public sealed class RandomErasing
+internal sealed class RandomErasing
 {
     readonly Random random;
     readonly torch.Generator generator;
@@ -19,7 +19,8 @@ public sealed class RandomErasing
     public RandomErasing(double probability = 0.25, double minArea = 0.02, double maxArea = 1.0 / 3, double minAspect = 0.3, int seed = 0)
     {
         if (probability is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomErasing: probability must be in [0, 1].");
-        if (!(minArea > 0 && minArea <= maxArea && maxArea <= 1)) throw new ArgumentOutOfRangeException(nameof(minArea), $"RandomErasing: need 0 < minArea ≤ maxArea ≤ 1, got {minArea}, {maxArea}.");
+        if (!(minArea > 0 && minArea <= maxArea && maxArea <= 1)) throw new ArgumentOutOfRangeException(nameof(minArea),
+            $"RandomErasing: need 0 < minArea ≤ maxArea ≤ 1, got {minArea}, {maxArea}.");
         if (!(minAspect > 0)) throw new ArgumentOutOfRangeException(nameof(minAspect), minAspect, "RandomErasing: minAspect must be > 0.");
         Probability = probability;
         MinArea = minArea;
@@ -45,8 +46,10 @@ public sealed class RandomErasing
     {
         random ??= this.random;
         generator ??= this.generator;
-        if (images.dim() != 4) throw new ArgumentException($"RandomErasing.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].", nameof(images));
-        if (!images.is_floating_point()) throw new ArgumentException($"RandomErasing.Apply: images must be floating point (normalised), got {images.dtype}.", nameof(images));
+        if (images.dim() != 4) throw new ArgumentException($"RandomErasing.Apply: images must be [B, C, H, W], got [{string.Join(", ", images.shape)}].",
+            nameof(images));
+        if (!images.is_floating_point()) throw new ArgumentException($"RandomErasing.Apply: images must be floating point (normalised), got {images.dtype}.",
+            nameof(images));
         using var _ = torch.no_grad();
         var output = images.clone();
         long batch = images.shape[0], channels = images.shape[1];
@@ -56,7 +59,8 @@ public sealed class RandomErasing
             if (!(random.NextDouble() <= Probability) || Probability == 0) continue;
             var box = DrawBox(height, width, random);
             if (box is not { } b) continue;
-            var noise = torch.randn(new[] { channels, (long)b.Bottom - b.Top, (long)b.Right - b.Left }, generator: generator).to(output.dtype).to(output.device);
+            var noise = torch.randn(new[] { channels, (long)b.Bottom - b.Top, (long)b.Right - b.Left },
+                generator: generator).to(output.dtype).to(output.device);
             output[i].narrow(1, b.Top, b.Bottom - b.Top).narrow(2, b.Left, b.Right - b.Left).copy_(noise);
         }
         return output;

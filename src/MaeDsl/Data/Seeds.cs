@@ -16,7 +16,7 @@ namespace MaeDsl.Data;
 /// neighbouring epochs/indices give unrelated streams. <see cref="Random(long, long[])"/> seeds
 /// <see cref="System.Random"/>'s seeded (legacy, stable across .NET versions) algorithm.
 /// </remarks>
-public static class Seeds
+internal static class Seeds
 {
     /// <summary>Well-known stream ids, the first element of a derivation path, so that two consumers never share a stream.</summary>
     public static class Streams

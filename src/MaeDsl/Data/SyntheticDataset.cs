@@ -26,9 +26,11 @@ public sealed class SyntheticDataset : IImageDataset
     {
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), $"SyntheticDataset: count must be ≥ 0, got {count}.");
         if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), $"SyntheticDataset: channels must be positive, got {channels}.");
-        if (height < 4 || width < 4) throw new ArgumentOutOfRangeException(nameof(height), $"SyntheticDataset: images must be at least 4×4, got {height}×{width}.");
+        if (height < 4 || width < 4) throw new ArgumentOutOfRangeException(nameof(height),
+            $"SyntheticDataset: images must be at least 4×4, got {height}×{width}.");
         if (numClasses < 1 || numClasses > Patterns.Count)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), $"SyntheticDataset: numClasses must be 1..{Patterns.Count} (one pattern per class), got {numClasses}.");
+            throw new ArgumentOutOfRangeException(nameof(numClasses),
+                $"SyntheticDataset: numClasses must be 1..{Patterns.Count} (one pattern per class), got {numClasses}.");
         Count = count; Channels = channels; this.height = height; this.width = width; NumClasses = numClasses; this.seed = seed;
     }
 

@@ -13,7 +13,7 @@ public interface IImageTransform
 }
 
 /// <summary>A crop box in pixels.</summary>
-public readonly record struct CropBox(int Top, int Left, int Height, int Width);
+internal readonly record struct CropBox(int Top, int Left, int Height, int Width);
 
 /// <summary>
 /// torchvision's <c>RandomResizedCrop</c>: up to 10 tries of an area fraction uniform in <see cref="Scale"/> and
@@ -22,7 +22,7 @@ public readonly record struct CropBox(int Top, int Left, int Height, int Width);
 /// whole image with its aspect ratio clamped to the ratio range. The crop is resized to
 /// <see cref="Size"/>×<see cref="Size"/> with PIL's bicubic (<see cref="Bicubic"/>).
 /// </summary>
-public sealed class RandomResizedCrop : IImageTransform
+internal sealed class RandomResizedCrop : IImageTransform
 {
     /// <param name="size">Output side in pixels.</param>
     /// <param name="minScale">Lower end of the area fraction (0.2 for MAE pre-training, 0.08 torchvision's default / linear probe).</param>
@@ -82,9 +82,10 @@ public sealed class RandomResizedCrop : IImageTransform
 }
 
 /// <summary>Mirrors left-right with probability <see cref="P"/> (one draw per item).</summary>
-public sealed class RandomHorizontalFlip(double p = 0.5) : IImageTransform
+internal sealed class RandomHorizontalFlip(double p = 0.5) : IImageTransform
 {
-    public double P { get; } = p is >= 0 and <= 1 ? p : throw new ArgumentOutOfRangeException(nameof(p), $"RandomHorizontalFlip: p must be in [0, 1], got {p}.");
+    public double P { get; } = p is >= 0 and <= 1 ? p : throw new ArgumentOutOfRangeException(nameof(p),
+        $"RandomHorizontalFlip: p must be in [0, 1], got {p}.");
 
     public FloatImage Apply(FloatImage image, Random random)
     {
@@ -102,7 +103,7 @@ public sealed class RandomHorizontalFlip(double p = 0.5) : IImageTransform
 
 /// <summary>torchvision's <c>Resize(size)</c> with an int: the shorter side becomes <see cref="Size"/>, the longer
 /// <c>int(Size × long / short)</c>; PIL bicubic.</summary>
-public sealed class ResizeShorterSide(int size) : IImageTransform
+internal sealed class ResizeShorterSide(int size) : IImageTransform
 {
     public int Size { get; } = size > 0 ? size : throw new ArgumentOutOfRangeException(nameof(size), $"ResizeShorterSide: size must be positive, got {size}.");
 
@@ -115,7 +116,7 @@ public sealed class ResizeShorterSide(int size) : IImageTransform
 }
 
 /// <summary>torchvision's <c>CenterCrop</c>: offsets <c>round((H − size) / 2)</c> (half to even); zero padding if the image is smaller.</summary>
-public sealed class CenterCrop(int size) : IImageTransform
+internal sealed class CenterCrop(int size) : IImageTransform
 {
     public int Size { get; } = size > 0 ? size : throw new ArgumentOutOfRangeException(nameof(size), $"CenterCrop: size must be positive, got {size}.");
 
@@ -129,7 +130,7 @@ public sealed class CenterCrop(int size) : IImageTransform
 }
 
 /// <summary><c>(x − mean[c]) / std[c]</c> per channel (a single mean/std applies to every channel).</summary>
-public sealed class Normalize : IImageTransform
+internal sealed class Normalize : IImageTransform
 {
     public Normalize(IReadOnlyList<float> mean, IReadOnlyList<float> std)
     {
@@ -160,7 +161,7 @@ public sealed class Normalize : IImageTransform
 }
 
 /// <summary>Applies transforms in order, all drawing from the same per-item generator.</summary>
-public sealed class Compose(params IImageTransform[] transforms) : IImageTransform
+internal sealed class Compose(params IImageTransform[] transforms) : IImageTransform
 {
     public IReadOnlyList<IImageTransform> Transforms { get; } = transforms ?? throw new ArgumentNullException(nameof(transforms));
 
@@ -185,12 +186,14 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// (as the official code does); otherwise computed with <see cref="Compute"/> on up to
     /// <paramref name="maxItems"/> evenly spaced items.
     /// </summary>
-    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics (repeated per channel).</remarks>
+    /// <remarks>Fashion-MNIST seen through <see cref="SubsetDataset"/> or as RGB through <see cref="ChannelConvertedDataset"/> keeps its own statistics
+    /// (repeated per channel).</remarks>
     public static Normalization For(IImageDataset dataset, int maxItems = 2000)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (IsFashionMnist(dataset))
-            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std, dataset.Channels).ToArray());
+            return new Normalization(Enumerable.Repeat(Data.FashionMnist.Mean, dataset.Channels).ToArray(), Enumerable.Repeat(Data.FashionMnist.Std,
+                dataset.Channels).ToArray());
         return dataset.Channels == 3 ? ImageNet : Compute(dataset, maxItems);
     }
 
@@ -243,7 +246,7 @@ public sealed record Normalization(float[] Mean, float[] Std)
 }
 
 /// <summary>The recipes of the official code.</summary>
-public static class Transforms
+internal static class Transforms
 {
     /// <summary>
     /// MAE pre-training (main_pretrain.py): RandomResizedCrop(size, scale (0.2, 1.0), bicubic), horizontal

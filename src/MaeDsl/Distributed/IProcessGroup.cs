@@ -13,7 +13,7 @@ namespace MaeDsl.Distributed;
 /// and a single-process group otherwise, in which every operation is the identity.
 /// Every collective must be called by every rank, in the same order, with the same arguments where stated.
 /// </summary>
-public interface IProcessGroup : IDisposable
+internal interface IProcessGroup : IDisposable
 {
     /// <summary>This process's rank, 0 … <see cref="Size"/> − 1.</summary>
     int Rank { get; }

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Distributed;
 
 /// <summary>Starts the process group of this process, and the helpers shared by its implementations.</summary>
-public static class ProcessGroup
+internal static class ProcessGroup
 {
     /// <summary>DDP's default bucket size (<c>bucket_cap_mb=25</c>).</summary>
     public const long BucketBytes = 25L << 20;

@@ -7,7 +7,7 @@ namespace MaeDsl.Evaluation;
 /// Top-k accuracy as timm's <c>accuracy(output, target, topk=(1, 5))</c> that engine_finetune.evaluate uses:
 /// a sample counts for top-k when its label is among the k largest logits. k is capped at the number of classes.
 /// </summary>
-public static class Accuracy
+internal static class Accuracy
 {
     /// <summary>How many of the batch's samples are correct at top-1 and at top-5.</summary>
     public static (long Top1, long Top5) CorrectCounts(Tensor logits, Tensor labels)
@@ -31,7 +31,7 @@ public static class Accuracy
 }
 
 /// <summary>Accumulates top-1/top-5 over an evaluation pass (percentages as timm reports them).</summary>
-public sealed class AccuracyMeter
+internal sealed class AccuracyMeter
 {
     public long Samples { get; private set; }
     public long Top1Correct { get; private set; }

@@ -8,7 +8,7 @@ namespace MaeDsl.Evaluation;
 public sealed record EvalResult(double Top1, double Top5, double Loss, long Samples);
 
 /// <summary>engine_finetune.evaluate: eval mode, no grad, cross-entropy on hard labels, top-1/top-5 in percent.</summary>
-public static class ClassifierEvaluation
+internal static class ClassifierEvaluation
 {
     /// <summary>One evaluation pass over (images, labels) batches; the model's training mode is restored afterwards.</summary>
     public static EvalResult Evaluate(nn.Module<Tensor, Tensor> model, IEnumerable<(Tensor Images, Tensor Labels)> batches)

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Evaluation;
 
 /// <summary>How the encoder's tokens become one vector per image.</summary>
-public enum FeaturePool
+internal enum FeaturePool
 {
     /// <summary>The cls token after the encoder's final norm.</summary>
     Cls,
@@ -14,7 +14,7 @@ public enum FeaturePool
 }
 
 /// <summary>Frozen encoder features (no masking, eval mode, no gradient), pooled per image.</summary>
-public static class Features
+internal static class Features
 {
     /// <summary>Pools <c>Encode</c>'s output [B, 1 + L, W] to [B, W].</summary>
     public static Tensor Pool(Tensor tokens, FeaturePool pool) => pool switch

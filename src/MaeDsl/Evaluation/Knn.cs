@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Evaluation;
 
 /// <summary>The outcome of a k-NN evaluation.</summary>
-public sealed record KnnResult(double Accuracy, long Correct, long Total, int K, double Temperature, long MemoryBankSize);
+internal sealed record KnnResult(double Accuracy, long Correct, long Total, int K, double Temperature, long MemoryBankSize);
 
 /// <summary>
 /// DINO's weighted k-NN classifier (eval_knn.py, Wu et al. 2018): features are L2-normalised; each query takes
@@ -14,7 +14,7 @@ public sealed record KnnResult(double Accuracy, long Correct, long Total, int K,
 /// The same code runs on any features: the MAE encoder's (mean of the patch tokens after its norm), a
 /// randomly initialised encoder's, or raw pixels.
 /// </summary>
-public static class Knn
+internal static class Knn
 {
     public const int DefaultK = 20;
     public const double DefaultTemperature = 0.07;
@@ -37,7 +37,8 @@ public static class Knn
     /// Runs <paramref name="featurize"/> over every batch (no grad), L2-normalises and concatenates: [N, D] features and [N] int64 labels.
     /// <paramref name="progress"/> gets the number of images done after each batch.
     /// </summary>
-    public static (Tensor Features, Tensor Labels) ExtractFeatures(IEnumerable<(Tensor Images, Tensor Labels)> batches, Func<Tensor, Tensor> featurize, Action<long>? progress = null)
+    public static (Tensor Features, Tensor Labels) ExtractFeatures(IEnumerable<(Tensor Images, Tensor Labels)> batches, Func<Tensor, Tensor> featurize,
+        Action<long>? progress = null)
     {
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
@@ -51,7 +52,8 @@ public static class Knn
                     using var scope = NewDisposeScope();
                     var f = featurize(images);
                     if (f.dim() != 2 || f.shape[0] != images.shape[0])
-                        throw new InvalidOperationException($"the featurizer must return [B, D] for a batch of {images.shape[0]} images, got [{string.Join(", ", f.shape)}]");
+                        throw new InvalidOperationException(
+                            $"the featurizer must return [B, D] for a batch of {images.shape[0]} images, got [{string.Join(", ", f.shape)}]");
                     features.Add(Normalize(f.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
                     labels.Add(batchLabels.to_type(ScalarType.Int64).flatten().MoveToOuterDisposeScope());
                 });
@@ -75,7 +77,9 @@ public static class Knn
         int k = DefaultK, double temperature = DefaultTemperature, int chunk = 500)
     {
         if (bankFeatures.dim() != 2 || queryFeatures.dim() != 2 || bankFeatures.shape[1] != queryFeatures.shape[1])
-            throw new ArgumentException($"features must be [N, D] and [M, D] with the same D, got [{string.Join(", ", bankFeatures.shape)}] and [{string.Join(", ", queryFeatures.shape)}]");
+            throw new ArgumentException(
+                $"features must be [N, D] and [M, D] with the same D, got [{string.Join(", ", bankFeatures.shape)}] and " +
+                $"[{string.Join(", ", queryFeatures.shape)}]");
         if (bankLabels.dim() != 1 || bankLabels.shape[0] != bankFeatures.shape[0])
             throw new ArgumentException($"bank labels must be [{bankFeatures.shape[0]}], got [{string.Join(", ", bankLabels.shape)}]", nameof(bankLabels));
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "at least one class");
@@ -127,7 +131,8 @@ public static class Knn
         return new KnnResult((double)correct / total, correct, total, k, temperature, bankFeatures.shape[0]);
     }
 
-    /// <summary>Extracts features of the memory bank and the queries with one featurizer, then evaluates; <paramref name="progress"/> counts bank then query images.</summary>
+    /// <summary>Extracts features of the memory bank and the queries with one featurizer, then evaluates; <paramref name="progress"/> counts bank then query
+    /// images.</summary>
     public static KnnResult Evaluate(Func<Tensor, Tensor> featurize, IEnumerable<(Tensor Images, Tensor Labels)> bank,
         IEnumerable<(Tensor Images, Tensor Labels)> queries, int numClasses, int k = DefaultK, double temperature = DefaultTemperature,
         Action<long>? progress = null)

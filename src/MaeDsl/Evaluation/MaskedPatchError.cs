@@ -1,6 +1,5 @@
 // MaskedPatchError: the MSE on the removed patches, against a mean-visible-value baseline.
 using MaeDsl.Native;
-using MaeDsl.Model;
 using static TorchSharp.torch;
 
 namespace MaeDsl.Evaluation;
@@ -10,7 +9,7 @@ namespace MaeDsl.Evaluation;
 /// <param name="MeanVisibleBaseline">The MSE of filling every removed patch with its image's mean visible value.</param>
 /// <param name="Images">Images evaluated.</param>
 /// <param name="NormalizePixels">Whether the targets are per-patch normalised (the model's loss space).</param>
-public sealed record MaskedPatchErrorResult(double Model, double MeanVisibleBaseline, long Images, bool NormalizePixels)
+internal sealed record MaskedPatchErrorResult(double Model, double MeanVisibleBaseline, long Images, bool NormalizePixels)
 {
     public bool ModelBeatsBaseline => Model < MeanVisibleBaseline;
 }
@@ -20,7 +19,7 @@ public sealed record MaskedPatchErrorResult(double Model, double MeanVisibleBase
 /// patch is predicted as the mean of its image's visible values. Both are measured in the space of the model's
 /// loss (normalised input pixels; per-patch normalised targets with NormalizePixels) on the same masks.
 /// </summary>
-public static class MaskedPatchError
+internal static class MaskedPatchError
 {
     /// <summary>Per-image masked-patch MSE [B] of a prediction [B, L, P] against targets [B, L, P] with mask [B, L] (1 = removed).</summary>
     public static Tensor PerImage(Tensor prediction, Tensor target, Tensor mask)

@@ -43,7 +43,8 @@ internal static class AblationResults
     }
 
     public const string CsvHeader =
-        "sweep,point,model,x,label,pretrain_epochs,pretrain_images,pretrain_loss,knn_top1,linprobe_top1,finetune_top1,pretrain_seconds,eval_seconds,cpu_seconds,threads,status";
+        "sweep,point,model,x,label,pretrain_epochs,pretrain_images,pretrain_loss,knn_top1,linprobe_top1,finetune_top1," +
+        "pretrain_seconds,eval_seconds,cpu_seconds,threads,status";
 
     /// <summary>One line per point (a failed point's status is its error), then one per baseline.</summary>
     public static string Csv(IEnumerable<AblationRow> rows, AblationBaselines? baselines)
@@ -51,7 +52,8 @@ internal static class AblationResults
         var sb = new StringBuilder(CsvHeader).Append('\n');
         foreach (var r in rows)
             sb.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Sweep},{r.Point},{r.Model},{r.X},{Quote(r.Label)},{r.Epochs},{r.PretrainImages},{N(r.PretrainLoss, "F4")},{N(r.Knn)},{N(r.LinearProbe)},{N(r.FineTune)}," +
+                $"{r.Sweep},{r.Point},{r.Model},{r.X},{Quote(r.Label)},{r.Epochs},{r.PretrainImages},{N(r.PretrainLoss, "F4")}," +
+                $"{N(r.Knn)},{N(r.LinearProbe)},{N(r.FineTune)}," +
                 $"{N(r.PretrainSeconds, "F1")},{N(r.EvalSeconds, "F1")},{N(r.CpuSeconds, "F1")},{r.Threads},{Quote(r.Error ?? "ok")}\n"));
         if (baselines is { } b)
             foreach (var (name, knn, linear, ft) in BaselineRows(b))
@@ -76,11 +78,14 @@ internal static class AblationResults
         {
             if (r.Failed) { sb.Append(CultureInfo.InvariantCulture, $"| {r.Label} | {r.Model} | failed: {r.Error} | | | | | |\n"); continue; }
             sb.Append(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Label} | {r.Model} | {P(r.Knn)} | {P(r.LinearProbe)} | {P(r.FineTune)} | {r.Epochs} ep, {r.PretrainSeconds:F0} s | {N(r.PretrainLoss, "F4")} | {r.EvalSeconds:F0} s |\n"));
+                $"| {r.Label} | {r.Model} | {P(r.Knn)} | {P(r.LinearProbe)} | {P(r.FineTune)} | {r.Epochs} ep, {r.PretrainSeconds:F0} s | " +
+                    $"{N(r.PretrainLoss, "F4")} | {r.EvalSeconds:F0} s |\n"));
         }
         if (baselines is { } b)
             foreach (var (name, knn, linear, ft) in BaselineRows(b))
-                sb.Append(CultureInfo.InvariantCulture, $"| *{name}* | | {P(knn)} | {P(linear)}{(name == "raw pixels" ? " (logistic regression)" : "")} | {P(ft)}{(name == "random encoder" && double.IsFinite(ft) ? " (from scratch)" : "")} | | | |\n");
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"| *{name}* | | {P(knn)} | {P(linear)}{(name == "raw pixels" ? " (logistic regression)" : "")} | " +
+                        $"{P(ft)}{(name == "random encoder" && double.IsFinite(ft) ? " (from scratch)" : "")} | | | |\n");
         return sb.ToString();
     }
 

@@ -1,6 +1,5 @@
 // Ablations: the paper's sweeps (masking ratio, decoder depth and width, mask tokens in the encoder, reconstruction
 // target, masking strategy, pre-training length) as lists of points, each a model declared with the DSL.
-using MaeDsl.Model;
 
 namespace MaeDsl.Experiments;
 
@@ -62,7 +61,8 @@ internal static class Ablations
     {
         var values = new List<string>();
         for (int e = Math.Max(1, epochs / 8); e <= epochs; e *= 2) values.Add(e.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (values[^1] != epochs.ToString(System.Globalization.CultureInfo.InvariantCulture)) values.Add(epochs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string last = epochs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (values[^1] != last) values.Add(last);
         return [.. values];
     }
 
@@ -140,7 +140,8 @@ internal static class Ablations
             .GroupBy(m => get(m.Spec)).ToDictionary(g => g.Key, g => g.OrderBy(m => m == baseModel ? 0 : 1).First());
         IEnumerable<int> wanted = models.Keys;
         if (values is not null)
-            wanted = values.Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1
+            wanted = values.Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                && n >= 1
                 ? n : throw new ArgumentException($"--points: '{v}' is not a {a.Axis} (an integer >= 1)"));
         var points = new List<AblationPoint>();
         foreach (int v in wanted.Order())
@@ -164,7 +165,8 @@ internal static class Ablations
         if (models.Count < 2)
             throw new ArgumentException($"{a.Name}: no declared model is {baseModel.ClassName} with the {a.Title} {(get(baseModel.Spec) ? off : on)}: " +
                                         "declare one (see docs/ablations.md)");
-        return [new AblationPoint($"{a.Name}-{offName}", 0, off, models[false], null, epochs), new AblationPoint($"{a.Name}-{onName}", 1, on, models[true], null, epochs)];
+        return [new AblationPoint($"{a.Name}-{offName}", 0, off, models[false], null, epochs), new AblationPoint($"{a.Name}-{onName}", 1, on, models[true],
+            null, epochs)];
     }
 
     /// <summary>The registered models whose spec equals the base model's once <paramref name="blank"/> has erased the swept setting.</summary>

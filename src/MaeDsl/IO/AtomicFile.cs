@@ -20,7 +20,7 @@ namespace MaeDsl.IO;
 /// <para>A failure while writing (disk full, file-size limit, permissions) leaves the previous file untouched, deletes the
 /// temporary file and throws one <see cref="IOException"/> that names the target and says the previous file is kept.</para>
 /// </remarks>
-public static partial class AtomicFile
+internal static partial class AtomicFile
 {
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> cleanedFolders = new();
 
@@ -52,7 +52,8 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(folder);
-        if (cleanedFolders.TryAdd(folder, 0)) CleanOrphans(folder);   // once per folder and process: a folder of 60,000 exported images is not rescanned per file
+        // once per folder and process: a folder of 60,000 exported images is not rescanned per file
+        if (cleanedFolders.TryAdd(folder, 0)) CleanOrphans(folder);
         var temp = TempName(full);
         try
         {
@@ -97,7 +98,8 @@ public static partial class AtomicFile
         if (!long.TryParse(Environment.GetEnvironmentVariable(KillAfterBytesVariable), out long limit) || limit < 0) return null;
         string? suffix = Environment.GetEnvironmentVariable(KillFileVariable);
         if (!string.IsNullOrEmpty(suffix) && !target.EndsWith(suffix, StringComparison.Ordinal)) return null;
-        return (_, stream) => new LimitedStream(stream, limit - Interlocked.Read(ref killHookBytesWritten), onClose: n => Interlocked.Add(ref killHookBytesWritten, n), atLimit: () =>
+        return (_, stream) => new LimitedStream(stream, limit - Interlocked.Read(ref killHookBytesWritten),
+            onClose: n => Interlocked.Add(ref killHookBytesWritten, n), atLimit: () =>
         {
             stream.Flush();
             if (stream is FileStream f) f.Flush(flushToDisk: true);

@@ -2,7 +2,7 @@
 namespace MaeDsl.IO;
 
 /// <summary>Reads a text log as lines, telling whether the last line ends with a line break (a complete row).</summary>
-public static class CsvLines
+internal static class CsvLines
 {
     /// <summary>The lines of <paramref name="path"/> ("\n" or "\r\n"); <paramref name="endsWithNewline"/> is false when the last line was cut.</summary>
     /// <exception cref="FileNotFoundException">No such file; the message names it.</exception>

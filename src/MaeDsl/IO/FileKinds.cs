@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MaeDsl.IO;
 
 /// <summary>The type of a directory entry.</summary>
-public enum FileKind
+internal enum FileKind
 {
     /// <summary>Nothing at that path (or a symlink whose target is missing, when links are followed).</summary>
     Missing,
@@ -25,7 +25,7 @@ public enum FileKind
 /// opening a FIFO blocks, so on Unix this asks lstat/stat through the runtime's own native shim (libSystem.Native, which
 /// every .NET on Linux and macOS ships); on Windows FileAttributes are enough (Device, ReparsePoint, Directory).
 /// </summary>
-public static class FileKinds
+internal static class FileKinds
 {
     /// <summary>The kind of <paramref name="path"/>; with <paramref name="followLinks"/> a symlink is resolved to its final target.</summary>
     public static FileKind Of(string path, bool followLinks = false)

@@ -12,7 +12,7 @@ namespace MaeDsl.IO;
 /// the file's extension. The file is written to a temporary sibling and renamed on <see cref="Complete"/>; disposed
 /// before that (an error, a cancel), the temporary file is deleted and the target is untouched.
 /// </summary>
-public sealed class MatrixFileWriter : IDisposable
+internal sealed class MatrixFileWriter : IDisposable
 {
     /// <summary>The name of the one tensor of a .safetensors file.</summary>
     public const string SafetensorsName = "features";
@@ -88,7 +88,8 @@ public sealed class MatrixFileWriter : IDisposable
         }
     }
 
-    /// <summary>The .npy 1.0 header: magic, version, little-endian uint16 length, a Python dict literal padded with spaces to a multiple of 64 bytes, ending in '\n'.</summary>
+    /// <summary>The .npy 1.0 header: magic, version, little-endian uint16 length, a Python dict literal padded with spaces to a multiple of 64 bytes, ending in
+    /// '\n'.</summary>
     public static byte[] NpyHeader(long rows, long columns)
     {
         string dict = string.Create(CultureInfo.InvariantCulture, $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");

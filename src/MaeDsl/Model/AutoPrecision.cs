@@ -5,10 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MaeDsl.IO;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>What a calibration times: a pre-training step, a fine-tuning step, or the unmasked encode (inference, linear probe).</summary>
-public enum PrecisionWorkload
+internal enum PrecisionWorkload
 {
     /// <summary>An MAE pre-training step (masked forward, loss, backward).</summary>
     Pretrain,
@@ -19,14 +19,14 @@ public enum PrecisionWorkload
 }
 
 /// <summary>Seconds of the same calibration step in fp32 and in bf16 (the fastest of its repetitions).</summary>
-public sealed record PrecisionMeasurement(double Fp32Seconds, double Bf16Seconds)
+internal sealed record PrecisionMeasurement(double Fp32Seconds, double Bf16Seconds)
 {
     /// <summary>How many times faster bf16 ran than fp32 (0.69: bf16 is slower; 2: twice as fast).</summary>
     public double Bf16Speedup => Fp32Seconds / Bf16Seconds;
 }
 
 /// <summary>What a measurement is valid for: the CPU, libtorch, the thread count and the shapes timed.</summary>
-public sealed record PrecisionKey(string Cpu, string Libtorch, int Threads, string Shape)
+internal sealed record PrecisionKey(string Cpu, string Libtorch, int Threads, string Shape)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Cpu} | libtorch {Libtorch} | {Threads} threads | {Shape}");
 
@@ -53,7 +53,7 @@ public sealed record PrecisionKey(string Cpu, string Libtorch, int Threads, stri
 }
 
 /// <summary>Where a decision came from.</summary>
-public enum PrecisionSource
+internal enum PrecisionSource
 {
     /// <summary>Measured in this process.</summary>
     Measured,
@@ -64,7 +64,7 @@ public enum PrecisionSource
 }
 
 /// <summary>The outcome of <c>--precision auto</c>: the precision that runs and why.</summary>
-public sealed record AutoPrecisionDecision(Precision Precision, PrecisionSource Source, PrecisionMeasurement? Measurement = null, PrecisionKey? Key = null)
+internal sealed record AutoPrecisionDecision(Precision Precision, PrecisionSource Source, PrecisionMeasurement? Measurement = null, PrecisionKey? Key = null)
 {
     /// <summary>What the recipe line prints: <c>fp32 (auto: bf16 measured 0.69× here)</c>, <c>bf16 (auto: bf16 measured 1.85× here, cached)</c>,
     /// <c>fp32 (auto: the resumed run's)</c>.</summary>
@@ -102,7 +102,7 @@ public sealed record AutoPrecisionDecision(Precision Precision, PrecisionSource 
 /// tell the machines apart (an Intel Xeon with AVX512_BF16 and no AMX runs bf16 matmuls at half its fp32 rate; an AMD Zen 5
 /// with the same flag at four times), a measurement can.
 /// </summary>
-public static class AutoPrecision
+internal static class AutoPrecision
 {
     /// <summary>bf16 runs only when it measured at least this many times faster than fp32: precision is a numeric choice,
     /// so a tie (or a gain within a calibration's noise) goes to fp32.</summary>
@@ -142,7 +142,7 @@ public static class AutoPrecision
 /// measures again. Written atomically (<see cref="AtomicFile"/>): processes that race each write a whole file, and an
 /// entry lost to a race is measured again later. An unreadable file is a miss (and is replaced), never an error.
 /// </summary>
-public sealed class PrecisionCache(string path)
+internal sealed class PrecisionCache(string path)
 {
     /// <summary>The environment variable that names the cache file (tests point it at a folder of their own).</summary>
     public const string EnvironmentVariable = "MAEDSL_PRECISION_CACHE";

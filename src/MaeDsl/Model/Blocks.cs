@@ -4,13 +4,13 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 // The ViT building blocks of timm 0.3.2, which the official MAE code is written for. Field names are
 // the official state_dict names (patch_embed.proj, blocks.N.norm1, attn.qkv, attn.proj, mlp.fc1, ...).
 
 /// <summary>Image to patch tokens: a p×p convolution with stride p. [B, C, H, W] → [B, L, W].</summary>
-public sealed class PatchEmbed : Module<Tensor, Tensor>
+internal sealed class PatchEmbed : Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
     private readonly int patchSize;
@@ -36,7 +36,7 @@ public sealed class PatchEmbed : Module<Tensor, Tensor>
 }
 
 /// <summary>Multi-head self-attention with a fused qkv projection. [B, N, W] → [B, N, W].</summary>
-public sealed class Attention : Module<Tensor, Tensor>
+internal sealed class Attention : Module<Tensor, Tensor>
 {
     private readonly Linear qkv;
     private readonly Linear proj;
@@ -68,7 +68,7 @@ public sealed class Attention : Module<Tensor, Tensor>
 }
 
 /// <summary>The transformer MLP: fc1, exact GELU, fc2. [B, N, W] → [B, N, W].</summary>
-public sealed class Mlp : Module<Tensor, Tensor>
+internal sealed class Mlp : Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;
@@ -95,7 +95,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
 /// Stochastic depth per sample (timm's DropPath): in training, zeroes a sample's residual branch with
 /// probability p and scales the kept ones by 1 / (1 − p); the identity in eval or at p = 0.
 /// </summary>
-public sealed class DropPath(double p) : Module<Tensor, Tensor>(nameof(DropPath))
+internal sealed class DropPath(double p) : Module<Tensor, Tensor>(nameof(DropPath))
 {
     public double P { get; } = p;
 
@@ -114,7 +114,7 @@ public sealed class DropPath(double p) : Module<Tensor, Tensor>(nameof(DropPath)
 }
 
 /// <summary>Pre-norm transformer block: x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x))).</summary>
-public sealed class Block : Module<Tensor, Tensor>
+internal sealed class Block : Module<Tensor, Tensor>
 {
     private readonly LayerNorm norm1;
     private readonly Attention attn;

@@ -1,6 +1,5 @@
 // Devices: the device a model computes on (cpu, cuda, cuda:N, or libtorch's meta device in tests), resolved in one place, and the moves to it.
 using System.Globalization;
-using MaeDsl.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +12,7 @@ namespace MaeDsl;
 /// the CPU (pinned when the device is CUDA, <see cref="PinFor"/>) until the step that uses them moves them
 /// (<see cref="To"/>). See docs/device.md.
 /// </summary>
-public static class Devices
+internal static class Devices
 {
     /// <summary>What --device accepts, as the error lines spell it.</summary>
     public const string Choices = "cpu, cuda, cuda:N or auto";

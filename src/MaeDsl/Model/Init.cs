@@ -3,7 +3,7 @@ using MaeDsl.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// The official initialisations, drawn from an explicit generator. TorchSharp 0.107's own
@@ -11,7 +11,7 @@ namespace MaeDsl.Model;
 /// <c>xavier_normal_</c> draws uniform values, so these are written out here. Each fill runs in
 /// <see cref="NoGcDuringTorch"/> (model construction is torch work like any other).
 /// </summary>
-public static class Init
+internal static class Init
 {
     /// <summary>xavier_uniform_: U(−a, a) with a = sqrt(6 / (fan_in + fan_out)) for a [out, in, ...] weight.</summary>
     public static void XavierUniform(Tensor weight, Generator? generator)

@@ -1,5 +1,4 @@
 // MaskedAutoencoder: the runtime MAE (models_mae.MaskedAutoencoderViT) that generated variants derive from.
-using MaeDsl.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// Which patches the encoder sees. Every strategy is expressed as per-patch noise [B, L]: the official
@@ -10,7 +10,7 @@ namespace MaeDsl.Model;
 /// U(0, 1); block and grid masking draw a mask first and turn it into noise (kept patches below 0.5,
 /// removed ones above), so one gather path serves all three and a caller can always pass noise.
 /// </summary>
-public static class Masking
+internal static class Masking
 {
     /// <summary>Per-patch noise [B, L] (float32) for the spec's strategy and ratio, drawn from <paramref name="generator"/>.</summary>
     public static Tensor DrawNoise(MaeSpec spec, long batch, Generator? generator)

@@ -2,7 +2,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// libtorch's meta device runs an op only where a meta kernel is registered; its C++ build lacks some that PyTorch registers
@@ -11,7 +11,7 @@ namespace MaeDsl.Model;
 /// matmul, softmax, gather), so the device test can run the whole model; on every other device they call the real op, unchanged.
 /// tests/MaeDsl.Tests/Model/MetaSubstitutesTests checks each composition against the real op on the CPU.
 /// </summary>
-public static class MetaSubstitutes
+internal static class MetaSubstitutes
 {
     /// <summary><paramref name="norm"/>.forward(x); on meta, (x − mean) · rsqrt(var + eps) · weight + bias over the last dimension.</summary>
     public static Tensor LayerNorm(LayerNorm norm, Tensor x) =>

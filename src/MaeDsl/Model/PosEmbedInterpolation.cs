@@ -10,7 +10,7 @@ namespace MaeDsl;
 /// bicubic interpolation (align_corners false) over the 2-D grid; the extra (cls) entries are kept unchanged.
 /// At the same grid size the embedding is returned unchanged.
 /// </summary>
-public static class PosEmbedInterpolation
+internal static class PosEmbedInterpolation
 {
     /// <summary>
     /// Resizes <paramref name="posEmbed"/> [1, extra + g², W] to [1, extra + newGrid², W].
@@ -19,13 +19,17 @@ public static class PosEmbedInterpolation
     public static Tensor Interpolate(Tensor posEmbed, int newGridSize, int extraTokens = 1)
     {
         if (posEmbed.dim() != 3 || posEmbed.shape[0] != 1)
-            throw new ArgumentException($"PosEmbedInterpolation: pos_embed must be [1, {extraTokens} + L, W], got [{string.Join(", ", posEmbed.shape)}].", nameof(posEmbed));
+            throw new ArgumentException($"PosEmbedInterpolation: pos_embed must be [1, {extraTokens} + L, W], got [{string.Join(", ", posEmbed.shape)}].",
+                nameof(posEmbed));
         if (newGridSize < 1) throw new ArgumentOutOfRangeException(nameof(newGridSize), newGridSize, "PosEmbedInterpolation: the new grid size must be ≥ 1.");
-        if (extraTokens < 0 || extraTokens > posEmbed.shape[1]) throw new ArgumentOutOfRangeException(nameof(extraTokens), extraTokens, $"PosEmbedInterpolation: extra tokens must be in [0, {posEmbed.shape[1]}].");
+        if (extraTokens < 0 || extraTokens > posEmbed.shape[1]) throw new ArgumentOutOfRangeException(nameof(extraTokens), extraTokens,
+            $"PosEmbedInterpolation: extra tokens must be in [0, {posEmbed.shape[1]}].");
         long patches = posEmbed.shape[1] - extraTokens, width = posEmbed.shape[2];
         int oldGrid = (int)Math.Round(Math.Sqrt(patches));
         if ((long)oldGrid * oldGrid != patches)
-            throw new ArgumentException($"PosEmbedInterpolation: pos_embed has {patches} patch entries after {extraTokens} extra token(s), which is not a square grid.", nameof(posEmbed));
+            throw new ArgumentException(
+                $"PosEmbedInterpolation: pos_embed has {patches} patch entries after {extraTokens} extra token(s), which is not a square grid.",
+                nameof(posEmbed));
         if (oldGrid == newGridSize) return posEmbed;
 
         using var scope = torch.NewDisposeScope();

@@ -1,10 +1,10 @@
 // PositionEmbedding: the fixed 2-D sin-cos position embedding of the official code.
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>The fixed 2D sin-cos position embeddings of the official util/pos_embed.py.</summary>
-public static class PositionEmbedding
+internal static class PositionEmbedding
 {
     /// <summary>
     /// [1 + g², width] in float64: row 0 (cls) is zero; the token at (h, w) is

@@ -1,116 +1,26 @@
-// Precision: the number format of a model's matrix multiplications (fp32, or bf16 mixed precision) and the casts behind it.
+// Precision: the number format of a model's matrix multiplications (fp32, or bf16 mixed precision); MixedPrecision.cs holds the casts.
 using System.Text.Json.Serialization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
-namespace MaeDsl
+namespace MaeDsl;
+
+/// <summary>
+/// The number format of a model's matrix multiplications (set <c>model.Precision</c> on a
+/// <see cref="MaskedAutoencoder"/> or a <see cref="VitClassifier"/>).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Precision>))]   // "fp32" / "bf16" in config.json, as the command line spells them
+public enum Precision
 {
+    /// <summary>Everything in float32: the official numerics, bit for bit the default.</summary>
+    [JsonStringEnumMemberName("fp32")] Fp32,
     /// <summary>
-    /// The number format of a model's matrix multiplications (set <c>model.Precision</c> on a
-    /// <see cref="MaskedAutoencoder"/> or a <see cref="VitClassifier"/>).
+    /// bfloat16 mixed precision, what <c>torch.autocast("cpu", dtype=torch.bfloat16)</c> does for these models:
+    /// the patch-embedding convolution, the linear layers (qkv, proj, fc1, fc2, decoder_embed, decoder_pred),
+    /// GELU and attention run in bfloat16 (libtorch's bf16 matrix kernels accumulate in float32; attention is
+    /// softmax(q·kᵀ·scale)·v with two bf16 batched products and a softmax that sums in float32, see
+    /// <see cref="MixedPrecision.Attention"/>); parameters stay float32 and are cast inside forward,
+    /// so gradients arrive in float32 at the float32 parameters and the optimizer state stays float32.
+    /// LayerNorm, the residual stream, masking, position embeddings, the loss and every reduction stay float32;
+    /// <c>pred</c>, <c>latent</c> and encoder features come back as float32.
     /// </summary>
-    [JsonConverter(typeof(JsonStringEnumConverter<Precision>))]   // "fp32" / "bf16" in config.json, as the command line spells them
-    public enum Precision
-    {
-        /// <summary>Everything in float32: the official numerics, bit for bit the default.</summary>
-        [JsonStringEnumMemberName("fp32")] Fp32,
-        /// <summary>
-        /// bfloat16 mixed precision, what <c>torch.autocast("cpu", dtype=torch.bfloat16)</c> does for these models:
-        /// the patch-embedding convolution, the linear layers (qkv, proj, fc1, fc2, decoder_embed, decoder_pred),
-        /// GELU and attention run in bfloat16 (libtorch's bf16 matrix kernels accumulate in float32; attention is
-        /// softmax(q·kᵀ·scale)·v with two bf16 batched products and a softmax that sums in float32, see
-        /// <see cref="Model.MixedPrecision.Attention"/>); parameters stay float32 and are cast inside forward,
-        /// so gradients arrive in float32 at the float32 parameters and the optimizer state stays float32.
-        /// LayerNorm, the residual stream, masking, position embeddings, the loss and every reduction stay float32;
-        /// <c>pred</c>, <c>latent</c> and encoder features come back as float32.
-        /// </summary>
-        [JsonStringEnumMemberName("bf16")] Bf16,
-    }
-}
-
-namespace MaeDsl.Model
-{
-    /// <summary>The casts behind <see cref="Precision.Bf16"/>: each matmul-bearing layer goes through here.</summary>
-    public static class MixedPrecision
-    {
-        /// <summary>The layer itself in <see cref="Precision.Fp32"/>; else input, weight and bias cast to bfloat16 (with autograd) and a bfloat16 result.</summary>
-        public static Tensor Linear(Linear layer, Tensor input, Precision precision)
-        {
-            if (precision == Precision.Fp32) return layer.forward(input);
-            using var scope = NewDisposeScope();
-            var result = functional.linear(ToBf16(input), layer.weight!.to(bfloat16), layer.bias?.to(bfloat16));
-            return result.MoveToOuterDisposeScope();
-        }
-
-        /// <summary>A p×p stride-p convolution (the patch embedding) in the given precision.</summary>
-        public static Tensor PatchConv(Conv2d layer, Tensor images, long patchSize, Precision precision)
-        {
-            if (Devices.IsMeta(images)) return MetaPatchConv(layer, images, patchSize, precision);
-            if (precision == Precision.Fp32) return layer.forward(images);
-            using var scope = NewDisposeScope();
-            var result = functional.conv2d(ToBf16(images), layer.weight!.to(bfloat16), layer.bias?.to(bfloat16),
-                strides: [patchSize, patchSize]);
-            return result.MoveToOuterDisposeScope();
-        }
-
-        /// <summary>The patch convolution on libtorch's meta device, which has no convolution kernel (see <see cref="MetaSubstitutes"/>).</summary>
-        static Tensor MetaPatchConv(Conv2d layer, Tensor images, long patchSize, Precision precision)
-        {
-            using var scope = NewDisposeScope();
-            bool bf16 = precision != Precision.Fp32;
-            var result = MetaSubstitutes.ComposedPatchConv(bf16 ? ToBf16(images) : images, bf16 ? layer.weight!.to(bfloat16) : layer.weight!,
-                bf16 ? layer.bias?.to(bfloat16) : layer.bias, patchSize);
-            return result.MoveToOuterDisposeScope();
-        }
-
-        /// <summary>
-        /// softmax(q·kᵀ / sqrt(head_dim))·v for bfloat16 q, k, v [B, heads, N, head_dim]: two bfloat16 batched products
-        /// and a softmax that reads and writes bfloat16 and accumulates in float32. On this CPU it is faster than
-        /// libtorch's fused bfloat16 scaled_dot_product_attention at ViT shapes (tests/MaeDsl.Benchmarks `attention`).
-        /// </summary>
-        public static Tensor Attention(Tensor q, Tensor k, Tensor v)
-        {
-            using var scope = NewDisposeScope();
-            using var scale = (1.0 / Math.Sqrt(q.shape[^1])).ToScalar();              // held until the op has run (a Scalar is freed by its finalizer)
-            var scaled = q.mul(scale);
-            var probabilities = scaled.matmul(k.transpose(-2, -1)).softmax(-1);      // [B, heads, N, N]
-            return probabilities.matmul(v).MoveToOuterDisposeScope();
-        }
-
-        /// <summary>
-        /// Sets <paramref name="precision"/> on a model the training loop runs (<see cref="MaeDsl.Training.RunOptions.Precision"/>): a
-        /// <see cref="MaskedAutoencoder"/> or a <see cref="VitClassifier"/>; any other module only in <see cref="Precision.Fp32"/>.
-        /// </summary>
-        public static void Apply(Module model, Precision precision)
-        {
-            switch (model)
-            {
-                case MaskedAutoencoder mae: mae.Precision = precision; break;
-                case VitClassifier classifier: classifier.Precision = precision; break;
-                default:
-                    if (precision != Precision.Fp32)
-                        throw new NotSupportedException($"{model.GetType().Name}: {precision} is implemented for MaskedAutoencoder and VitClassifier only");
-                    break;
-            }
-        }
-
-        /// <summary>"fp32" or "bf16", as the command line and config.json spell it.</summary>
-        public static string Name(Precision precision) => precision == Precision.Bf16 ? "bf16" : "fp32";
-
-        /// <summary>Sets <paramref name="precision"/> on every patch embedding and transformer block below <paramref name="root"/>; returns it.</summary>
-        public static Precision Propagate(Module root, Precision precision)
-        {
-            foreach (var module in root.modules())
-            {
-                if (module is PatchEmbed patchEmbed) patchEmbed.Precision = precision;
-                else if (module is Block block) block.Precision = precision;
-            }
-            return precision;
-        }
-
-        /// <summary>A bfloat16 tensor with the values of <paramref name="t"/> (a new handle, to dispose, even when already bfloat16).</summary>
-        static Tensor ToBf16(Tensor t) => t.dtype == ScalarType.BFloat16 ? t.alias() : t.to(bfloat16);
-    }
+    [JsonStringEnumMemberName("bf16")] Bf16,
 }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>
 /// The calibration of <c>--precision auto</c>: the model's own step (<see cref="PrecisionWorkload"/>) on random images, at the
@@ -14,7 +14,7 @@ namespace MaeDsl.Model;
 /// <see cref="StepFlops"/> each (times measured: docs/benchmarks.md, "precision auto per machine").
 /// Torch's global generator is left as it was (the calibration draws from generators of its own).
 /// </summary>
-public sealed class PrecisionCalibration
+internal sealed class PrecisionCalibration
 {
     /// <summary>The matmul FLOPs one calibration step may take (about 0.1 s at 200 GFLOP/s: a few images of a ViT, the whole batch of a tiny model).</summary>
     public const double StepFlops = 24e9;

@@ -1,10 +1,10 @@
 // ReconstructionLoss: the MAE loss, MSE on the removed patches (optionally per-patch normalised targets).
 using static TorchSharp.torch;
 
-namespace MaeDsl.Model;
+namespace MaeDsl;
 
 /// <summary>The MAE loss: mean squared error per patch, averaged over the removed patches only.</summary>
-public static class ReconstructionLoss
+internal static class ReconstructionLoss
 {
     /// <summary>
     /// target [B, L, p²C] (patchified images), pred [B, L, p²C], mask [B, L] (1 = removed) → scalar.

@@ -32,7 +32,8 @@ public static class ShapeGuard
     {
         ArgumentNullException.ThrowIfNull(tensor, argument);
         if (!tensor.is_floating_point())
-            throw new ShapeMismatchException($"{method}: {argument} must be a floating-point tensor {Format(expected)}, got {tensor.dtype} {Format(tensor.shape)}", argument);
+            throw new ShapeMismatchException(
+                $"{method}: {argument} must be a floating-point tensor {Format(expected)}, got {tensor.dtype} {Format(tensor.shape)}", argument);
         Require(tensor, method, argument, expected);
     }
 

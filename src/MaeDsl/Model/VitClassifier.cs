@@ -1,5 +1,4 @@
 // VitClassifier: the official models_vit.VisionTransformer (the encoder + pooling + head) for fine-tuning and probing.
-using MaeDsl.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -91,7 +90,8 @@ public sealed class VitClassifier : Module<Tensor, Tensor>
     {
         if (mae.Spec.EncoderWidth != Spec.EncoderWidth || mae.Spec.EncoderDepth != Spec.EncoderDepth || mae.Spec.NumPatches != Spec.NumPatches
             || mae.Spec.PatchDim != Spec.PatchDim || mae.Spec.EncoderHeads != Spec.EncoderHeads || mae.Spec.EncoderMlpHidden != Spec.EncoderMlpHidden)
-            throw new ArgumentException($"CopyEncoderFrom: the MAE's encoder ({Describe(mae.Spec)}) does not fit this classifier's ({Describe(Spec)})", nameof(mae));
+            throw new ArgumentException($"CopyEncoderFrom: the MAE's encoder ({Describe(mae.Spec)}) does not fit this classifier's ({Describe(Spec)})",
+                nameof(mae));
         var mine = state_dict();
         using var _ = no_grad();
         foreach (var (name, source) in mae.EncoderTensors())

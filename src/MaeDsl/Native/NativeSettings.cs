@@ -22,7 +22,7 @@ namespace MaeDsl.Native;
 /// is loaded, with libtorch).</item>
 /// </list>
 /// </summary>
-public static class NativeSettings
+internal static class NativeSettings
 {
     /// <summary>The mmap threshold: blocks below it come from the heap and are reused (glibc's maximum, 32 MiB).</summary>
     public const int MmapThreshold = 32 << 20;
@@ -31,7 +31,9 @@ public static class NativeSettings
     /// <summary>libgomp's busy-wait count before an idle thread sleeps (its default is 300,000).</summary>
     public const string GompSpinCount = "10000";
 
+#pragma warning disable IDE1006   // glibc's names of the mallopt(3) parameters
     const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
+#pragma warning restore IDE1006
     static int applied;
 
     /// <summary>Applies both settings once per process (a no-op off glibc Linux, or when the user chose).</summary>

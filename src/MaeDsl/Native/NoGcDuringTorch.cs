@@ -15,7 +15,7 @@ namespace MaeDsl.Native;
 /// Units nest: an inner unit runs inside the outer one's region. Every path of MaeDsl that runs torch ops goes
 /// through here; callers never copy the region logic.
 /// </summary>
-public static class NoGcDuringTorch
+internal static class NoGcDuringTorch
 {
     /// <summary>Managed bytes the process may allocate during one unit before the runtime collects anyway (the least; a
     /// loader whose batches need more raises it, see <see cref="WaitForRoom"/>).</summary>
@@ -71,8 +71,9 @@ public static class NoGcDuringTorch
     public static long RegionBudget => Interlocked.Read(ref regionBudget);
 
     /// <summary>One line for a diagnostic report: the collections of each generation and the units' protection.</summary>
-    public static string Report() => FormattableString.Invariant(
-        $"gc: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} collections; torch units {Units}, unprotected {Unprotected}, region lost {Lost}");
+    public static string Report() =>
+        FormattableString.Invariant($"gc: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} collections; ") +
+        FormattableString.Invariant($"torch units {Units}, unprotected {Unprotected}, region lost {Lost}");
 
     public static T Run<T>(Func<T> unit)
     {

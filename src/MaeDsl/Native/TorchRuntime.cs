@@ -13,7 +13,7 @@ public sealed class TorchRuntimeException(string message, Exception? inner) : Ex
 /// failure into a message that names the real cause: on Debian 12 the system libstdc++ is too old
 /// for libLibTorchSharp.so (it needs GLIBCXX_3.4.32, from GCC 13).
 /// </summary>
-public static class TorchRuntime
+internal static class TorchRuntime
 {
     /// <summary>The libstdc++ symbol version TorchSharp 0.107's native shim needs.</summary>
     public const string RequiredGlibcxx = "GLIBCXX_3.4.32";
@@ -55,11 +55,13 @@ public static class TorchRuntime
             if (path is null)
                 message.Append($"No libstdc++.so.6 was found; TorchSharp 0.107 needs one that provides {RequiredGlibcxx} (GCC 13 or newer). ");
             else if (CompareGlibcxx(newest, RequiredGlibcxx) < 0)
-                message.Append($"The system libstdc++ ({path}) provides at most {newest ?? "no GLIBCXX version"}, but TorchSharp 0.107's libLibTorchSharp.so needs {RequiredGlibcxx} (GCC 13 or newer); ")
+                message.Append($"The system libstdc++ ({path}) provides at most {newest ?? "no GLIBCXX version"}, but TorchSharp 0.107's libLibTorchSharp.so " +
+                    $"needs {RequiredGlibcxx} (GCC 13 or newer); ")
                        .Append("TorchSharp's own message below blames a missing package, which is not the cause. ")
                        .Append($"Fix it with: {FixCommand} (on Debian 12 it installs trixie's libstdc++6, pinned at priority 100). ");
             else
-                message.Append($"The system libstdc++ ({path}) provides {newest}, which is new enough, so the cause is elsewhere: check that the TorchSharp-cpu package (libtorch-cpu-linux-x64) was restored and its native files copied next to the application. ");
+                message.Append($"The system libstdc++ ({path}) provides {newest}, which is new enough, so the cause is elsewhere: check that the " +
+                    $"TorchSharp-cpu package (libtorch-cpu-linux-x64) was restored and its native files copied next to the application. ");
         }
         message.Append("TorchSharp said: ").Append(Innermost(e).Message);
         return message.ToString();

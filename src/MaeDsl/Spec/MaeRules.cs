@@ -8,12 +8,7 @@ using System.Linq;
 
 namespace MaeDsl
 {
-#if MAEDSL_GENERATOR
-    internal
-#else
-    public
-#endif
-    static class MaeRules
+    internal static class MaeRules
     {
         public const string NotPartial = "MAE001";
         public const string HeadsDoNotDivideWidth = "MAE002";
@@ -41,8 +36,10 @@ namespace MaeDsl
             MissingCompanion => "{0}",
             GridNeedsThreeQuartersAndEvenGrid => "{0}",
             MlpHiddenNotInteger => "{0} Width {1} × MlpRatio {2} = {3} is not an integer; {4}",
-            RatioOutsidePaperRange => "Masking Ratio {0} lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
-            DropPathOutOfRange => "{0} DropPath {1} is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune recipe uses 0.1",
+            RatioOutsidePaperRange
+                => "Masking Ratio {0} lies outside 0.4–0.8, where the paper found random-masking MAE to work best (Fig. 5); 0.75 is its default",
+            DropPathOutOfRange => "{0} DropPath {1} is not in [0, 1): a drop-path rate of 1 or more drops every residual branch; the official fine-tune " +
+                "recipe uses 0.1",
             NotBuildable => "{0}",
             RegistryConflict => "{0}",
             _ => "{0}",
@@ -122,7 +119,8 @@ namespace MaeDsl
             return new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
             {
                 given ? $"Model key '{key}' of '{className}' is not valid: {rule}; Key = \"{suggestion}\" would be"
-                      : $"The model key '{key}' derived from the class name '{className}' is not valid: {rule}; give one with [MaeModel(Key = \"{suggestion}\")]",
+                      : $"The model key '{key}' derived from the class name '{className}' is not valid: {rule}; give one with [MaeModel(Key = " +
+                          $"\"{suggestion}\")]",
             }) { Fixes = new[] { $"MaeModel.Key=\"{suggestion}\"" } };   // a derived key: the fix adds [MaeModel(Key = ...)]
         }
 
@@ -130,7 +128,8 @@ namespace MaeDsl
         public static SpecProblem ModelKeyTaken(string className, string key, string otherFullNames, bool given) =>
             new SpecProblem(RegistryConflict, given ? "MaeModel" : "", "Key", new[]
             {
-                $"Model key '{key}' of '{className}' is also the key of {otherFullNames}; the models of one assembly need different keys: give one of them [MaeModel(Key = \"...\")]",
+                $"Model key '{key}' of '{className}' is also the key of {otherFullNames}; the models of one assembly need different keys: give one of them " +
+                    $"[MaeModel(Key = \"...\")]",
             });
 
         /// <summary>MAE013: more than one model marked <c>[MaeModel(Default = true)]</c>; each is blamed, naming the others ("'A' and 'B'").</summary>
@@ -204,7 +203,8 @@ namespace MaeDsl
                 if (encWidth)
                     AddFixable(SuggestedHeads(s.EncoderWidth) is int h ? new[] { $"Encoder.Heads={I(h)}" } : new string[0],
                         MissingOrNotPositive, "Encoder", "Heads", MaeSpec.DefaultHeads(s.EncoderWidth) == 0
-                        ? $"Encoder.Heads is required because Width {I(s.EncoderWidth)} is not a multiple of 64 (the default is Width / 64); {HeadSuggestion(s.EncoderWidth)} would fit"
+                        ? $"Encoder.Heads is required because Width {I(s.EncoderWidth)} is not a multiple of 64 (the default is Width / 64); " +
+                            $"{HeadSuggestion(s.EncoderWidth)} would fit"
                         : $"Encoder.Heads is 0; it must be positive (leave it out for the default Width / 64 = {I(MaeSpec.DefaultHeads(s.EncoderWidth))})");
                 encHeads = false;
             }
@@ -218,7 +218,8 @@ namespace MaeDsl
 
             // MAE012: values no model can be built with (the generated constants are ints, the count a long).
             if (!Enum.IsDefined(typeof(MaskingStrategy), s.Masking))
-                AddFixable(new[] { "Random", "Block", "Grid" }.Select(v => $"Masking.Strategy=global::MaeDsl.MaskingStrategy.{v}"), NotBuildable, "Masking", "Strategy",
+                AddFixable(new[] { "Random", "Block", "Grid" }.Select(v => $"Masking.Strategy=global::MaeDsl.MaskingStrategy.{v}"), NotBuildable, "Masking",
+                    "Strategy",
                     $"Masking Strategy {((int)s.Masking).ToString(CultureInfo.InvariantCulture)} is not a MaskingStrategy; use Random, Block or Grid");
             bool sizesFit = true;
             if (image)
@@ -228,7 +229,8 @@ namespace MaeDsl
                 {
                     sizesFit = false;
                     Add(NotBuildable, "Image", "Size",
-                        $"Image Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {S(grid)}×{S(grid)} patches, more than an int counts; use a larger PatchSize or a smaller Size");
+                        $"Image Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {S(grid)}×{S(grid)} patches, more than an int counts; use a larger " +
+                            $"PatchSize or a smaller Size");
                 }
                 double patchDim = (double)s.PatchSize * s.PatchSize * s.Channels;
                 if (patchDim > int.MaxValue)
@@ -238,20 +240,23 @@ namespace MaeDsl
                         $"PatchSize {I(s.PatchSize)}² × Channels {I(s.Channels)} = {S(patchDim)} pixels per patch, more than an int counts");
                 }
             }
-            foreach (var (attribute, width, ratio, ok) in new[] { ("Encoder", s.EncoderWidth, s.EncoderMlpRatio, encWidth && encMlp), ("Decoder", s.DecoderWidth, s.DecoderMlpRatio, decWidth && decMlp) })
+            foreach (var (attribute, width, ratio, ok) in new[] { ("Encoder", s.EncoderWidth, s.EncoderMlpRatio, encWidth && encMlp), ("Decoder",
+                s.DecoderWidth, s.DecoderMlpRatio, decWidth && decMlp) })
             {
                 if (ok && !(width * ratio <= int.MaxValue))
                 {
                     sizesFit = false;
                     Add(NotBuildable, attribute, "MlpRatio",
-                        $"{attribute} Width {I(width)} × MlpRatio {S(ratio)} = {S(width * ratio)} is too large for an MLP hidden size (at most {I(int.MaxValue)})");
+                        $"{attribute} Width {I(width)} × MlpRatio {S(ratio)} = {S(width * ratio)} is too large for an MLP hidden size (at most " +
+                            $"{I(int.MaxValue)})");
                 }
             }
             if (sizesFit && image && encWidth && decWidth && encDepth && decDepth && encMlp && decMlp && ParameterMagnitude(s) > long.MaxValue / 4)
             {
                 sizesFit = false;
                 Add(NotBuildable, "Encoder", "Width",
-                    $"the model would have about {ParameterMagnitude(s).ToString("0.#e0", CultureInfo.InvariantCulture)} parameters, more than a long counts; use smaller widths or depths");
+                    $"the model would have about {ParameterMagnitude(s).ToString("0.#e0", CultureInfo.InvariantCulture)} parameters, more than a long " +
+                        $"counts; use smaller widths or depths");
             }
 
             // MAE002 / MAE005: widths.
@@ -312,12 +317,14 @@ namespace MaeDsl
             {
                 if (ratioOk && Math.Abs(s.MaskRatio - 0.75) > 1e-12)
                     AddFixable(new[] { "Masking.Ratio=0.75" }, GridNeedsThreeQuartersAndEvenGrid, "Masking", "Ratio",
-                        $"Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio {S(s.MaskRatio)} is not 0.75: use Ratio = 0.75 or Strategy = Random");
+                        $"Grid masking keeps one patch of every 2×2, so it removes exactly 0.75 of them; Ratio {S(s.MaskRatio)} is not 0.75: use Ratio = " +
+                            $"0.75 or Strategy = Random");
                 if (tiled && s.GridSize % 2 != 0)
                     AddFixable(new[] { (s.GridSize - 1L) * s.PatchSize, (s.GridSize + 1L) * s.PatchSize }
                             .Where(v => v > 0 && v <= int.MaxValue).Select(v => $"Image.Size={L(v)}"),
                         GridNeedsThreeQuartersAndEvenGrid, "Masking", "Strategy",
-                        $"Grid masking needs an even grid, but Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {I(s.GridSize)}×{I(s.GridSize)} patches; {EvenGridSuggestion(s)} would give an even grid");
+                        $"Grid masking needs an even grid, but Size {I(s.ImageSize)} / PatchSize {I(s.PatchSize)} gives {I(s.GridSize)}×{I(s.GridSize)} " +
+                            $"patches; {EvenGridSuggestion(s)} would give an even grid");
             }
 
             // MAE010: outside the paper's sweet spot (random masking only; block masking is studied at 50%).

@@ -5,7 +5,7 @@ using MaeDsl.Data;
 namespace MaeDsl.Training;
 
 /// <summary>A training set's identity as config.json's "inputs" records it; the runner adds the dataset's root ("dataset").</summary>
-public static class DataIdentity
+internal static class DataIdentity
 {
     public static JsonObject Of(IImageDataset dataset) => new()
     {

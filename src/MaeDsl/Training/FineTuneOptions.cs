@@ -33,7 +33,8 @@ public sealed record FineTuneOptions : ClassifierOptions
 
     protected override void ValidateOwn()
     {
-        OptionCheck.Require(!MixupActive || Run.BatchSize % 2 == 0, "--batch", Run.BatchSize, "must be even with mixup/CutMix on (timm pairs image i with B-1-i)");
+        OptionCheck.Require(!MixupActive || Run.BatchSize % 2 == 0, "--batch", Run.BatchSize,
+            "must be even with mixup/CutMix on (timm pairs image i with B-1-i)");
         OptionCheck.Require(LayerDecay > 0 && LayerDecay <= 1, "--layer-decay", LayerDecay, "must be in (0, 1]");
         OptionCheck.Require(DropPath >= 0 && DropPath < 1, "--drop-path", DropPath, "must be in [0, 1)");
         OptionCheck.Require(LabelSmoothing >= 0 && LabelSmoothing < 1, "--smoothing", LabelSmoothing, "must be in [0, 1)");

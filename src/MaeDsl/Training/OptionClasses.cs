@@ -9,7 +9,7 @@ using System.Text.Json.Serialization;
 namespace MaeDsl.Training;
 
 /// <summary>What changing an option does to a resumed run.</summary>
-public enum OptionClass
+internal enum OptionClass
 {
     /// <summary>Changes the weights the run produces (lr, mask ratio, batch, data, …): a resume must keep it, unless allowed by --allow-change.</summary>
     Trajectory,
@@ -20,10 +20,10 @@ public enum OptionClass
 }
 
 /// <summary>An option as the user spells it (without the dashes) and its class.</summary>
-public sealed record OptionRule(string Name, OptionClass Class);
+internal sealed record OptionRule(string Name, OptionClass Class);
 
 /// <summary>One difference between a checkpoint's configuration and a resumed run's, in the user's terms.</summary>
-public sealed record OptionChange(string Name, OptionClass Class, string Checkpoint, string ThisRun)
+internal sealed record OptionChange(string Name, OptionClass Class, string Checkpoint, string ThisRun)
 {
     public override string ToString() => $"--{Name}: checkpoint {Checkpoint}, this run {ThisRun}";
 }
@@ -32,12 +32,13 @@ public sealed record OptionChange(string Name, OptionClass Class, string Checkpo
 /// The classification of every option, in one place (a test fails when an option is left out), and the comparison of a
 /// checkpoint's configuration with a resumed run's (<see cref="Compare"/>).
 /// </summary>
-public static class OptionClasses
+internal static class OptionClasses
 {
     const OptionClass T = OptionClass.Trajectory, B = OptionClass.Bookkeeping;
 
     /// <summary>Every settable property of the options records, by declaring type and name.</summary>
-    public static IReadOnlyDictionary<Type, IReadOnlyDictionary<string, OptionRule>> Properties { get; } = new Dictionary<Type, IReadOnlyDictionary<string, OptionRule>>
+    public static IReadOnlyDictionary<Type, IReadOnlyDictionary<string, OptionRule>> Properties { get; } = new Dictionary<Type, IReadOnlyDictionary<string,
+        OptionRule>>
     {
         [typeof(RunOptions)] = RunOptionDeclarations.All.ToDictionary(d => d.Property, d => new OptionRule(d.Name, d.Class)),
         [typeof(PretrainOptions)] = Rules(

@@ -20,7 +20,7 @@ namespace MaeDsl.Training;
 /// "lr" held the computed peak lr) and the classifiers' PascalCase (where "Lr" was the input and "lr" the computed lr);
 /// anything else is refused with one line that says why.
 /// </summary>
-public sealed record RunConfig
+internal sealed record RunConfig
 {
     public const int CurrentVersion = 2;
     public const string FileName = "config.json";
@@ -45,7 +45,8 @@ public sealed record RunConfig
     public static JsonSerializerOptions Json { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     /// <summary>The configuration of a run of <paramref name="recipeOptions"/> (a PretrainOptions, FineTuneOptions or LinearProbeOptions).</summary>
-    public static RunConfig For(string recipe, string? model, RunOptions run, object recipeOptions, MaeSpec? spec, JsonObject? derived = null, JsonObject? inputs = null)
+    public static RunConfig For(string recipe, string? model, RunOptions run, object recipeOptions, MaeSpec? spec, JsonObject? derived = null,
+        JsonObject? inputs = null)
     {
         var options = JsonSerializer.SerializeToNode(recipeOptions, recipeOptions.GetType(), Json)!.AsObject();
         options.Remove("run");
@@ -101,7 +102,8 @@ public sealed record RunConfig
             {
                 int version = v.GetValue<int>();
                 if (version != CurrentVersion)
-                    throw new InvalidDataException($"{source}: run configuration version {version}; this build reads version {CurrentVersion} and the older files without a version");
+                    throw new InvalidDataException(
+                        $"{source}: run configuration version {version}; this build reads version {CurrentVersion} and the older files without a version");
                 return FromCurrent(json, source, CurrentVersion);
             }
             if (json.ContainsKey("Seed") && json.ContainsKey("BatchSize")) return FromCurrent(FromClassifierV1(json, source), source, 1);
@@ -117,7 +119,8 @@ public sealed record RunConfig
     static RunConfig FromCurrent(JsonObject json, string source, int version)
     {
         string recipe = json["recipe"]?.GetValue<string>() ?? throw new InvalidDataException($"{source}: the run configuration lacks \"recipe\"");
-        var run = (json["run"] as JsonObject)?.Deserialize<RunOptions>(Json) ?? throw new InvalidDataException($"{source}: the run configuration lacks \"run\"");
+        var run = (json["run"] as JsonObject)?.Deserialize<RunOptions>(Json) ?? throw new InvalidDataException(
+            $"{source}: the run configuration lacks \"run\"");
         return new RunConfig
         {
             Recipe = recipe,
@@ -137,7 +140,8 @@ public sealed record RunConfig
         ["epochs", "batch_size", "accum_iter", "base_lr", "lr", "min_lr", "warmup_epochs", "weight_decay", "clip_grad", "seed",
          "output_dir", "checkpoint_period", "tensor_board", "resume", "threads", "workers"];
 
-    /// <summary>Pre-training's flat snake_case: "lr" held the computed peak lr (the input --lr was never offered), "checkpoint_every_epochs" the period.</summary>
+    /// <summary>Pre-training's flat snake_case: "lr" held the computed peak lr (the input --lr was never offered), "checkpoint_every_epochs" the
+    /// period.</summary>
     static JsonObject FromPretrainV1(JsonObject old)
     {
         var flat = old.DeepClone().AsObject();
@@ -160,7 +164,8 @@ public sealed record RunConfig
         return result;
     }
 
-    /// <summary>The classifiers' PascalCase: the options as given (with computed "AbsoluteLr", "MixupActive"), plus lowercase "runner", "lr" (computed), "effective_batch", "spec", "train_images", "val_images", "train_seconds".</summary>
+    /// <summary>The classifiers' PascalCase: the options as given (with computed "AbsoluteLr", "MixupActive"), plus lowercase "runner", "lr" (computed),
+    /// "effective_batch", "spec", "train_images", "val_images", "train_seconds".</summary>
     static JsonObject FromClassifierV1(JsonObject old, string source)
     {
         string runner = old["runner"]?.GetValue<string>()

@@ -51,7 +51,8 @@ internal static class RunOptionDeclarations
     public static readonly RunOptionDeclaration<int> Batch = new(nameof(RunOptions.BatchSize), "batch", T,
         "Images per iteration", r => r.BatchSize, (r, v) => r with { BatchSize = v }, v => v >= 1, "must be >= 1");
     public static readonly RunOptionDeclaration<int> Accum = new(nameof(RunOptions.AccumIter), "accum", T,
-        "Gradient accumulation iterations (effective batch = batch × accum)", r => r.AccumIter, (r, v) => r with { AccumIter = v }, v => v >= 1, "must be >= 1");
+        "Gradient accumulation iterations (effective batch = batch × accum)", r => r.AccumIter, (r, v) => r with { AccumIter = v }, v => v >= 1,
+            "must be >= 1");
     public static readonly RunOptionDeclaration<double> Blr = new(nameof(RunOptions.BaseLr), "blr", T,
         "Base lr: lr = blr × batch × accum / 256", r => r.BaseLr, (r, v) => r with { BaseLr = v }, v => v > 0 && Finite(v), "must be a finite number > 0");
     public static readonly RunOptionDeclaration<double?> Lr = new(nameof(RunOptions.Lr), "lr", T,
@@ -62,7 +63,8 @@ internal static class RunOptionDeclarations
         "Linear warmup epochs (at or past --epochs the lr never finishes its warmup, as the official code)", r => r.WarmupEpochs,
         (r, v) => r with { WarmupEpochs = v }, v => v >= 0 && Finite(v), "must be a finite number >= 0");
     public static readonly RunOptionDeclaration<double> WeightDecay = new(nameof(RunOptions.WeightDecay), "weight-decay", T,
-        "Weight decay of the decayed parameters", r => r.WeightDecay, (r, v) => r with { WeightDecay = v }, v => v >= 0 && Finite(v), "must be a finite number >= 0");
+        "Weight decay of the decayed parameters", r => r.WeightDecay, (r, v) => r with { WeightDecay = v }, v => v >= 0 && Finite(v),
+            "must be a finite number >= 0");
     public static readonly RunOptionDeclaration<double?> ClipGrad = new(nameof(RunOptions.ClipGrad), "clip-grad", T,
         "Max gradient norm", r => r.ClipGrad, (r, v) => r with { ClipGrad = v }, v => v is null || (v > 0 && Finite(v.Value)),
         "must be a finite number > 0 (or not given)");

@@ -36,7 +36,8 @@ public sealed record RunOptions
     public long Seed { get; init; }
     /// <summary>The run's folder (--output): config.json, metrics.csv, eval.csv, tensorboard/, checkpoints/.</summary>
     public string OutputDir { get; init; } = "output_dir";
-    /// <summary>A numbered checkpoint (and its .safetensors weights) is kept every this many epochs and at the end (--checkpoint-every); checkpoint-last is written every epoch.</summary>
+    /// <summary>A numbered checkpoint (and its .safetensors weights) is kept every this many epochs and at the end (--checkpoint-every); checkpoint-last is
+    /// written every epoch.</summary>
     public int CheckpointPeriod { get; init; } = 1;
     /// <summary>Write TensorBoard event files.</summary>
     public bool TensorBoard { get; init; } = true;
@@ -94,15 +95,19 @@ public sealed record RunOptions
         {
             string fix = FormattableString.Invariant($"{(batchTyped ? "use" : "pass")} {batchOption} {images} or less");
             throw new InvalidOptionException(batchTyped || imagesOption is null ? batchOption : imagesOption.Split(' ')[0], batchTyped
-                ? FormattableString.Invariant($"{batch} is more than the {data}{(imagesOption is null ? "" : $" ({imagesOption})")}: no full batch, {noStep}; {fix}")
-                : FormattableString.Invariant($"{(imagesOption is null ? $"the data holds {data}" : $"{imagesOption} leaves {data}")}, fewer than {batch}: no full batch, {noStep}; {fix}"));
+                ? FormattableString.Invariant($"{batch} is more than the {data}{(imagesOption is null ? "" : $" ({imagesOption})")}: no full batch, ") +
+                    FormattableString.Invariant($"{noStep}; {fix}")
+                : FormattableString.Invariant($"{(imagesOption is null ? $"the data holds {data}" : $"{imagesOption} leaves {data}")}, fewer than {batch}: ") +
+                    FormattableString.Invariant($"no full batch, {noStep}; {fix}"));
         }
         if (iterations < AccumIter)
         {
-            string accum = accumTyped ? FormattableString.Invariant($"--accum {AccumIter}") : FormattableString.Invariant($"the default accumulation {AccumIter}");
+            string accum = accumTyped ? FormattableString.Invariant($"--accum {AccumIter}")
+                : FormattableString.Invariant($"the default accumulation {AccumIter}");
             string on = data + (imagesOption is null ? "" : $" ({imagesOption})");
             throw new InvalidOptionException("--accum", FormattableString.Invariant(
-                $"{accum} with {batch} on {on}: {iterations} iterations an epoch, fewer than {(accumTyped ? "--accum" : "the accumulation")}, {noStep}; {(accumTyped ? "use" : "pass")} --accum {iterations} or less"));
+                $"{accum} with {batch} on {on}: {iterations} iterations an epoch, fewer than {(accumTyped ? "--accum" : "the accumulation")}, {noStep}; ")
+                + FormattableString.Invariant($"{(accumTyped ? "use" : "pass")} --accum {iterations} or less"));
         }
     }
 
@@ -111,7 +116,8 @@ public sealed record RunOptions
     {
         foreach (var option in RunOptionDeclarations.All) option.Check(this);   // each option's own range, from its declaration
         string lrFrom = Lr is null ? FormattableString.Invariant($"--blr {BaseLr} × {EffectiveBatch} / 256") : "--lr";   // the other option of the conflict
-        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant($"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
+        OptionCheck.Require(MinLr >= 0 && MinLr <= AbsoluteLr, "--min-lr", MinLr, FormattableString.Invariant(
+            $"must be in [0, lr {AbsoluteLr}] (from {lrFrom})"));
         if (AllowChange is not null)
             foreach (var name in OptionClasses.SplitAllowChange(AllowChange))
                 OptionCheck.Require(OptionClasses.IsTrajectoryName(name), "--allow-change", AllowChange,
@@ -120,17 +126,12 @@ public sealed record RunOptions
 }
 
 /// <summary>The one validation message of every option: <c>--epochs = 0 is invalid: must be >= 1</c>.</summary>
-public static class OptionCheck
+internal static class OptionCheck
 {
-    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref name="ok"/>.</summary>
+    /// <summary>Throws an <see cref="InvalidOptionException"/> (an ArgumentException, ParamName = <paramref name="option"/>) unless <paramref
+    /// name="ok"/>.</summary>
     public static void Require(bool ok, string option, object? value, string expected)
     {
         if (!ok) throw new InvalidOptionException(option, FormattableString.Invariant($"{option} = {value ?? "null"} is invalid: {expected}"));
     }
-}
-
-/// <summary>An option out of range; <see cref="Message"/> is the one line for the user (no "(Parameter …)" suffix), <see cref="ArgumentException.ParamName"/> the option.</summary>
-public sealed class InvalidOptionException(string option, string message) : ArgumentException(message, option)
-{
-    public override string Message { get; } = message;
 }

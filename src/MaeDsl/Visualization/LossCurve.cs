@@ -5,7 +5,7 @@ using ScottPlot;
 namespace MaeDsl.Visualization;
 
 /// <summary>Loss-curve PNGs drawn with ScottPlot 5: loss per step (and a moving average when noisy), optionally the learning rate on a right axis.</summary>
-public static class LossCurve
+internal static class LossCurve
 {
     /// <summary>
     /// Writes the curve atomically (temporary file, then rename) and returns the full path.

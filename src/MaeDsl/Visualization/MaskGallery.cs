@@ -2,7 +2,6 @@
 // removed patches grey.
 using MaeDsl.Data;
 using MaeDsl.IO;
-using MaeDsl.Model;
 using MaeDsl.Native;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
@@ -34,7 +33,8 @@ internal static class MaskGallery
                 var noise = Masking.DrawNoise(spec, n, generator);
                 var order = noise.argsort(1);
                 var mask = ones(n, spec.NumPatches).scatter_(1, order[.., ..spec.VisibleCount], zeros(n, spec.VisibleCount));
-                columns.Add(ReconstructionGrid.Compute(images, pred, mask, spec.PatchSize, spec.Channels, normalization.Mean, normalization.Std, normPix: false));
+                columns.Add(ReconstructionGrid.Compute(images, pred, mask, spec.PatchSize, spec.Channels, normalization.Mean, normalization.Std,
+                    normPix: false));
             }
         });
         var tileOf = columns[0][0].Original;

@@ -1,6 +1,5 @@
 // ReconstructionGrid: the PNG of original | masked input | reconstruction | reconstruction with visible patches pasted.
 using MaeDsl.Data;
-using MaeDsl.Model;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
@@ -17,7 +16,7 @@ namespace MaeDsl.Visualization;
 /// <param name="Masked">The input with removed patches set to <see cref="ReconstructionGrid.Grey"/>.</param>
 /// <param name="Reconstruction">The prediction for every patch (restored with each patch's mean/var under NormalizePixels).</param>
 /// <param name="Pasted">The reconstruction with the visible patches of the original pasted back.</param>
-public sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, FloatImage Reconstruction, FloatImage Pasted);
+internal sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, FloatImage Reconstruction, FloatImage Pasted);
 
 /// <summary>
 /// Reconstruction grids as in the official demo (demo/mae_visualize.ipynb): one row per image and four columns,
@@ -32,7 +31,7 @@ public sealed record ReconstructionRow(FloatImage Original, FloatImage Masked, F
 /// values (as the loss computes it); the prediction is restored with the statistics of the corresponding patch
 /// of the input, <c>pred · sqrt(var + 1e−6) + mean</c>, and the file name and PNG caption say so.
 /// </remarks>
-public static class ReconstructionGrid
+internal static class ReconstructionGrid
 {
     /// <summary>The grey of removed patches in the masked-input column, in [0, 1].</summary>
     public const float Grey = 0.5f;
@@ -41,9 +40,11 @@ public static class ReconstructionGrid
     /// <summary>The separator colour.</summary>
     public static readonly Rgb24 SeparatorColor = new(255, 255, 255);
     /// <summary>What the columns are, written as the PNG's Description text.</summary>
-    public const string ColumnsCaption = "columns: original | masked input (removed patches grey) | reconstruction | reconstruction with visible patches pasted back";
+    public const string ColumnsCaption = "columns: original | masked input (removed patches grey) | reconstruction | reconstruction with visible patches " +
+        "pasted back";
     /// <summary>Added to the caption (and, as <c>-normpix-restored</c>, to the file name) with NormalizePixels.</summary>
-    public const string NormPixCaption = "NormalizePixels: the prediction is restored with each patch's own mean and unbiased variance, pred*sqrt(var+1e-6)+mean";
+    public const string NormPixCaption = "NormalizePixels: the prediction is restored with each patch's own mean and unbiased variance, " +
+        "pred*sqrt(var+1e-6)+mean";
 
     /// <summary>Computes the four pictures of every row (no file is written).</summary>
     /// <param name="images">[N, C, H, W] normalised input images (H = W, multiples of the patch size).</param>
@@ -180,7 +181,9 @@ public static class ReconstructionGrid
         string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
         if (patchSize <= 0) throw new ArgumentOutOfRangeException(nameof(patchSize), $"ReconstructionGrid: patchSize must be positive, got {patchSize}.");
         if (images.dim() != 4 || images.shape[1] != channels || images.shape[2] != images.shape[3] || images.shape[2] % patchSize != 0)
-            throw new ArgumentException($"ReconstructionGrid: images must be [N, {channels}, H, H] with H a multiple of the patch size {patchSize}, got {Shape(images)}.", nameof(images));
+            throw new ArgumentException(
+                $"ReconstructionGrid: images must be [N, {channels}, H, H] with H a multiple of the patch size {patchSize}, got {Shape(images)}.",
+                nameof(images));
         long n = images.shape[0], l = (images.shape[2] / patchSize) * (images.shape[3] / patchSize), d = (long)patchSize * patchSize * channels;
         if (pred.dim() != 3 || pred.shape[0] != n || pred.shape[1] != l || pred.shape[2] != d)
             throw new ArgumentException($"ReconstructionGrid: pred must be [{n}, {l}, {d}] (N, L, p²C), got {Shape(pred)}.", nameof(pred));

@@ -225,7 +225,7 @@ public class RunCliFaultTests
     public void Every_exception_type_reaching_the_guard_is_one_error_line(string kind, Exception error)
     {
         var root = new RootCommand();
-        root.SetAction(_ => Run.Guarded(() => throw error));
+        root.SetAction(_ => OneLineErrors.Guarded(() => throw error));
         var r = CliConsole.Run([], root);
         string line = AssertOneErrorLine(r);
         if (kind == "aggregate") Assert.Contains("broken.png", line);

@@ -33,7 +33,7 @@ public class FineTuneResumeFaultTests
         using var mae = new SpecMae(FineTunerTests.Tiny, seed: maeSeed);
         using var model = mae.CreateClassifier(options.NumClasses, options.GlobalPool, options.DropPath, seed: 7);   // a seeded head
         using var tuner = new FineTuner(model, options);
-        Assert.True(tuner.Mixup is not null && tuner.Erasing is not null && model.modules().OfType<MaeDsl.Model.DropPath>().Any(d => d.P > 0), "a random stream of the recipe is off");
+        Assert.True(tuner.Mixup is not null && tuner.Erasing is not null && model.modules().OfType<MaeDsl.DropPath>().Any(d => d.P > 0), "a random stream of the recipe is off");
         using var cancel = new CancellationTokenSource();
         tuner.Loop.StepCompleted += m => { if (m.Step == stopAt) cancel.Cancel(); };
         tuner.Run(data, data, FineTunerTests.Norm, TextWriter.Null, cancel.Token);

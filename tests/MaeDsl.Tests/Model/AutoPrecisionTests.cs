@@ -2,7 +2,6 @@
 // line, config.json's record, the cache (hit, miss, invalidation by libtorch and threads, a corrupt file, racing writers,
 // where it lives) and the calibration's own contract (positive times, torch's generator untouched).
 using System.Text.Json.Nodes;
-using MaeDsl.Model;
 using TorchSharp;
 
 namespace MaeDsl.Tests.Model;
@@ -179,11 +178,12 @@ public sealed class TorchGlobalGeneratorCollection
 public class PrecisionCalibrationTests
 {
     [Theory]
-    [InlineData(PrecisionWorkload.Pretrain)]
-    [InlineData(PrecisionWorkload.Classifier)]
-    [InlineData(PrecisionWorkload.Encode)]
-    public void The_calibration_times_both_precisions_at_the_models_shapes_and_leaves_torchs_generator_alone(PrecisionWorkload workload)
+    [InlineData(nameof(PrecisionWorkload.Pretrain))]     // by name: PrecisionWorkload is internal, a test method's parameters public
+    [InlineData(nameof(PrecisionWorkload.Classifier))]
+    [InlineData(nameof(PrecisionWorkload.Encode))]
+    public void The_calibration_times_both_precisions_at_the_models_shapes_and_leaves_torchs_generator_alone(string workloadName)
     {
+        var workload = Enum.Parse<PrecisionWorkload>(workloadName);
         var spec = MaeDsl.Tests.Training.TinyMae.TinySpec;
         var calibration = new PrecisionCalibration(spec, workload, batch: 8);
         Assert.Equal(8, calibration.Batch);                                    // a tiny model: the run's batch

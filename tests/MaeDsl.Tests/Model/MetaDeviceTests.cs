@@ -1,5 +1,4 @@
 using MaeDsl.Data;
-using MaeDsl.Model;
 
 namespace MaeDsl.Tests.Model;
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using MaeDsl.Model;
 
 namespace MaeDsl.Tests.Model;
 

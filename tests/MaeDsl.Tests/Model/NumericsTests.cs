@@ -1,4 +1,3 @@
-using MaeDsl.Model;
 
 namespace MaeDsl.Tests.Model;
 

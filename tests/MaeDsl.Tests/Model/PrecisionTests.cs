@@ -42,10 +42,10 @@ public class PrecisionTests(ITestOutputHelper output)
         using var noise = rand(2, 16, generator: new Generator(6));
         using var before = model.forward(images, noise);
         model.Precision = Precision.Bf16;
-        var layers = model.modules().Where(m => m is MaeDsl.Model.Block or MaeDsl.Model.PatchEmbed).ToList();
+        var layers = model.modules().Where(m => m is MaeDsl.Block or MaeDsl.PatchEmbed).ToList();
         Assert.Equal(1 + 2 + 1, layers.Count);               // patch_embed, 2 encoder blocks, 1 decoder block
-        Assert.All(layers.OfType<MaeDsl.Model.Block>(), b => Assert.Equal(Precision.Bf16, b.Precision));
-        Assert.All(layers.OfType<MaeDsl.Model.PatchEmbed>(), p => Assert.Equal(Precision.Bf16, p.Precision));
+        Assert.All(layers.OfType<MaeDsl.Block>(), b => Assert.Equal(Precision.Bf16, b.Precision));
+        Assert.All(layers.OfType<MaeDsl.PatchEmbed>(), p => Assert.Equal(Precision.Bf16, p.Precision));
         using (var mixed = model.forward(images, noise))
         {
             Assert.Equal(ScalarType.Float32, mixed.Pred.dtype);

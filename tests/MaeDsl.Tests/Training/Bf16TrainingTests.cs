@@ -92,12 +92,12 @@ public class Bf16TrainingTests
     {
         using var mae = new TinyMae(1);
         using var classifier = mae.CreateClassifier(4);
-        MaeDsl.Model.MixedPrecision.Apply(classifier, Precision.Bf16);
+        MaeDsl.MixedPrecision.Apply(classifier, Precision.Bf16);
         Assert.Equal(Precision.Bf16, classifier.Precision);
-        MaeDsl.Model.MixedPrecision.Apply(classifier, Precision.Fp32);
+        MaeDsl.MixedPrecision.Apply(classifier, Precision.Fp32);
         Assert.Equal(Precision.Fp32, classifier.Precision);
         using var other = nn.Linear(2, 2);
-        MaeDsl.Model.MixedPrecision.Apply(other, Precision.Fp32);
-        Assert.Throws<NotSupportedException>(() => MaeDsl.Model.MixedPrecision.Apply(other, Precision.Bf16));
+        MaeDsl.MixedPrecision.Apply(other, Precision.Fp32);
+        Assert.Throws<NotSupportedException>(() => MaeDsl.MixedPrecision.Apply(other, Precision.Bf16));
     }
 }

@@ -40,13 +40,13 @@ public sealed class FineTuner : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
     public Device Device { get; }
     public FineTuneOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     /// <summary>The layer-decay groups, one AdamW param group each, in the same order.</summary>
-    public IReadOnlyList<LayerDecayGroup> Groups { get; }
+    internal IReadOnlyList<LayerDecayGroup> Groups { get; }
     public AdamW Optimizer { get; }
-    public Mixup? Mixup { get; }
-    public RandomErasing? Erasing { get; }
+    internal Mixup? Mixup { get; }
+    internal RandomErasing? Erasing { get; }
 
     /// <summary>A classifier holding a copy of <paramref name="mae"/>'s encoder (the in-memory route); its head is initialised from the
     /// run's seed, so a repeated run starts from the same weights.</summary>
@@ -65,7 +65,8 @@ public sealed class FineTuner : IDisposable
         var model = new VitClassifier(spec, numClasses, globalPool, dropPath, seed: seed);
         try
         {
-            var report = PretrainedEncoder.Load(model, weightsPath, globalPool ? new[] { "head.weight", "head.bias", "fc_norm.weight", "fc_norm.bias" } : new[] { "head.weight", "head.bias" }, log);
+            var report = PretrainedEncoder.Load(model, weightsPath, globalPool ? new[] { "head.weight", "head.bias", "fc_norm.weight",
+                "fc_norm.bias" } : new[] { "head.weight", "head.bias" }, log);
             return (model, report);
         }
         catch
@@ -100,7 +101,8 @@ public sealed class FineTuner : IDisposable
     {
         normalization ??= Normalization.For(train);
         return new ClassifierRecipe("finetune", "fine-tune", Model, Optimizer, Model.parameters().Where(p => p.requires_grad).ToList(),
-            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization, Options.MinCropScale, Options.AutoAugment), normalization,
+            LayerDecay.LrScales(Groups), Options, TrainingLoss, train, val, TrainTransform(Model.Spec.ImageSize, Model.Spec.Channels, normalization,
+                Options.MinCropScale, Options.AutoAugment), normalization,
             Loop.Shard).RunIn(Loop, console, cancel);
     }
 

@@ -9,7 +9,7 @@ namespace MaeDsl.Training.FineTuning;
 /// targets of <see cref="Mixup"/> (mixed, label-smoothed) it is the fine-tuning criterion of main_finetune.py; with
 /// smoothed one-hot targets (λ = 1) it equals timm's LabelSmoothingCrossEntropy.
 /// </summary>
-public static class SoftTargetCrossEntropy
+internal static class SoftTargetCrossEntropy
 {
     /// <summary>The loss of <paramref name="logits"/> [B, C] against soft <paramref name="targets"/> [B, C] (rows summing to 1).</summary>
     public static Tensor Loss(Tensor logits, Tensor targets)
@@ -17,7 +17,9 @@ public static class SoftTargetCrossEntropy
         if (logits.dim() != 2)
             throw new ArgumentException($"SoftTargetCrossEntropy: logits must be [B, C], got [{string.Join(", ", logits.shape)}].", nameof(logits));
         if (!targets.shape.SequenceEqual(logits.shape))
-            throw new ArgumentException($"SoftTargetCrossEntropy: targets must have the logits' shape [{string.Join(", ", logits.shape)}], got [{string.Join(", ", targets.shape)}].", nameof(targets));
+            throw new ArgumentException(
+                $"SoftTargetCrossEntropy: targets must have the logits' shape [{string.Join(", ", logits.shape)}], got [{string.Join(", ", targets.shape)}].",
+                nameof(targets));
         return (-targets * nn.functional.log_softmax(logits, -1)).sum(-1).mean();
     }
 }

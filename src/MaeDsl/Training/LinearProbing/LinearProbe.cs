@@ -1,7 +1,6 @@
 // LinearProbe: the linear-probing recipe (main_linprobe.py) run by the training loop.
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
-using MaeDsl.Model;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Optimization;
 using TorchSharp;
@@ -24,7 +23,9 @@ public sealed class LinearProbe : IDisposable
         options.Validate();
         ClassifierRecipe.RequireClasses(model, options, nameof(LinearProbe));
         if (model.Head is not Sequential)
-            throw new ArgumentException("LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.", nameof(model));
+            throw new ArgumentException(
+                "LinearProbe: the classifier's head must be the probe head (BatchNorm1d + Linear); build it with LinearProbe.CreateModel or LoadPretrained.",
+                nameof(model));
         Device = Devices.Resolve(options.Run.Device);
         Devices.MoveModel(model, Device);   // before the optimizer holds the parameters
         Model = model;
@@ -39,13 +40,14 @@ public sealed class LinearProbe : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>).</summary>
     public Device Device { get; }
     public LinearProbeOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     /// <summary>The only parameters the optimizer sees: head.1.weight and head.1.bias.</summary>
     public IReadOnlyList<Parameter> HeadParameters { get; }
-    public Lars Optimizer { get; }
+    internal Lars Optimizer { get; }
 
-    /// <summary>The probe head: BatchNorm1d(width, affine=false, eps=1e-6) then Linear(width, numClasses) with trunc_normal(0.01) weight and zero bias.</summary>
+    /// <summary>The probe head: BatchNorm1d(width, affine=false, eps=1e-6) then Linear(width, numClasses) with trunc_normal(0.01) weight and zero
+    /// bias.</summary>
     public static Sequential CreateHead(int width, int numClasses, long seed)
     {
         var bn = nn.BatchNorm1d(width, eps: 1e-6, affine: false);
@@ -78,7 +80,8 @@ public sealed class LinearProbe : IDisposable
         var model = CreateModel(spec, options, seed);
         try
         {
-            var allowed = model.state_dict().Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("fc_norm.", StringComparison.Ordinal)).ToList();
+            var allowed = model.state_dict().Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("fc_norm.",
+                StringComparison.Ordinal)).ToList();
             return (model, PretrainedEncoder.Load(model, weightsPath, allowed, log));
         }
         catch

@@ -13,7 +13,7 @@ namespace MaeDsl.Training.Loop;
 /// engine_finetune.evaluate on the validation loader (resize + centre crop, every image), with the dataset sizes in
 /// config.json's "derived". FineTuner and LinearProbe differ only in what they pass in.
 /// </summary>
-public sealed class ClassifierRecipe : TrainingRecipe<Batch>
+internal sealed class ClassifierRecipe : TrainingRecipe<Batch>
 {
     readonly BatchLoader train, val;
     readonly ClassifierOptions options;
@@ -76,7 +76,8 @@ public sealed class ClassifierRecipe : TrainingRecipe<Batch>
     {
         ["train_images"] = train.Dataset.Count, ["val_images"] = val.Dataset.Count,
         ["class_names"] = new JsonArray(train.Dataset.ClassNames.Select(n => (JsonNode?)n).ToArray()),
-        ["normalization"] = new JsonObject { ["mean"] = new JsonArray(normalization.Mean.Select(v => (JsonNode?)v).ToArray()), ["std"] = new JsonArray(normalization.Std.Select(v => (JsonNode?)v).ToArray()) },
+        ["normalization"] = new JsonObject { ["mean"] = new JsonArray(normalization.Mean.Select(v => (JsonNode?)v).ToArray()),
+            ["std"] = new JsonArray(normalization.Std.Select(v => (JsonNode?)v).ToArray()) },
     };
     public override int EvalPeriod => options.EvalPeriod;
     public override EvalResult Evaluate(CancellationToken cancel) =>

@@ -50,7 +50,8 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
             using var batches = recipe.Batches(epoch, step, CancellationToken.None).GetEnumerator();
             while (batches.MoveNext())
             {
-                if (step >= steps) throw new InvalidOperationException($"{recipe.DisplayName}: the data yielded more than its {steps} batches in epoch {epoch}");
+                if (step >= steps) throw new InvalidOperationException(
+                    $"{recipe.DisplayName}: the data yielded more than its {steps} batches in epoch {epoch}");
                 var stepClock = Stopwatch.StartNew();
                 using (var batch = batches.Current)
                 {
@@ -115,8 +116,8 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
     {
         if (!run.SkipNonFinite) throw new NonFiniteLossException(loss, epoch, progress.GlobalStep, lr, progress.LastCheckpoint);
         progress.SkippedSteps++;
-        log.Message(FormattableString.Invariant(
-            $"{recipe.DisplayName}: skipped iteration {progress.GlobalStep} (epoch {epoch + 1}): loss is {loss}; {progress.SkippedSteps} skipped so far (--skip-nonfinite)"));
+        log.Message(FormattableString.Invariant($"{recipe.DisplayName}: skipped iteration {progress.GlobalStep} (epoch {epoch + 1}): loss is {loss}; ") +
+            FormattableString.Invariant($"{progress.SkippedSteps} skipped so far (--skip-nonfinite)"));
     }
 
     /// <summary>At an optimizer-step boundary inside the epoch: the checkpoint every --checkpoint-every-steps, then cancellation.</summary>
@@ -150,7 +151,8 @@ internal sealed class EpochRunner<TBatch>(TrainingLoop loop, TrainingRecipe<TBat
     {
         string path = stepInEpoch > 0 ? SaveMidEpoch(epoch, stepInEpoch, epochClock) : progress.LastCheckpoint!;
         if (loop.Group.IsMain) RunHistory.Stopped(run.OutputDir, path, progress.GlobalStep);
-        log.Message($"{recipe.DisplayName}: stopped at iteration {progress.GlobalStep} (epoch {epoch + 1}, {stepInEpoch} of {recipe.StepsPerEpoch} iterations); checkpoint {path}");
+        log.Message($"{recipe.DisplayName}: stopped at iteration {progress.GlobalStep} (epoch {epoch + 1}, {stepInEpoch} of {recipe.StepsPerEpoch} " +
+            $"iterations); checkpoint {path}");
         throw new RunStoppedException(path, epoch, stepInEpoch, progress.GlobalStep, cancel);
     }
 }

@@ -5,7 +5,7 @@ using MaeDsl.IO;
 namespace MaeDsl.Training.Loop;
 
 /// <summary>eval.csv: <c>epoch,test_acc1,test_acc5,test_loss,train_loss,train_seconds</c>, one row per evaluation.</summary>
-public static class EvalLog
+internal static class EvalLog
 {
     public const string CsvFileName = "eval.csv";
     public const string CsvHeader = "epoch,test_acc1,test_acc5,test_loss,train_loss,train_seconds";
@@ -28,7 +28,8 @@ public static class EvalLog
         try { File.AppendAllText(path, Format(row) + "\n"); }
         catch (Exception e) when (AtomicFile.IsWriteFailure(e))
         {
-            throw new IOException($"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
+            throw new IOException(
+                $"{path}: could not append the evaluation of epoch {row.Epoch} ({AtomicFile.WriteFailureText(e)}); the rows before it are kept.", e);
         }
     }
 

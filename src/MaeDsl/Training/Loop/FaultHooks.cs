@@ -8,7 +8,7 @@ namespace MaeDsl.Training.Loop;
 /// Test-only faults, read once from the environment when a run starts; with none set (every real run) each hook is a
 /// comparison and nothing else.
 /// </summary>
-public sealed class FaultHooks
+internal sealed class FaultHooks
 {
     /// <summary>After iteration N (global, 1-based count of iterations done) and any checkpoint due there, the process kills
     /// itself with SIGKILL: no finally block runs, nothing is flushed, as after kill -9.</summary>

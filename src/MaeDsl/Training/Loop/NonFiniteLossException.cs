@@ -37,6 +37,8 @@ public sealed class NonFiniteLossException : Exception
         FormattableString.Invariant(
             $"Loss is {loss} at step {globalStep} (epoch {epoch}) with lr {lr:E4}; training stopped. ") +
         (checkpoint is null
-            ? "No checkpoint that verifies was written before this step, so there is nothing to resume from; lower --blr or raise --warmup-epochs and start again."
-            : $"The last good checkpoint (it verifies against its checksums) is {checkpoint}: resume from it with --resume {checkpoint} (consider a lower --blr).");
+            ? "No checkpoint that verifies was written before this step, so there is nothing to resume from; lower --blr or raise --warmup-epochs and start " +
+                "again."
+            : $"The last good checkpoint (it verifies against its checksums) is {checkpoint}: resume from it with --resume {checkpoint} (consider a lower " +
+                $"--blr).");
 }

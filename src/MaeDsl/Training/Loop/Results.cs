@@ -17,7 +17,7 @@ public sealed record EpochEval(int Epoch, double Top1, double Top5, double TestL
 /// <param name="ImagesPerSecond">Training throughput of this call.</param>
 /// <param name="TrainSeconds">Wall time of the training iterations of all epochs (including those before a resume), without evaluation and checkpoints.</param>
 /// <param name="Evals">Every evaluation (eval.csv's rows); empty for a recipe without evaluation.</param>
-public sealed record TrainingResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint,
+internal sealed record TrainingResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint,
     TimeSpan Elapsed, double ImagesPerSecond, double TrainSeconds, IReadOnlyList<EpochEval> Evals, EvalResult? FinalEval)
 {
     /// <summary>Iterations skipped for a non-finite loss over the whole run (--skip-nonfinite).</summary>
@@ -25,7 +25,8 @@ public sealed record TrainingResult(int Epochs, long Steps, float LastLoss, doub
 }
 
 /// <summary>What a pre-training run reports.</summary>
-public sealed record PretrainResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint, TimeSpan Elapsed, double ImagesPerSecond);
+public sealed record PretrainResult(int Epochs, long Steps, float LastLoss, double MeanLossLastEpoch, string LastCheckpoint, TimeSpan Elapsed,
+    double ImagesPerSecond);
 
 /// <summary>What a fine-tune or linear-probe run reports.</summary>
 /// <param name="Final">The evaluation after the last epoch.</param>

@@ -37,9 +37,11 @@ internal static class ResumeCheck
                     : info.StepInEpoch == 0 && startEpoch > 0 ? info.GlobalStep / startEpoch : -1;
                 string Images(RunConfig c) => (c.Inputs[OptionClasses.InputKeys.TrainImages] ?? c.Derived["train_images"])?.ToJsonString() ?? "?";
                 throw new InvalidDataException(
-                    $"{path}: the checkpoint's epochs have {(savedSteps < 0 ? "?" : savedSteps.ToString(CultureInfo.InvariantCulture))} iterations (--batch {saved.Run.BatchSize}, {Images(saved)} training images), " +
+                    $"{path}: the checkpoint's epochs have {(savedSteps < 0 ? "?" : savedSteps.ToString(CultureInfo.InvariantCulture))} iterations (--batch " +
+                        $"{saved.Run.BatchSize}, {Images(saved)} training images), " +
                     $"this run's have {stepsPerEpoch} (--batch {run.BatchSize}, {Images(config)} training images): " +
-                    (info.MidEpoch ? "a checkpoint written inside an epoch resumes only with the same batch size and data" : "resume with the same batch size and data"));
+                    (info.MidEpoch ? "a checkpoint written inside an epoch resumes only with the same batch size and data"
+                        : "resume with the same batch size and data"));
             }
         }
         if (startEpoch >= run.Epochs)

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MaeDsl.Training.Loop;
 
 /// <summary>Appends the events of a run folder's life to <see cref="FileName"/>, each with its UTC time.</summary>
-public static class RunHistory
+internal static class RunHistory
 {
     /// <summary>history.jsonl: one line per start, resume and stop of the run.</summary>
     public const string FileName = "history.jsonl";

@@ -7,7 +7,8 @@ namespace MaeDsl.Training.Loop;
 /// from which <c>--resume</c> continues bit for bit.
 /// </summary>
 public sealed class RunStoppedException(string checkpoint, int epoch, int stepInEpoch, long globalStep, CancellationToken token)
-    : OperationCanceledException($"stopped at iteration {globalStep} (epoch {epoch + 1}, iteration {stepInEpoch} of the epoch); resume from {checkpoint}", token)
+    : OperationCanceledException($"stopped at iteration {globalStep} (epoch {epoch + 1}, iteration {stepInEpoch} of the epoch); resume from {checkpoint}",
+        token)
 {
     /// <summary>The checkpoint to resume from.</summary>
     public string Checkpoint { get; } = checkpoint;

@@ -23,7 +23,7 @@ public sealed record StepMetrics(long Step, int Epoch, double EpochFraction, flo
 /// a Spectre.Console bar (epoch, step, loss, lr, images/s, ETA) on a terminal, plain lines when stdout is
 /// redirected. On resume, the CSV keeps the rows before the resumed step and drops the rest.
 /// </summary>
-public sealed class TrainingLog : IDisposable
+internal sealed class TrainingLog : IDisposable
 {
     public const string CsvFileName = "metrics.csv";
     public const string CsvHeader = "step,epoch,epoch_fraction,loss,lr,images_per_s,elapsed_s";
@@ -59,7 +59,8 @@ public sealed class TrainingLog : IDisposable
             history.AddRange(rows.Where(m => m.Step < resumeAtStep));
             int dropped = rows.Count - history.Count + (torn is null ? 0 : 1);
             if (dropped > 0)
-                repaired = $"{csvPath}: dropped {dropped} row(s) past the checkpoint's step {resumeAtStep}" + (torn is null ? "" : $", including a torn last row ('{torn}')");
+                repaired = $"{csvPath}: dropped {dropped} row(s) past the checkpoint's step {resumeAtStep}" + (torn is null ? ""
+                    : $", including a torn last row ('{torn}')");
         }
         // Rewrite the kept rows atomically so that a crash here never loses the old log.
         AtomicFile.Write(csvPath, stream =>
@@ -160,7 +161,8 @@ public sealed class TrainingLog : IDisposable
         var eta = done > 0 ? TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * remaining) : TimeSpan.Zero;
         long stepInEpoch = m.Step - (long)m.Epoch * stepsPerEpoch;
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {m.Epoch + 1}/{epochs} step {stepInEpoch + 1}/{stepsPerEpoch} loss {m.Loss:F4} lr {m.Lr:E2} {m.ImagesPerSecond:F0} img/s ETA {Duration(eta)}");
+            $"epoch {m.Epoch + 1}/{epochs} step {stepInEpoch + 1}/{stepsPerEpoch} loss {m.Loss:F4} lr {m.Lr:E2} {m.ImagesPerSecond:F0} img/s ETA " +
+                $"{Duration(eta)}");
     }
 
     /// <summary>A duration as the progress line shows it: 09:51:26, or 4d 09:51:26 beyond a day.</summary>
@@ -177,7 +179,8 @@ public sealed class TrainingLog : IDisposable
     {
         var rows = ReadCsv(path, out var torn);
         if (torn is not null)
-            throw new InvalidDataException($"{path}: the last row '{torn}' is torn (the run was interrupted while writing it); expected {CsvHeader.Split(',').Length} numeric fields");
+            throw new InvalidDataException(
+                $"{path}: the last row '{torn}' is torn (the run was interrupted while writing it); expected {CsvHeader.Split(',').Length} numeric fields");
         return rows;
     }
 

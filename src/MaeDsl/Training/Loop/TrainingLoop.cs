@@ -24,7 +24,7 @@ namespace MaeDsl.Training.Loop;
 /// and at the end). Where a run stands lives in <see cref="RunProgress"/>; test-only faults come in through
 /// <see cref="FaultHooks"/>. Every step, evaluation batch and checkpoint save runs in <see cref="NoGcDuringTorch"/>.
 /// </summary>
-public sealed class TrainingLoop
+internal sealed class TrainingLoop
 {
     public TrainingLoop(RunOptions run)
     {
@@ -69,7 +69,8 @@ public sealed class TrainingLoop
     /// <param name="cancel">Stops the run after the current iteration (with accumulation: at the next optimizer step), writes a
     /// mid-epoch checkpoint and throws <see cref="RunStoppedException"/> naming it.</param>
     /// <param name="resumeFrom">The checkpoint to resume from; null: <see cref="RunOptions.Resume"/>.</param>
-    public TrainingResult Execute<TBatch>(TrainingRecipe<TBatch> recipe, TextWriter? console = null, CancellationToken cancel = default, string? resumeFrom = null)
+    public TrainingResult Execute<TBatch>(TrainingRecipe<TBatch> recipe, TextWriter? console = null, CancellationToken cancel = default,
+        string? resumeFrom = null)
         where TBatch : IDisposable
     {
         var run = resumeFrom is null ? Run : Run with { Resume = resumeFrom };
@@ -79,7 +80,7 @@ public sealed class TrainingLoop
         if (Group.Size != run.Ranks)
             throw new ArgumentException($"{name}: RunOptions.Ranks is {run.Ranks} but the process group has {Group.Size} ranks");
         if (run.Threads > 0) torch.set_num_threads(run.Threads);
-        MaeDsl.Model.MixedPrecision.Apply(recipe.Model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
+        MaeDsl.MixedPrecision.Apply(recipe.Model, run.Precision);   // the model's matmuls, also in the recipe's evaluation
 
         var config = ConfigFor(recipe, run);
         var configJson = config.ToJson();
@@ -123,7 +124,8 @@ public sealed class TrainingLoop
 
         clock.Stop();
         return new TrainingResult(run.Epochs, progress.GlobalStep, epochs.LastLoss, epochs.LastEpochMean, progress.LastCheckpoint!, clock.Elapsed,
-            epochs.StepsThisRun * run.BatchSize * run.Ranks / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals, evaluation.Last)
+            epochs.StepsThisRun * run.BatchSize * run.Ranks / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), progress.TrainSeconds, evaluation.Evals,
+                evaluation.Last)
             { SkippedSteps = progress.SkippedSteps };
     }
 

@@ -12,8 +12,9 @@ namespace MaeDsl.Training.Loop;
 /// of an epoch, one iteration's loss and, optionally, an evaluation. Everything else (resume and its checks,
 /// config.json, accumulation, clipping, the non-finite stop, checkpoints, logs, cancellation, the GC policy) is the loop's.
 /// </summary>
-/// <typeparam name="TBatch">What one iteration consumes (a [B, C, H, W] image tensor, a labelled <see cref="Data.Batch"/>); the loop disposes it after the step.</typeparam>
-public abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
+/// <typeparam name="TBatch">What one iteration consumes (a [B, C, H, W] image tensor, a labelled <see cref="Data.Batch"/>); the loop disposes it after the
+/// step.</typeparam>
+internal abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
 {
     /// <summary>config.json's "recipe": "pretrain", "finetune" or "linprobe".</summary>
     public abstract string Kind { get; }
@@ -49,7 +50,8 @@ public abstract class TrainingRecipe<TBatch> where TBatch : IDisposable
             yield return batch;
         }
     }
-    /// <summary>The data's identity for config.json's "inputs" (image count, class names; keys in <see cref="OptionClasses.InputKeys"/>), checked on resume.</summary>
+    /// <summary>The data's identity for config.json's "inputs" (image count, class names; keys in <see cref="OptionClasses.InputKeys"/>), checked on
+    /// resume.</summary>
     public virtual JsonObject Inputs => new();
     /// <summary>
     /// One iteration's loss (a scalar tensor). Runs inside the step's DisposeScope and no-GC region; its random draws

@@ -18,7 +18,7 @@ namespace MaeDsl.Training.Optimization;
 ///   p  = p − lr · mu
 /// </code>
 /// </summary>
-public sealed class Lars : OptimizerHelper
+internal sealed class Lars : OptimizerHelper
 {
     /// <summary>Creates LARS over <paramref name="parameters"/> (lr 0, weight decay 0, momentum 0.9, trust 0.001 as util/lars.py).</summary>
     public Lars(IEnumerable<Parameter> parameters, double lr = 0, double weightDecay = 0, double momentum = 0.9, double trustCoefficient = 0.001)
@@ -33,7 +33,8 @@ public sealed class Lars : OptimizerHelper
         if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "Lars: weight decay must be ≥ 0.");
         if (momentum < 0) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Lars: momentum must be ≥ 0.");
         if (trustCoefficient <= 0) throw new ArgumentOutOfRangeException(nameof(trustCoefficient), trustCoefficient, "Lars: trust coefficient must be > 0.");
-        _defaults = new Options { LearningRate = lr, InitialLearningRate = lr, weight_decay = weightDecay, momentum = momentum, trust_coefficient = trustCoefficient };
+        _defaults = new Options { LearningRate = lr, InitialLearningRate = lr, weight_decay = weightDecay, momentum = momentum,
+            trust_coefficient = trustCoefficient };
         _parameter_groups = new List<TorchSharp.Modules.ParamGroup>();
         foreach (var g in groups) add_param_group(g);
     }
@@ -74,7 +75,8 @@ public sealed class Lars : OptimizerHelper
         var def = (Options)_defaults;
         paramGroup.Options ??= new Options();
         var opt = paramGroup.Options as Options
-            ?? throw new ArgumentException($"Lars.add_param_group: the group's options are {paramGroup.Options.GetType().Name}, expected Lars.Options.", nameof(paramGroup));
+            ?? throw new ArgumentException($"Lars.add_param_group: the group's options are {paramGroup.Options.GetType().Name}, expected Lars.Options.",
+                nameof(paramGroup));
         opt.LearningRate ??= def.LearningRate;
         opt.weight_decay ??= def.weight_decay;
         opt.momentum ??= def.momentum;

@@ -9,7 +9,7 @@ namespace MaeDsl.Training.Optimization;
 /// One parameter group of layer-wise lr decay: every parameter of one layer id that shares one weight-decay
 /// setting. The official code names it <c>layer_{id}_decay</c> or <c>layer_{id}_no_decay</c>.
 /// </summary>
-public sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, double WeightDecay,
+internal sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, double WeightDecay,
     IReadOnlyList<(string Name, Parameter Parameter)> Parameters);
 
 /// <summary>
@@ -19,7 +19,7 @@ public sealed record LayerDecayGroup(string Name, int LayerId, double LrScale, d
 /// <c>layer_decay^(num_layers − layer_id)</c>. 1-D parameters and the no-weight-decay names
 /// (pos_embed, cls_token) get weight decay 0.
 /// </summary>
-public static class LayerDecay
+internal static class LayerDecay
 {
     /// <summary>The names timm's VisionTransformer.no_weight_decay() returns (dist_token does not exist here).</summary>
     public static readonly IReadOnlySet<string> NoWeightDecayNames = new HashSet<string> { "pos_embed", "cls_token" };
@@ -32,8 +32,10 @@ public static class LayerDecay
         if (name.StartsWith("blocks", StringComparison.Ordinal))
         {
             var parts = name.Split('.');
-            if (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var block))
-                throw new ArgumentException($"LayerDecay.LayerId: parameter '{name}' starts with 'blocks' but has no block index (expected 'blocks.<i>.…').", nameof(name));
+            if (parts.Length < 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+                out var block))
+                throw new ArgumentException($"LayerDecay.LayerId: parameter '{name}' starts with 'blocks' but has no block index (expected 'blocks.<i>.…').",
+                    nameof(name));
             return block + 1;
         }
         return numLayers;
@@ -56,7 +58,8 @@ public static class LayerDecay
         double weightDecay = 0.05, double layerDecay = 0.75, IReadOnlySet<string>? noWeightDecay = null)
     {
         if (depth < 0) throw new ArgumentOutOfRangeException(nameof(depth), depth, "LayerDecay.ParamGroups: depth must be ≥ 0.");
-        if (!(layerDecay > 0 && layerDecay <= 1)) throw new ArgumentOutOfRangeException(nameof(layerDecay), layerDecay, "LayerDecay.ParamGroups: layer_decay must be in (0, 1].");
+        if (!(layerDecay > 0 && layerDecay <= 1)) throw new ArgumentOutOfRangeException(nameof(layerDecay), layerDecay,
+            "LayerDecay.ParamGroups: layer_decay must be in (0, 1].");
         if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "LayerDecay.ParamGroups: weight decay must be ≥ 0.");
         noWeightDecay ??= NoWeightDecayNames;
         int numLayers = depth + 1;
@@ -69,7 +72,8 @@ public static class LayerDecay
             bool noDecay = p.dim() == 1 || noWeightDecay.Contains(name);
             int layerId = LayerId(name, numLayers);
             if (layerId > numLayers)
-                throw new ArgumentException($"LayerDecay.ParamGroups: parameter '{name}' is in block {layerId - 1}, but the model has depth {depth}.", nameof(depth));
+                throw new ArgumentException($"LayerDecay.ParamGroups: parameter '{name}' is in block {layerId - 1}, but the model has depth {depth}.",
+                    nameof(depth));
             string groupName = $"layer_{layerId}_{(noDecay ? "no_decay" : "decay")}";
             if (!groups.TryGetValue(groupName, out var g))
             {

@@ -61,7 +61,8 @@ public sealed record LrSchedule(double PeakLr, double MinLr, double WarmupEpochs
     {
         var groups = optimizer.ParamGroups.ToList();
         if (lrScales is not null && lrScales.Count != groups.Count)
-            throw new ArgumentException($"LrSchedule.SetLearningRate: the optimizer has {groups.Count} param groups, but {lrScales.Count} lr scales were given.", nameof(lrScales));
+            throw new ArgumentException(
+                $"LrSchedule.SetLearningRate: the optimizer has {groups.Count} param groups, but {lrScales.Count} lr scales were given.", nameof(lrScales));
         for (int i = 0; i < groups.Count; i++)
             groups[i].LearningRate = lrScales is null ? lr : lr * lrScales[i];
     }

@@ -12,7 +12,7 @@ namespace MaeDsl.Training.Optimization;
 /// decay; every other parameter gets <c>weight_decay</c>. The groups come in timm's order: no-decay first.
 /// Note that cls_token and mask_token ([1, 1, W]) are decayed, exactly as in the official code.
 /// </summary>
-public static class WeightDecay
+internal static class WeightDecay
 {
     /// <summary>Whether the official rule decays this parameter (it must be trainable).</summary>
     public static bool IsDecayed(string name, long[] shape, IReadOnlySet<string>? skipList = null) =>
@@ -49,6 +49,7 @@ public static class WeightDecay
     }
 
     /// <summary>AdamW over <see cref="ParamGroups"/> with the pre-training betas (0.9, 0.95) by default.</summary>
-    public static AdamW CreateOptimizer(nn.Module module, double lr, double weightDecay, double beta1 = 0.9, double beta2 = 0.95, IReadOnlySet<string>? skipList = null) =>
+    public static AdamW CreateOptimizer(nn.Module module, double lr, double weightDecay, double beta1 = 0.9, double beta2 = 0.95,
+        IReadOnlySet<string>? skipList = null) =>
         optim.AdamW(ParamGroups(module, weightDecay, lr, skipList), lr: lr, beta1: beta1, beta2: beta2, weight_decay: weightDecay);
 }

@@ -3,7 +3,6 @@ using MaeDsl.Data;
 using MaeDsl.IO;
 using MaeDsl.Native;
 using MaeDsl.Training.Loop;
-using MaeDsl.Model;
 using MaeDsl.Visualization;
 using static TorchSharp.torch;
 
@@ -16,7 +15,7 @@ namespace MaeDsl.Training.Pretraining;
 /// and the loss curve with the lr (<c>pictures/loss-curve.png</c>). At the end both are also copied to the run
 /// folder as <c>reconstruction.png</c> and <c>loss-curve.png</c>.
 /// </summary>
-public sealed class PretrainPictures : IDisposable
+internal sealed class PretrainPictures : IDisposable
 {
     readonly Tensor previewImages;
     readonly Tensor previewNoise;

@@ -1,7 +1,6 @@
 // Pretrainer: the pre-training recipe (main_pretrain.py + engine_pretrain.py) run by the training loop.
 using MaeDsl.Checkpoints;
 using MaeDsl.Data;
-using MaeDsl.Model;
 using MaeDsl.Training.Loop;
 using MaeDsl.Training.Optimization;
 using TorchSharp;
@@ -54,7 +53,7 @@ public sealed class Pretrainer : IDisposable
     /// <summary>The device the model trains on (<see cref="RunOptions.Device"/>); batches and masking noise move there in the step.</summary>
     public Device Device { get; }
     public PretrainOptions Options { get; }
-    public TrainingLoop Loop { get; }
+    internal TrainingLoop Loop { get; }
     public LrSchedule Schedule => Loop.Schedule;
     public AdamW Optimizer { get; }
     public CheckpointStore Store => Loop.Store;
@@ -80,7 +79,9 @@ public sealed class Pretrainer : IDisposable
     public Tensor TrainingLoss(Tensor images, int epoch, int step)
     {
         if (images.dim() != 4 || images.shape[0] != Options.Run.BatchSize)
-            throw new InvalidOperationException($"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch {Options.Run.BatchSize}, drop_last)");
+            throw new InvalidOperationException(
+                $"batch {step} of epoch {epoch} is [{string.Join(", ", images.shape)}]; expected [{Options.Run.BatchSize}, C, H, W] (--batch " +
+                $"{Options.Run.BatchSize}, drop_last)");
         using var generator = new torch.Generator((ulong)MaskingSeed(Options.Run.Seed, epoch, step));
         var group = Loop.Group;   // the noise is drawn on the CPU, its generator's device: the same draw on every device
         // with several ranks, the noise of the global batch, of which this rank's images are the rows GlobalRows (DistributedShard)

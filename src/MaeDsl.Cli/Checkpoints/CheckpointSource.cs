@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>A checkpoint file and what it says about itself: the model it names and the run's configuration, when it records them.</summary>
-public sealed class CheckpointSource
+internal sealed class CheckpointSource
 {
     /// <summary>The official checkpoints that hold a decoder, for the message when one lacks it.</summary>
     public const string VisualizeCheckpoints = "mae_visualize_vit_base.pth, mae_visualize_vit_large.pth or mae_visualize_vit_large_ganloss.pth";
@@ -71,7 +71,9 @@ public sealed class CheckpointSource
         if (model is not null) return CommonOptions.Resolve(model);
         RequirePretraining(command);
         if (ModelName is null)
-            throw new ArgumentException($"--model is required: {System.IO.Path.GetFileName(Path)} names no model (an official .pth never does); choose one of {string.Join(", ", MaeModels.All.Select(m => m.Key))}");
+            throw new ArgumentException(
+                $"--model is required: {System.IO.Path.GetFileName(Path)} names no model (an official .pth never does); choose one of " +
+                $"{string.Join(", ", MaeModels.All.Select(m => m.Key))}");
         return CommonOptions.Resolve(ModelName);
     }
 
@@ -134,7 +136,8 @@ public sealed class CheckpointSource
             {
                 bool hasDecoder = tensors.Keys.Any(IsDecoderKey);
                 if (needDecoder && !hasDecoder)
-                    throw new InvalidDataException($"{Path} holds no decoder weights (an encoder-only file, like the official mae_pretrain_vit_*.pth): {command} needs the decoder; " +
+                    throw new InvalidDataException(
+                        $"{Path} holds no decoder weights (an encoder-only file, like the official mae_pretrain_vit_*.pth): {command} needs the decoder; " +
                                                    $"use the official {VisualizeCheckpoints}, or a checkpoint written by pretrain");
                 LoadReport report;
                 try { report = StateDicts.Load(model, tensors, strict: false, Path); }
@@ -149,7 +152,8 @@ public sealed class CheckpointSource
         catch (InvalidDataException e) when (Kind == "ckpt" && e.Message.Contains("does not fit"))
         {
             model.Dispose();
-            throw new InvalidDataException($"{Path} holds a {ModelName}, which does not fit --model {info.Key} ({info.ClassName}); omit --model to use the checkpoint's own", e);
+            throw new InvalidDataException(
+                $"{Path} holds a {ModelName}, which does not fit --model {info.Key} ({info.ClassName}); omit --model to use the checkpoint's own", e);
         }
         catch
         {
@@ -162,7 +166,9 @@ public sealed class CheckpointSource
     public (VitClassifier Model, RunConfig Config) LoadClassifier()
     {
         if (Kind == "pth" || Config is null)
-            throw new ArgumentException($"{Path}: predict needs a checkpoint written by finetune or linprobe (.ckpt, or its .safetensors), which records the model and its classes; this file records neither");
+            throw new ArgumentException(
+                $"{Path}: predict needs a checkpoint written by finetune or linprobe (.ckpt, or its .safetensors), which records the model and its classes; " +
+                $"this file records neither");
         if (!IsClassifier)
             throw new ArgumentException($"{Path} holds a pre-training checkpoint ({ModelName}), not a classifier: fine-tune it first " +
                                         $"(finetune --pretrained {(Kind == "ckpt" ? WeightsBeside(Path) : Path)})");
@@ -189,7 +195,8 @@ public sealed class CheckpointSource
             ? new Normalization(m.Select(v => v!.GetValue<float>()).ToArray(), s.Select(v => v!.GetValue<float>()).ToArray())
             : null;
 
-    /// <summary>The "__metadata__" strings of a .safetensors file (the tensors are not read; the header is validated whole, by the library's one header reader).</summary>
+    /// <summary>The "__metadata__" strings of a .safetensors file (the tensors are not read; the header is validated whole, by the library's one header
+    /// reader).</summary>
     static Dictionary<string, string> SafetensorsMetadata(string path)
     {
         using var stream = File.OpenRead(path);

@@ -9,7 +9,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace MaeDsl.Cli;
 
 /// <summary>Exports a dataset as an ImageFolder (root/NN-class/NNNNN.png).</summary>
-public static class ImageExport
+internal static class ImageExport
 {
     /// <summary>
     /// Writes <paramref name="limit"/> images of <paramref name="dataset"/> (all when null), balanced over the classes
@@ -24,7 +24,8 @@ public static class ImageExport
     public static int Write(IImageDataset dataset, string output, int size, int? limit = null, CancellationToken cancel = default)
     {
         if (size < 1) throw new ArgumentException($"size = {size} is invalid: must be >= 1");
-        if (dataset.Channels is not (1 or 3)) throw new ArgumentException($"{dataset.Describe(0)}: only 1- or 3-channel images can be written as PNG, not {dataset.Channels}");
+        if (dataset.Channels is not (1 or 3)) throw new ArgumentException(
+            $"{dataset.Describe(0)}: only 1- or 3-channel images can be written as PNG, not {dataset.Channels}");
         int classes = dataset.NumClasses;
         if (limit is { } l && l < classes)
             throw new ArgumentException($"--limit = {l} is invalid: at least one image per class is needed ({classes} classes)");
@@ -75,7 +76,8 @@ public static class ImageExport
             return s => { using (grey) grey.SaveAsPng(s, new PngEncoder { ColorType = PngColorType.Grayscale }); };
         }
         var rgb = new Image<Rgb24>(image.Width, image.Height);
-        for (int y = 0; y < image.Height; y++) for (int x = 0; x < image.Width; x++) rgb[x, y] = new Rgb24(Byte(image[0, y, x]), Byte(image[1, y, x]), Byte(image[2, y, x]));
+        for (int y = 0; y < image.Height; y++) for (int x = 0; x < image.Width; x++) rgb[x, y] = new Rgb24(Byte(image[0, y, x]), Byte(image[1, y, x]),
+            Byte(image[2, y, x]));
         return s => { using (rgb) rgb.SaveAsPng(s, new PngEncoder { ColorType = PngColorType.Rgb }); };
     }
 

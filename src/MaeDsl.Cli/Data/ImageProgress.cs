@@ -7,14 +7,16 @@ namespace MaeDsl.Cli;
 
 internal static class ImageProgress
 {
-    /// <summary>Runs <paramref name="body"/>, which reports the images done so far through its argument, with a progress display over <paramref name="total"/> images.</summary>
+    /// <summary>Runs <paramref name="body"/>, which reports the images done so far through its argument, with a progress display over <paramref name="total"/>
+    /// images.</summary>
     public static void Run(string description, int total, Action<Action<int>> body)
     {
         var clock = Stopwatch.StartNew();
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
             AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(),
+                    new SpinnerColumn())
                 .Start(ctx =>
                 {
                     var bar = ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
@@ -28,7 +30,9 @@ internal static class ImageProgress
         {
             if (clock.Elapsed - last < TimeSpan.FromSeconds(2) && done < total) return;
             last = clock.Elapsed;
-            Console.WriteLine(FormattableString.Invariant($"{description} {done}/{total} images ({100.0 * done / Math.Max(total, 1):F0}%, {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0} images/s)"));
+            double perSecond = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
+            Console.WriteLine(FormattableString.Invariant(
+                $"{description} {done}/{total} images ({100.0 * done / Math.Max(total, 1):F0}%, {perSecond:F0} images/s)"));
         });
     }
 }

@@ -17,7 +17,7 @@ namespace MaeDsl.Cli;
 /// the same architecture at its initialisation (same seed: the exact starting point of pre-training), and raw
 /// pixels. Then the masked-patch MSE on held-out images against the mean-visible-value baseline.
 /// </summary>
-public static class EvaluationReport
+internal static class EvaluationReport
 {
     public sealed record Figures(KnnResult Pretrained, KnnResult RandomInit, KnnResult RawPixels, MaskedPatchErrorResult Mse, TimeSpan Elapsed);
 
@@ -38,7 +38,8 @@ public static class EvaluationReport
             }
         }
         var bankSet = data.Train;
-        var querySet = data.Test ?? throw new InvalidDataException($"{data.Description}: k-NN needs a held-out split (Fashion-MNIST's t10k, or a 'val' folder beside an ImageFolder 'train' root)");
+        var querySet = data.Test ?? throw new InvalidDataException(
+            $"{data.Description}: k-NN needs a held-out split (Fashion-MNIST's t10k, or a 'val' folder beside an ImageFolder 'train' root)");
         int classes = bankSet.NumClasses;
         long bankCount = Math.Min(bankSet.Count, limit ?? int.MaxValue), queryCount = Math.Min(querySet.Count, limit ?? int.MaxValue);
         Console.WriteLine($"k-NN: memory bank {bankCount} training images, {queryCount} held-out queries, k = {Knn.DefaultK}, T = {Knn.DefaultTemperature}");
@@ -55,7 +56,8 @@ public static class EvaluationReport
                     last.Restart();
                     Console.WriteLine($"  {name}: features of {Math.Min(done, total)}/{total} images ({sw.Elapsed.TotalSeconds:F0} s)");
                 });
-            Console.WriteLine(FormattableString.Invariant($"k-NN {name}: {result.Accuracy:F4} ({result.Correct}/{result.Total}) in {sw.Elapsed.TotalSeconds:F0} s"));
+            Console.WriteLine(FormattableString.Invariant(
+                $"k-NN {name}: {result.Accuracy:F4} ({result.Correct}/{result.Total}) in {sw.Elapsed.TotalSeconds:F0} s"));
             return result;
         }
 
@@ -70,11 +72,14 @@ public static class EvaluationReport
             (i, batch) =>
             {
                 using var g = new Generator((ulong)Seeds.Derive(seed, Seeds.Streams.MaskNoise, -2, i));
-                return MaeDsl.Model.Masking.DrawNoise(pretrained.Spec, batch, g);
+                return MaeDsl.Masking.DrawNoise(pretrained.Spec, batch, g);
             });
         string space = mse.NormalizePixels ? "per-patch normalised targets" : "normalised pixels";
-        Console.WriteLine(FormattableString.Invariant(
-            $"masked-patch MSE on {mse.Images} held-out images ({space}, mask ratio {pretrained.Spec.MaskRatio}): model {mse.Model:F4}, mean-visible-value baseline {mse.MeanVisibleBaseline:F4} — {(mse.ModelBeatsBaseline ? "the model beats the baseline" : "WARNING: the model does NOT beat the baseline")} ({mseClock.Elapsed.TotalSeconds:F0} s)"));
+        string verdict = mse.ModelBeatsBaseline ? "the model beats the baseline" : "WARNING: the model does NOT beat the baseline";
+        Console.WriteLine(
+            FormattableString.Invariant($"masked-patch MSE on {mse.Images} held-out images ({space}, mask ratio {pretrained.Spec.MaskRatio}): ") +
+            FormattableString.Invariant(
+                $"model {mse.Model:F4}, mean-visible-value baseline {mse.MeanVisibleBaseline:F4} — {verdict} ({mseClock.Elapsed.TotalSeconds:F0} s)"));
         if (trained.Accuracy <= random.Accuracy)
             Console.WriteLine("WARNING: the pre-trained encoder's k-NN accuracy does not beat the random-init encoder's: train longer or check the recipe");
 
@@ -85,11 +90,13 @@ public static class EvaluationReport
 
     static void Write(string path, Figures f)
     {
-        static JsonObject Knn(KnnResult r) => new() { ["accuracy"] = r.Accuracy, ["correct"] = r.Correct, ["total"] = r.Total, ["k"] = r.K, ["temperature"] = r.Temperature, ["memory_bank"] = r.MemoryBankSize };
+        static JsonObject Knn(KnnResult r) => new() { ["accuracy"] = r.Accuracy, ["correct"] = r.Correct, ["total"] = r.Total, ["k"] = r.K,
+            ["temperature"] = r.Temperature, ["memory_bank"] = r.MemoryBankSize };
         var json = new JsonObject
         {
             ["knn"] = new JsonObject { ["pretrained"] = Knn(f.Pretrained), ["random_init"] = Knn(f.RandomInit), ["raw_pixels"] = Knn(f.RawPixels) },
-            ["masked_patch_mse"] = new JsonObject { ["model"] = f.Mse.Model, ["mean_visible_baseline"] = f.Mse.MeanVisibleBaseline, ["images"] = f.Mse.Images, ["normalize_pixels"] = f.Mse.NormalizePixels },
+            ["masked_patch_mse"] = new JsonObject { ["model"] = f.Mse.Model, ["mean_visible_baseline"] = f.Mse.MeanVisibleBaseline, ["images"] = f.Mse.Images,
+                ["normalize_pixels"] = f.Mse.NormalizePixels },
             ["evaluation_seconds"] = f.Elapsed.TotalSeconds,
         };
         MaeDsl.IO.AtomicFile.Write(path, s =>

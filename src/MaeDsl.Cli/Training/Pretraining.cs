@@ -10,10 +10,11 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>Pre-trains a model as the settings say, drawing pictures at every kept checkpoint and at the end.</summary>
-public static class Pretraining
+internal static class Pretraining
 {
     /// <param name="Folder">The claim on the run folder: the caller disposes it once it has written everything (the main job's evaluation).</param>
-    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed, IDisposable Folder);
+    public sealed record Outcome(MaskedAutoencoder Model, PretrainResult Result, DataSources Data, IReadOnlyList<string> Pictures, TimeSpan Elapsed,
+        IDisposable Folder);
 
     /// <param name="autoPrecision">--precision auto: the run's precision is measured here (or kept from the resumed checkpoint)
     /// and replaces the settings' (see <see cref="PrecisionOption.Choose"/>).</param>
@@ -36,17 +37,25 @@ public static class Pretraining
         var clock = Stopwatch.StartNew();
         var data = DataSources.Open(s.Dataset, s.DataDir, spec.ImageSize, spec.Channels);
         var group = DataParallel.Join();
-        var precision = DataParallel.Agree(PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.Model.PrecisionWorkload.Pretrain,
+        var precision = DataParallel.Agree(PrecisionOption.Choose(autoPrecision, s.Options.Run.Precision, spec, MaeDsl.PrecisionWorkload.Pretrain,
             s.Options.Run.BatchSize, s.Resume));
         s = s with { Options = s.Options with { Run = DataParallel.WithRanks(s.Options.Run) with { Precision = precision.Precision } } };
         var o = s.Options.Run;
-        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count, s.TrainLimit is { } n ? $"--train-limit {n}" : null,
+        o.RequireOptimizerSteps(s.TrainLimit is { } limit ? Math.Min(limit, data.Train.Count) : data.Train.Count,
+            s.TrainLimit is { } n ? $"--train-limit {n}" : null,
             s.BatchTyped, s.AccumTyped);
         Console.WriteLine($"data: {data.Description}");
-        Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} ({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
-                          $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} ({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
-        Console.WriteLine(FormattableString.Invariant(
-            $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter}{(o.Ranks > 1 ? $" × {o.Ranks} ranks" : "")} = {o.EffectiveBatch}, blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, AdamW ({s.Options.Beta1}, {s.Options.Beta2}), wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, on {o.Device}, precision: {precision}") +
+        Console.WriteLine($"model: {s.Model.ClassName} — {spec.ImageSize}×{spec.ImageSize}×{spec.Channels}, patch {spec.PatchSize} " +
+            $"({spec.GridSize}×{spec.GridSize} = {spec.NumPatches} patches, {spec.VisibleCount} visible at mask ratio {spec.MaskRatio}), " +
+                          $"encoder {spec.EncoderDepth}×{spec.EncoderWidth} ({spec.EncoderHeads} heads), decoder {spec.DecoderDepth}×{spec.DecoderWidth} " +
+                              $"({spec.DecoderHeads} heads), {spec.ParameterCount:N0} trainable parameters");
+        Console.WriteLine(
+            FormattableString.Invariant(
+                $"recipe: {o.Epochs} epochs, batch {o.BatchSize} × accum {o.AccumIter}{(o.Ranks > 1 ? $" × {o.Ranks} ranks" : "")} = {o.EffectiveBatch}, ") +
+            FormattableString.Invariant(
+                $"blr {o.BaseLr:G3} → lr {o.AbsoluteLr:G3}, warmup {o.WarmupEpochs} epochs, cosine to {o.MinLr}, ") +
+            FormattableString.Invariant($"AdamW ({s.Options.Beta1}, {s.Options.Beta2}), ") +
+            FormattableString.Invariant($"wd {o.WeightDecay}, seed {o.Seed}, {s.Threads} threads, on {o.Device}, precision: {precision}") +
             ClassifierRunArguments.WarmupNote(o));
 
         var model = s.Build(o.Seed);
@@ -67,9 +76,11 @@ public static class Pretraining
         };
         var (train, subset) = DataSources.LimitedTrain(data.Train, s.TrainLimit, o.Seed, s.Resume);
         if (subset is not null) trainer.Loop.Inputs[DataSources.TrainSubsetKey] = subset;
-        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, train, trainer.Device, trainer.Loop.Shard), s.Resume, cancel: cancel);
+        var result = trainer.Run(data.PretrainBatches(o.BatchSize, o.Seed, s.MinCropScale, train, trainer.Device, trainer.Loop.Shard), s.Resume,
+            cancel: cancel);
         Console.WriteLine(FormattableString.Invariant(
-            $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, {result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
+            $"pre-training done: {result.Steps} iterations, last-epoch mean loss {result.MeanLossLastEpoch:F4}, ") +
+            FormattableString.Invariant($"{result.ImagesPerSecond:F0} images/s, {result.Elapsed.TotalSeconds:F0} s"));
         Console.WriteLine($"checkpoint: {result.LastCheckpoint}");
         Console.WriteLine($"weights (official names): {trainer.Store.WeightsPath(o.Epochs - 1)}");
         foreach (var p in written.Where(p => Path.GetDirectoryName(p) == o.OutputDir)) Console.WriteLine($"picture: {p}");

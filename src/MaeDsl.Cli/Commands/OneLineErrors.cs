@@ -1,13 +1,16 @@
-// Runs a command's body so that an error is one `error:` line on stderr with a non-zero exit code, whatever the exception
-// (damaged files, libtorch's native errors, parallel work), and a stop on a signal prints its checkpoint and the resume command.
+// OneLineErrors: the one guard every command runs its body through, so that an error is one `error:` line on stderr with a
+// non-zero exit code, whatever the exception (damaged files, libtorch's native errors, a loader thread's AggregateException,
+// ImageSharp's multi-line list of decoders, parallel work), and a stop on a signal says what it left: a training run its
+// checkpoint and the resume command; reconstruct, embed and predict that they wrote nothing.
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using MaeDsl.Training.Loop;
 
 namespace MaeDsl.Cli;
 
 /// <summary>Runs a command's body: errors become one clear line on stderr and exit code 1.</summary>
-internal static class Run
+internal static class OneLineErrors
 {
     public static int Guarded(Func<int> body)
     {
@@ -36,6 +39,32 @@ internal static class Run
         finally { StopSignals.Cooperative = false; }
     });
 
+    /// <summary>
+    /// On a worker thread, for a command that stops between batches on Ctrl-C/SIGTERM or a cancelled token and writes nothing then:
+    /// <paramref name="unwritten"/> names what it did not write (it writes its output only once every image is done).
+    /// </summary>
+    public static Task<int> GuardedAsync(Func<int> body, string command, Func<string> unwritten) => Task.Run(() =>
+    {
+        StopSignals.Says = new StopSignals.Wording($"stopping {command} after the current batch; nothing is written (again to exit at once)",
+            $"{command} wrote nothing");
+        StopSignals.Cooperative = true;
+        try { return Guarded(Stoppable(body, $"nothing written: {command} writes {unwritten()} only once every image is done")); }
+        finally { StopSignals.Cooperative = false; StopSignals.Says = StopSignals.Training; }
+    });
+
+    /// <summary><paramref name="body"/>, with a stop (OperationCanceledException) reported as one line on stderr and the stop's exit code.</summary>
+    static Func<int> Stoppable(Func<int> body, string what) => () =>
+    {
+        try { return body(); }
+        catch (Exception e) when (e is OperationCanceledException || e is AggregateException a && a.Flatten().InnerExceptions.All(x
+            => x is OperationCanceledException))
+        {
+            Console.Out.Flush();
+            Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")}: {what}");
+            return StopSignals.ExitCode;
+        }
+    };
+
     /// <summary>The one line (two for a stop: the checkpoint and the command that resumes) and the exit code of <paramref name="error"/>.</summary>
     internal static int Report(Exception error)
     {
@@ -47,12 +76,14 @@ internal static class Run
                 return 2;
             case RunStoppedException stopped:
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
+                Console.Error.WriteLine(
+                    $"stopped{(StopSignals.SignalName is { } s ? $" ({s})" : "")} at iteration {stopped.GlobalStep}: checkpoint {stopped.Checkpoint}");
                 if (ResumeCommand(stopped.Checkpoint) is { } command) Console.Error.WriteLine($"resume: {command}");
                 return StopSignals.ExitCode;
             case OperationCanceledException:
                 Console.Out.Flush();
-                Console.Error.WriteLine($"stopped{(StopSignals.SignalName is { } name ? $" ({name})" : "")} before the first step: {StopSignals.Says.BeforeWork}");
+                Console.Error.WriteLine(
+                    $"stopped{(StopSignals.SignalName is { } name ? $" ({name})" : "")} before the first step: {StopSignals.Says.BeforeWork}");
                 return StopSignals.ExitCode;
             case OutOfMemoryException:
                 Console.Error.WriteLine($"error: out of memory ({OneLine(e.Message)}): lower --batch or use a smaller model");
@@ -62,6 +93,9 @@ internal static class Run
                 return 1;
             case ExternalException:
                 Console.Error.WriteLine($"error: libtorch: {OneLine(e.Message)}");
+                return 1;
+            case InvalidDataException when e.Message.Contains('\n'):   // ImageSharp lists its decoders, one a line: all of them, on one
+                Console.Error.WriteLine($"error: {Regex.Replace(e.Message, @"\s*\r?\n\s*(- )?", " ").Trim()}");
                 return 1;
             case ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
                 or MaeDsl.Native.TorchRuntimeException or MaeDsl.Checkpoints.StateDictMismatchException or MaeDsl.Distributed.DistributedException:

@@ -8,7 +8,7 @@ namespace MaeDsl.Cli;
 /// Refuses an output that is a folder or read-only (by its permission bits, so that root is told too), one of the command's
 /// inputs, an existing file of another kind, or a name whose extension is not the format written, before the work starts.
 /// </summary>
-public static class OutputPath
+internal static class OutputPath
 {
     /// <summary>Refuses <paramref name="output"/> when it names the same file as <paramref name="input"/> (also through a symlink).</summary>
     public static void NotAnInput(string output, string option, string input, string inputOption)

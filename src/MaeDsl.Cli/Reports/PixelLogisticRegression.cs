@@ -12,7 +12,7 @@ namespace MaeDsl.Cli;
 /// Multinomial logistic regression on the normalised pixels (the Fashion-MNIST benchmark's pixel baseline):
 /// one Linear layer, cross-entropy, AdamW (lr 1e-3, wd 1e-4), 30 epochs of batch 256 on the fixed features.
 /// </summary>
-public static class PixelLogisticRegression
+internal static class PixelLogisticRegression
 {
     public const int DefaultEpochs = 30;
 
@@ -26,7 +26,8 @@ public static class PixelLogisticRegression
     }
 
     /// <summary>The same on feature tensors: <paramref name="x"/> [N, ...] (flattened), <paramref name="y"/> [N] int64 labels.</summary>
-    public static (double Top1, double Top5, int Epochs) Fit(Tensor x, Tensor y, Tensor xTest, Tensor yTest, int numClasses, long seed, int epochs = DefaultEpochs)
+    public static (double Top1, double Top5, int Epochs) Fit(Tensor x, Tensor y, Tensor xTest, Tensor yTest, int numClasses, long seed,
+        int epochs = DefaultEpochs)
     {
         if (epochs < 1) throw new ArgumentException($"epochs = {epochs} is invalid: must be >= 1");
         using var flat = x.flatten(1);

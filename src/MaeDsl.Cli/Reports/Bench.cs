@@ -9,13 +9,13 @@ using static TorchSharp.torch;
 namespace MaeDsl.Cli;
 
 /// <summary>The settings of one `bench` run, validated by <see cref="BenchCommand"/> before any work.</summary>
-public sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iterations, int Warmup, int Threads, Precision Precision,
+internal sealed record BenchSettings(MaeModelInfo Model, int Batch, int Iterations, int Warmup, int Threads, Precision Precision,
     string? Dataset, string? DataDir, int? TrainLimit, long Seed, int GemmSize, bool AutoPrecision = false);
 
 /// <summary>The figures of one `bench` run.</summary>
-public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
+internal sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSecond, double EncodeImagesPerSecond,
     double TrainImagesPerCpuSecond, double EncodeImagesPerCpuSecond, double TrainFlopsPerImage, double EncodeFlopsPerImage, double GemmGflops,
-    MaeDsl.Model.AutoPrecisionDecision? Auto = null)
+    MaeDsl.AutoPrecisionDecision? Auto = null)
 {
     /// <summary>The fraction of the matmul rate the training iterations reach: train img/s × FLOP/img / GEMM FLOP/s.</summary>
     public double Efficiency => TrainImagesPerSecond * TrainFlopsPerImage / (GemmGflops * 1e9);
@@ -44,11 +44,11 @@ public sealed record BenchResult(BenchSettings Settings, double TrainImagesPerSe
 /// <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), which
 /// <c>--precision auto</c> then times and the last line reports as <c>auto=</c>.
 /// </summary>
-public static class Bench
+internal static class Bench
 {
     public static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Name(Precision p) => MaeDsl.Model.MixedPrecision.Name(p);
+    public static string Name(Precision p) => MaeDsl.MixedPrecision.Name(p);
 
     /// <summary>At least 4 significant digits, never an exponent: 2.25 → "2.250", 1115.3 → "1115", 0.81234 → "0.8123".</summary>
     public static string Sig(double x)
@@ -67,14 +67,16 @@ public static class Bench
         if (s.AutoPrecision) s = s with { Precision = auto.Precision };
         using var model = s.Model.Create(s.Seed);
         model.Precision = s.Precision;
-        log.WriteLine(string.Create(C, $"{s.Model.ClassName}: {spec.ParameterCount:N0} parameters, {s.Threads} threads, {Name(s.Precision)}, batch {s.Batch}, " +
+        log.WriteLine(string.Create(C,
+            $"{s.Model.ClassName}: {spec.ParameterCount:N0} parameters, {s.Threads} threads, {Name(s.Precision)}, batch {s.Batch}, " +
                                        $"{s.Iterations} timed iterations after {s.Warmup}; data: {data?.Description ?? "one random batch"}"));
         log.WriteLine(autoReport);
 
         // ---- pre-training iterations ----
         using var optimizer = WeightDecay.CreateOptimizer(model, 1e-4, 0.05);
         using var random = data is null ? randn(s.Batch, spec.Channels, spec.ImageSize, spec.ImageSize, generator: new Generator((ulong)s.Seed)) : null;
-        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, train: MaeDsl.Data.SubsetDataset.Balanced(data.Train, s.TrainLimit, s.Seed))).GetEnumerator();
+        using var stream = data is null ? null : Forever(data.PretrainBatches(s.Batch, s.Seed, train: MaeDsl.Data.SubsetDataset.Balanced(data.Train,
+            s.TrainLimit, s.Seed))).GetEnumerator();
         void TrainStep()
         {
             if (stream is not null && !stream.MoveNext()) throw new InvalidDataException("the pre-training stream ended"); // it never does
@@ -108,7 +110,8 @@ public static class Bench
         // ---- the matmul rate of this precision, same process and threads ----
         double gemm;
         try { gemm = GemmGflops(s.GemmSize, s.Precision); }
-        catch (Exception e) when (e is OutOfMemoryException || e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase))
+        catch (Exception e) when (e is OutOfMemoryException || e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("alloc",
+            StringComparison.OrdinalIgnoreCase))
         {
             throw new ArgumentException($"--gemm-size {s.GemmSize}: out of memory for the matmul's {s.GemmSize}×{s.GemmSize} matrices: lower --gemm-size", e);
         }
@@ -116,27 +119,35 @@ public static class Bench
         double images = (double)s.Iterations * s.Batch;
         var result = new BenchResult(s, images / train.Wall, images / encode.Wall, images / train.Cpu, images / encode.Cpu,
             spec.TrainingFlopsPerImage, spec.EncodeFlopsPerImage, gemm, auto);
-        log.WriteLine(string.Create(C, $"pre-training: {Sig(result.TrainImagesPerSecond)} images/s wall, {Sig(result.TrainImagesPerCpuSecond)} images per CPU-second ({Sig(train.Wall / s.Iterations * 1e3)} ms per iteration)"));
-        log.WriteLine(string.Create(C, $"Encode (unmasked, batch {s.Batch}): {Sig(result.EncodeImagesPerSecond)} images/s wall, {Sig(result.EncodeImagesPerCpuSecond)} images per CPU-second"));
+        log.WriteLine(string.Create(C,
+            $"pre-training: {Sig(result.TrainImagesPerSecond)} images/s wall, {Sig(result.TrainImagesPerCpuSecond)} images per CPU-second " +
+            $"({Sig(train.Wall / s.Iterations * 1e3)} ms per iteration)"));
+        log.WriteLine(string.Create(C,
+            $"Encode (unmasked, batch {s.Batch}): {Sig(result.EncodeImagesPerSecond)} images/s wall, {Sig(result.EncodeImagesPerCpuSecond)} images per " +
+            $"CPU-second"));
         log.WriteLine(string.Create(C, $"matmul {s.GemmSize}³ {Name(s.Precision)}: {Sig(gemm)} GFLOP/s (best of 3)"));
-        log.WriteLine(string.Create(C, $"analytic matmul FLOPs per image: training {Sig(spec.TrainingFlopsPerImage / 1e9)} GFLOP (forward {Sig(2.0 * spec.ForwardMacsPerImage / 1e9)} + backward), " +
-                                       $"unmasked encode {Sig(spec.EncodeFlopsPerImage / 1e9)} GFLOP; training reaches {Sig(100 * result.Efficiency)} % of the matmul rate, " +
+        log.WriteLine(string.Create(C,
+            $"analytic matmul FLOPs per image: training {Sig(spec.TrainingFlopsPerImage / 1e9)} GFLOP (forward {Sig(2.0 * spec.ForwardMacsPerImage / 1e9)} + " +
+            $"backward), " +
+                                       $"unmasked encode {Sig(spec.EncodeFlopsPerImage / 1e9)} GFLOP; training reaches {Sig(100 * result.Efficiency)} % of " +
+                                           $"the matmul rate, " +
                                        $"the encode {Sig(100 * result.EncodeImagesPerSecond * spec.EncodeFlopsPerImage / (gemm * 1e9))} %"));
         return result;
     }
 
     /// <summary>What <c>--precision auto</c> chooses for pre-training this model at this batch here (measured, or cached), and the
     /// line that reports it with both rates it measured.</summary>
-    public static (MaeDsl.Model.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
+    public static (MaeDsl.AutoPrecisionDecision Decision, string Report) MeasureAuto(MaeSpec spec, int batch)
     {
-        var calibration = new MaeDsl.Model.PrecisionCalibration(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch);
+        var calibration = new MaeDsl.PrecisionCalibration(spec, MaeDsl.PrecisionWorkload.Pretrain, batch);
         var clock = Stopwatch.StartNew();
-        var decision = MaeDsl.Model.AutoPrecision.Decide(spec, MaeDsl.Model.PrecisionWorkload.Pretrain, batch, PrecisionOption.CacheForTests.Value);
+        var decision = MaeDsl.AutoPrecision.Decide(spec, MaeDsl.PrecisionWorkload.Pretrain, batch, PrecisionOption.CacheForTests.Value);
         var m = decision.Measurement!;
         return (decision, string.Create(C, $"precision auto: {decision}; calibration ({calibration.Shape}; one encoder and one decoder block): " +
                                        $"fp32 {Sig(calibration.Batch / m.Fp32Seconds)} images/s, bf16 {Sig(calibration.Batch / m.Bf16Seconds)} images/s, " +
-                                       $"bf16 needs {MaeDsl.Model.AutoPrecision.Margin:0.0#}×; " +
-                                       $"{(decision.Source == MaeDsl.Model.PrecisionSource.Cached ? "from the cache" : "measured")} in {Sig(clock.Elapsed.TotalSeconds)} s"));
+                                       $"bf16 needs {MaeDsl.AutoPrecision.Margin:0.0#}×; " +
+                                       $"{(decision.Source == MaeDsl.PrecisionSource.Cached ? "from the cache" : "measured")} in " +
+                                           $"{Sig(clock.Elapsed.TotalSeconds)} s"));
     }
 
     /// <summary>The pre-training stream, epoch after epoch.</summary>
@@ -168,7 +179,8 @@ public static class Bench
         double bytes = 3.0 * n * n * sizeof(float), available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (bytes > available)
             throw new ArgumentException(string.Create(C, $"--gemm-size {n}: the matmul's three {n}×{n} float32 matrices need {bytes / (1L << 30):F1} GiB, ") +
-                                        string.Create(C, $"more than the {available / (1L << 30):F1} GiB this process may use: lower --gemm-size (the default 4096 needs 0.2 GiB)"));
+                                        string.Create(C, $"more than the {available / (1L << 30):F1} GiB this process may use: lower --gemm-size (the " +
+                                            $"default 4096 needs 0.2 GiB)"));
     }
 
     /// <summary>GFLOP/s (2n³ per product) of an n×n·n×n matmul in this precision: the best of 3 after one warm-up.</summary>

@@ -12,7 +12,7 @@ namespace MaeDsl.Cli;
 /// channel count. Pre-training uses the official augmentation (RandomResizedCrop (0.2, 1), flip, normalise);
 /// evaluation resizes and centre-crops (nothing at all for 28×28 Fashion-MNIST on a 28×28 model).
 /// </summary>
-public sealed class DataSources
+internal sealed class DataSources
 {
     public const string FashionMnistName = "fashion-mnist";
 
@@ -39,7 +39,8 @@ public sealed class DataSources
             var test = FashionMnist.Load(dataDir, train: false);
             // Fashion-MNIST's own mean/std on its one channel; for an RGB model the grey channel is repeated
             // (ChannelConvertedDataset, as ImageFolder converts by itself) and the one mean/std serves every channel.
-            return new DataSources($"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test{(modelChannels == 1 ? "" : $", grey → {modelChannels} channels")})",
+            return new DataSources(
+                $"Fashion-MNIST ({train.Folder}: {train.Count} train, {test.Count} test{(modelChannels == 1 ? "" : $", grey → {modelChannels} channels")})",
                 ForModel(train, modelChannels), ForModel(test, modelChannels), Normalization.FashionMnist, imageSize, modelChannels);
         }
         CheckName(dataset);
@@ -50,7 +51,8 @@ public sealed class DataSources
         var val = valRoot is null ? null : new ImageFolder(valRoot, modelChannels, classes: folder.ClassNames);
         if (val is { MissingClasses.Count: > 0 })
             Console.WriteLine($"held-out split {valRoot} lacks {val.MissingClasses.Count} of the {folder.NumClasses} training classes " +
-                              $"({string.Join(", ", val.MissingClasses.Take(10))}{(val.MissingClasses.Count > 10 ? ", …" : "")}): it is evaluated on the others, labels by class name");
+                              $"({string.Join(", ", val.MissingClasses.Take(10))}{(val.MissingClasses.Count > 10 ? ", …" : "")}): it is evaluated on the " +
+                                  $"others, labels by class name");
         // What the listing passed over (folder symlinks, special files, dangling links): one count line per split, and the run goes on.
         foreach (var summary in new[] { folder.SkipSummary, val?.SkipSummary })
             if (summary is not null) Console.WriteLine($"skipped: {summary}");
@@ -63,12 +65,14 @@ public sealed class DataSources
     public static void CheckName(string dataset)
     {
         if (!string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
+            throw new DirectoryNotFoundException(
+                $"--dataset '{dataset}' is neither '{FashionMnistName}' nor an existing ImageFolder root (root/class_x/image.jpg)");
     }
 
     /// <summary>--dataset's help in the commands that read a checkpoint (<see cref="ForCheckpoint"/>).</summary>
     public const string CheckpointDatasetHelp =
-        $"'{FashionMnistName}' or the root of an ImageFolder (default: the dataset the checkpoint's run recorded in its configuration, else {FashionMnistName})";
+        $"'{FashionMnistName}' or the root of an ImageFolder (default: the dataset the checkpoint's run recorded in its configuration, else " +
+            $"{FashionMnistName})";
 
     /// <summary>
     /// The dataset a command on a checkpoint uses: <paramref name="given"/> (an explicit --dataset), else the one the checkpoint's run
@@ -81,13 +85,15 @@ public sealed class DataSources
         string? recorded = config?.Inputs[OptionClasses.InputKeys.Dataset] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         if (recorded is null) return (FashionMnistName, $"dataset: {FashionMnistName} (the default: {Path.GetFileName(checkpoint)} records no dataset)");
         if (!string.Equals(recorded, FashionMnistName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(recorded))
-            throw new DirectoryNotFoundException($"{checkpoint} was trained on the ImageFolder {recorded}, which is gone: pass --dataset (the folder's new place, or '{FashionMnistName}')");
+            throw new DirectoryNotFoundException(
+                $"{checkpoint} was trained on the ImageFolder {recorded}, which is gone: pass --dataset (the folder's new place, or '{FashionMnistName}')");
         return (recorded, $"dataset: {recorded} (the one {Path.GetFileName(checkpoint)} was trained on; --dataset to use another)");
     }
 
     /// <summary>What config.json's "inputs" records as the dataset: its name, or the ImageFolder root's absolute path.</summary>
     public static string Identity(string dataset) =>
-        string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) ? FashionMnistName : Path.GetFullPath(dataset).TrimEnd(Path.DirectorySeparatorChar);
+        string.Equals(dataset, FashionMnistName, StringComparison.OrdinalIgnoreCase) ? FashionMnistName
+            : Path.GetFullPath(dataset).TrimEnd(Path.DirectorySeparatorChar);
 
     static string? FindValidation(string root)
     {
@@ -130,7 +136,8 @@ public sealed class DataSources
             var inputs = RunConfig.Parse(MaeDsl.Checkpoints.CheckpointStore.ReadInfo(resume).Config, resume).Inputs;
             if (inputs[OptionClasses.InputKeys.TrainImages] is not null && inputs[TrainSubsetKey] is null)
             {
-                Console.WriteLine($"note: {Path.GetFileName(resume)} was trained on the first {n} images (written before --train-limit drew a class-balanced subset): the resume keeps them");
+                Console.WriteLine($"note: {Path.GetFileName(resume)} was trained on the first {n} images (written before --train-limit drew a class-balanced " +
+                    $"subset): the resume keeps them");
                 return (SubsetDataset.First(train, n), null);
             }
         }

@@ -5,7 +5,7 @@ using MaeDsl.Data;
 namespace MaeDsl.Cli;
 
 /// <summary>Loose image files as a dataset (label 0, no classes), in the order given; each decodes as ImageFolder decodes.</summary>
-public sealed class LooseImages : IImageDataset
+internal sealed class LooseImages : IImageDataset
 {
     readonly string[] files;
 
@@ -31,7 +31,8 @@ public sealed class LooseImages : IImageDataset
         var found = Directory.GetFiles(fileOrFolder, "*", SearchOption.AllDirectories).Where(ImageFolder.IsImageFile)
             .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray();
         if (found.Length == 0)
-            throw new FileNotFoundException($"--images: {Path.GetFullPath(fileOrFolder)} holds no image file ({string.Join(", ", ImageFolder.Extensions)})", fileOrFolder);
+            throw new FileNotFoundException($"--images: {Path.GetFullPath(fileOrFolder)} holds no image file ({string.Join(", ", ImageFolder.Extensions)})",
+                fileOrFolder);
         return new LooseImages(found, channels);
     }
 
@@ -48,7 +49,7 @@ public sealed class LooseImages : IImageDataset
 }
 
 /// <summary>util/datasets.py's evaluation transform, except that an image already of the model's size is only normalised.</summary>
-public sealed class EvalOrNative(int size, Normalization normalization) : IImageTransform
+internal sealed class EvalOrNative(int size, Normalization normalization) : IImageTransform
 {
     readonly IImageTransform eval = Transforms.Eval(size, normalization), native = Transforms.NormalizeOnly(normalization);
     public FloatImage Apply(FloatImage image, Random random) =>
@@ -56,7 +57,8 @@ public sealed class EvalOrNative(int size, Normalization normalization) : IImage
 }
 
 /// <summary>The images of a command: the dataset, a name for each item (its file, or split and index) and the transform to the model's input.</summary>
-public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description, DataSources? Data)
+internal sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf, IImageTransform Transform, Normalization Normalization, string Description,
+    DataSources? Data)
 {
     /// <summary>The help of a command's --limit: what it takes of a dataset and of loose images.</summary>
     public static string LimitHelp(string verb, string seedOption) =>
@@ -70,7 +72,8 @@ public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf,
     /// <paramref name="limit"/> takes of a dataset a class-balanced subset drawn with <paramref name="seed"/> (<see cref="SubsetDataset.Balanced"/>:
     /// an ImageFolder is sorted by class, and its first N images would hold a class or two), of loose files (no labels) the first N.
     /// </summary>
-    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split, int? limit,
+    public static ImageInputs Open(string? images, string dataset, string? dataDir, int imageSize, int channels, Normalization? recorded, string split,
+        int? limit,
         long seed)
     {
         if (images is not null)
@@ -90,7 +93,8 @@ public sealed record ImageInputs(IImageDataset Images, Func<int, string> NameOf,
         var recordedOrData = recorded ?? data.Normalization;   // the model's own normalisation, when its checkpoint records it
         int SourceIndex(int i) => subset is SubsetDataset s ? s.SourceIndex(i) : i;
         string drawn = subset == source ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (class-balanced, seed {seed})");
-        return new ImageInputs(subset, i => root?.PathOf(SourceIndex(i)) ?? $"{dataset}:{splitName}:{SourceIndex(i)}", data.EvalTransform(source, recordedOrData),
+        return new ImageInputs(subset, i => root?.PathOf(SourceIndex(i)) ?? $"{dataset}:{splitName}:{SourceIndex(i)}", data.EvalTransform(source,
+            recordedOrData),
             recordedOrData, $"{subset.Count} {splitName} image(s){drawn} of {data.Description}", data);
     }
 }
