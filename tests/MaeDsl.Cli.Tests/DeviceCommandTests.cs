@@ -8,7 +8,7 @@ namespace MaeDsl.Cli.Tests;
 [Collection(ConsoleCollection.Name)]
 public class DeviceCommandTests
 {
-    static readonly string[] Computing = ["pretrain", "evaluate", "finetune", "linprobe", "results", "reconstruct", "embed", "predict"];
+    static readonly string[] Computing = ["pretrain", "evaluate", "finetune", "linprobe", "results", "ablate", "reconstruct", "embed", "predict"];
 
     [Fact]
     public void Every_command_that_computes_offers_device_once_and_the_others_do_not()
@@ -28,6 +28,7 @@ public class DeviceCommandTests
         { new[] { "finetune", "--model", "tiny", "--output", "{out}" } },
         { new[] { "linprobe", "--model", "tiny", "--output", "{out}" } },
         { new[] { "results", "--model", "tiny", "--work", "{out}" } },
+        { new[] { "ablate", "ratio", "--model", "tiny", "--output", "{out}" } },
         { new[] { "evaluate", "--checkpoint", "missing.ckpt", "--output", "{out}" } },
         { new[] { "reconstruct", "--checkpoint", "missing.ckpt", "--output", "{out}" } },
         { new[] { "embed", "--checkpoint", "missing.ckpt", "--output", "{out}" } },

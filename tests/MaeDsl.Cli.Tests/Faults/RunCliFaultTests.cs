@@ -57,7 +57,7 @@ public class RunCliFaultTests
         ["--limit"] = "0", ["--split"] = "neither", ["--recipe"] = "neither", ["--allow-change"] = "threads", ["--layer-decay"] = "0",
         ["--drop-path"] = "1", ["--smoothing"] = "1", ["--mixup"] = "-1", ["--cutmix"] = "-1", ["--reprob"] = "2", ["--aa"] = "rand-m9-x1", ["--finetune-aa"] = "augmix-m5", ["--clip-grad"] = "0",
         ["--model"] = "no-such-model", ["--dataset"] = "/no/such/folder", ["--resume"] = "/no/such/run.ckpt", ["--pretrained"] = "/no/such/run.ckpt",
-        ["--checkpoint"] = "/no/such/run.ckpt", ["--pretrain-seconds"] = "-1", ["--labelled-limit"] = "0",
+        ["--checkpoint"] = "/no/such/run.ckpt", ["--pretrain-seconds"] = "-1", ["--labelled-limit"] = "0", ["--points"] = "0.5,abc",
         ["--finetune-epochs"] = "0", ["--finetune-batch"] = "0", ["--finetune-warmup"] = "-1", ["--finetune-mixup"] = "-1", ["--finetune-cutmix"] = "-1",
         ["--finetune-reprob"] = "2", ["--finetune-min-crop-scale"] = "0", ["--scratch-layer-decay"] = "0", ["--linprobe-epochs"] = "0",
         ["--linprobe-batch"] = "1", ["--linprobe-lr"] = "0", ["--linprobe-warmup"] = "-1", ["--linprobe-min-crop-scale"] = "0",
@@ -117,6 +117,7 @@ public class RunCliFaultTests
             if (command == "export-images") args.AddRange(["--output", Path.Combine(dir.Path, "export")]);
             if (command is "" or "pretrain" && option.Name != "--output") args.AddRange(["--output", Path.Combine(dir.Path, "refused")]);
             if (command == "results") args.AddRange(["--work", Path.Combine(dir.Path, "work"), "--logs", Path.Combine(dir.Path, "logs"), "--doc", Path.Combine(dir.Path, "r.md")]);
+            if (command == "ablate") args.AddRange(["ratio", "--output", Path.Combine(dir.Path, "sweep")]);
             var r = CliConsole.Run([.. args]);
             var lines = r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             bool ok = r.ExitCode == 1 && lines.Length == 1 && lines[0].StartsWith("error: ", StringComparison.Ordinal)
@@ -199,6 +200,7 @@ public class RunCliFaultTests
                 "evaluate" or "reconstruct" => ["--checkpoint", "/no/such/run.ckpt"],
                 "embed" or "predict" => ["--checkpoint", "/no/such/run.ckpt", "--images", "/no/such/images"],
                 "export-images" => ["--output", Path.Combine(Path.GetTempPath(), "maedsl-never-written")],
+                "ablate" => ["ratio", "--output", Path.Combine(Path.GetTempPath(), "maedsl-never-written")],
                 _ => [],
             };
             var r = CliConsole.Run([.. (command.Length > 0 ? new[] { command } : []), "--threads", "0", .. extra]);
