@@ -108,7 +108,8 @@ public class RunCliFaultTests
         var failures = new List<string>();
         foreach (var (command, option) in AllOptions().Where(x => Bad.ContainsKey(x.Option.Name)))
         {
-            string bad = Bad[option.Name];
+            // ablate allows --finetune-epochs 0 (no fine-tuning): its out-of-range value is below that
+            string bad = command == "ablate" && option.Name == "--finetune-epochs" ? "-1" : Bad[option.Name];
             var args = new List<string>();
             if (command.Length > 0) args.Add(command);
             args.AddRange([option.Name, bad]);
