@@ -96,7 +96,7 @@ internal static class AblateCommand
                             try { row = runner.Run(point); }
                             catch (Exception e) when (!IsStop(e, cancel))
                             {
-                                string reason = OneLineErrors.OneLine(Unwrap(e).Message);
+                                string reason = OneLineErrors.OneLine(OneLineErrors.Unwrap(e).Message);
                                 Console.Out.Flush();
                                 Console.Error.WriteLine($"point {point.Name} failed: {reason}");
                                 row = new AblationRow("", point.Name, point.Model.ClassName, point.X, point.Label, point.Epochs, 0, double.NaN, double.NaN,
@@ -133,10 +133,7 @@ internal static class AblateCommand
     }
 
     static bool IsStop(Exception e, CancellationToken cancel) =>
-        Unwrap(e) is RunStoppedException || (Unwrap(e) is OperationCanceledException && cancel.IsCancellationRequested);
-
-    static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: > 0 } a ? Unwrap(a.InnerExceptions[0])
-        : e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? Unwrap(inner) : e;
+        OneLineErrors.Unwrap(e) is RunStoppedException || (OneLineErrors.Unwrap(e) is OperationCanceledException && cancel.IsCancellationRequested);
 
     /// <summary>
     /// Takes <paramref name="folder"/> for this sweep: a new folder records the settings (and the precision auto chose) in sweep.json; a

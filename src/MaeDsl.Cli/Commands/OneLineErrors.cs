@@ -111,7 +111,7 @@ internal static class OneLineErrors
     }
 
     /// <summary>The exception that says what happened: the first of an AggregateException, the inner one of a reflection or type-initialiser wrapper.</summary>
-    static Exception Unwrap(Exception e)
+    internal static Exception Unwrap(Exception e)
     {
         while (true)
         {
